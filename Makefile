@@ -1,0 +1,76 @@
+# mt5crs.mesh: one-command setup, lab, demo and tests. Run as root on Debian/Ubuntu.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INVENTORY ?= inventory/lab/hosts.yml
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+# Debian packages for the lab (nspawn, netns, stand-ins) and the integration tests (real servers).
+APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping openssh-client \
+	dnsmasq-base openssl redis-server postgresql git rsync
+
+.PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
+	sanity lint molecule bench chaos build clean
+
+setup: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "setup: installing $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "setup: creating $(VENV) with pinned dependencies"
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	@$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+lab-up: setup
+	@bash lab/lab.sh up
+
+lab-down:
+	@bash lab/lab.sh down
+
+lab-status:
+	@bash lab/lab.sh status
+
+demo: lab-up
+	@$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/establish_mesh.yml
+
+test: setup
+	@bash tests/run-all.sh
+
+test-unit: setup
+	@$(BIN)/pytest -q tests/unit
+
+test-integration: setup
+	@$(BIN)/pytest -q tests/integration
+
+sanity: setup
+	@bash tests/sanity/run.sh
+
+lint: setup
+	@$(BIN)/ansible-lint --offline --profile production -q
+
+molecule: lab-up
+	@bash tests/molecule.sh
+
+bench: setup
+	@$(BIN)/python tests/bench/run_bench.py
+
+chaos: lab-up
+	@bash tests/chaos/run.sh
+
+build: setup
+	@$(BIN)/ansible-galaxy collection build --force --output-path dist .
+
+clean:
+	rm -rf dist build *.egg-info src/*.egg-info tests/output reports

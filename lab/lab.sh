@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The three-host lab: inf, gtw and hub as systemd-nspawn containers booting real systemd,
+# each in its own network namespace on a bridge, reachable over SSH with a lab key.
+#   lab.sh up | down | status | ssh HOST [CMD...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab/lab.env
+. "$here/lab.env"
+key="$LAB_CACHE/id_ed25519"
+share="$LAB_RUN/share"
+ssh_opts=(-i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+          -o ConnectTimeout=3 -o BatchMode=yes)
+
+log() { echo "lab: $*" >&2; }
+pid_alive() { [ -f "$LAB_RUN/$1.pid" ] && kill -0 "$(cat "$LAB_RUN/$1.pid")" 2>/dev/null; }
+host_ssh() { local h=$1; shift; ssh "${ssh_opts[@]}" "root@$(lab_addr "$h")" "$@"; }
+
+host_ok() {
+    pid_alive "$1" && host_ssh "$1" true 2>/dev/null
+}
+
+all_ok() {
+    local h
+    pid_alive standins || return 1
+    pid_alive dns || return 1
+    for h in $LAB_HOSTS; do host_ok "$h" || return 1; done
+}
+
+net_up() {
+    ip link add "$LAB_BRIDGE" type bridge
+    for a in bridge web200 web403; do ip addr add "$(lab_addr $a)/24" dev "$LAB_BRIDGE"; done
+    ip link set "$LAB_BRIDGE" up
+    local h
+    for h in $LAB_HOSTS; do
+        ip netns add "mt5-$h"
+        ip link add "v-$h" type veth peer name host0 netns "mt5-$h"
+        ip link set "v-$h" master "$LAB_BRIDGE" up
+        ip -n "mt5-$h" link set lo up
+        ip -n "mt5-$h" addr add "$(lab_addr "$h")/24" dev host0
+        ip -n "mt5-$h" link set host0 up
+        ip -n "mt5-$h" route add default via "$(lab_addr bridge)"
+    done
+}
+
+make_share() {
+    mkdir -p "$share" "$LAB_CACHE"
+    [ -f "$key" ] || ssh-keygen -q -t ed25519 -N '' -C mt5lab -f "$key"
+    cp "$key.pub" "$share/authorized_keys"
+    echo "nameserver $(lab_addr bridge)" >"$share/resolv.conf"
+    if [ ! -f "$LAB_CACHE/standin.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=mt5lab-standin \
+            -addext "subjectAltName=DNS:github.lab,DNS:api.notion.lab" \
+            -keyout "$LAB_CACHE/standin.key" -out "$LAB_CACHE/standin.pem" 2>/dev/null
+    fi
+    cp "$LAB_CACHE/standin.pem" "$share/ca.pem"
+}
+
+standins_up() {
+    # Local stand-ins for the seed's internet checks: HTTPS 200 (GitHub), HTTPS 403 (Notion),
+    # DNS names that resolve inside the lab; the bridge address is the pingable "gateway".
+    setsid python3 "$here/standins.py" --cert "$LAB_CACHE/standin.pem" --key "$LAB_CACHE/standin.key" \
+        --ok "$(lab_addr web200)" --forbidden "$(lab_addr web403)" \
+        </dev/null >"$LAB_RUN/standins.log" 2>&1 &
+    echo $! >"$LAB_RUN/standins.pid"
+    dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$(lab_addr bridge)" --except-interface=lo \
+        --address="/github.lab/$(lab_addr web200)" --address="/api.notion.lab/$(lab_addr web403)" \
+        --address="/inf.lab/$(lab_addr inf)" --address="/gtw.lab/$(lab_addr gtw)" \
+        --address="/hub.lab/$(lab_addr hub)" --pid-file= \
+        </dev/null >"$LAB_RUN/dns.log" 2>&1 &
+    echo $! >"$LAB_RUN/dns.pid"
+}
+
+boot() {
+    local h=$1 image=$2
+    setsid systemd-nspawn -D "$image" --machine="mt5-$h" --hostname="$h" --volatile=overlay \
+        --boot --register=no --keep-unit --resolv-conf=off --timezone=off \
+        --capability=CAP_NET_ADMIN \
+        --network-namespace-path="/run/netns/mt5-$h" \
+        --bind-ro="$share/authorized_keys:/root/.ssh/authorized_keys" \
+        --bind-ro="$share/resolv.conf:/etc/resolv.conf" \
+        --bind-ro="$share:/etc/mt5lab" \
+        </dev/null >"$LAB_RUN/$h.log" 2>&1 &
+    echo $! >"$LAB_RUN/$h.pid"
+}
+
+wait_hosts() {
+    local h deadline=$((SECONDS + ${LAB_BOOT_TIMEOUT:-120}))
+    for h in $LAB_HOSTS; do
+        until host_ssh "$h" 'systemctl is-system-running --wait >/dev/null 2>&1; true' 2>/dev/null; do
+            pid_alive "$h" || { log "$h: container exited; see $LAB_RUN/$h.log"; tail -n 20 "$LAB_RUN/$h.log" >&2; return 1; }
+            [ $SECONDS -lt $deadline ] || { log "$h: no SSH within ${LAB_BOOT_TIMEOUT:-120}s"; return 1; }
+            sleep 0.5
+        done
+        # A unit that raced the boot (utmp runlevel) must not leave the host "degraded".
+        host_ssh "$h" 'systemctl reset-failed' 2>/dev/null || true
+        log "$h up at $(lab_addr "$h")"
+    done
+}
+
+kill_pidfile() {
+    local f=$1 pid
+    [ -f "$f" ] || return 0
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+}
+
+cmd_down() {
+    local h
+    for h in $LAB_HOSTS; do kill_pidfile "$LAB_RUN/$h.pid"; done
+    kill_pidfile "$LAB_RUN/standins.pid"
+    kill_pidfile "$LAB_RUN/dns.pid"
+    for h in $LAB_HOSTS; do
+        # Anything still running inside the namespace (a stuck container) goes too.
+        if [ -e "/run/netns/mt5-$h" ]; then
+            for pid in $(ip netns pids "mt5-$h" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+            ip netns del "mt5-$h" 2>/dev/null || true
+        fi
+        ip link del "v-$h" 2>/dev/null || true
+    done
+    ip link del "$LAB_BRIDGE" 2>/dev/null || true
+    rm -rf "$LAB_RUN"
+    log "down"
+}
+
+cmd_up() {
+    if all_ok 2>/dev/null; then log "already up"; return 0; fi
+    # Anything half-made (stale netns, bridge, dead containers) is cleared first.
+    cmd_down 2>/dev/null
+    local image
+    image=$("$here/build-image.sh")
+    mkdir -p "$LAB_RUN"
+    make_share
+    net_up
+    standins_up
+    local h
+    for h in $LAB_HOSTS; do boot "$h" "$image"; done
+    wait_hosts
+    log "up: inf=$(lab_addr inf) gtw=$(lab_addr gtw) hub=$(lab_addr hub) (key $key)"
+}
+
+cmd_status() {
+    local h rc=0 state
+    for h in $LAB_HOSTS; do
+        if host_ok "$h" 2>/dev/null; then
+            state=$(host_ssh "$h" systemctl is-system-running 2>/dev/null || true)
+            printf '%-4s %-15s up (%s)\n' "$h" "$(lab_addr "$h")" "$state"
+        else
+            printf '%-4s %-15s DOWN\n' "$h" "$(lab_addr "$h")"; rc=3
+        fi
+    done
+    for s in standins dns; do
+        if pid_alive "$s"; then printf '%-8s running\n' "$s"; else printf '%-8s DOWN\n' "$s"; rc=3; fi
+    done
+    return $rc
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    ssh) shift; h=$1; shift; host_ssh "$h" "$@" ;;
+    *) echo "usage: $0 up|down|status|ssh HOST [CMD]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,180 @@
+"""The gateway broker: REQ/REP commands, PUB ticks and heartbeats, replay ring, snapshot.
+
+One thread owns every socket (ZeroMQ sockets are not thread-safe); the loop never blocks on
+a single client, so malformed input can cost at most one reply each.
+"""
+import logging
+import time
+
+import zmq
+
+from mt5mesh import __version__
+from mt5mesh.gateway.ring import Ring
+from mt5mesh.service import bind
+from mt5mesh.wire import protocol
+
+log = logging.getLogger("mt5mesh-gateway")
+
+
+class Broker:
+    def __init__(self, cfg, ctx=None, source=None):
+        self.cfg = cfg
+        self.ctx = ctx or zmq.Context.instance()
+        self.source = source
+        self.epoch = int(time.time() * 1000)
+        self.seq = 0
+        self.ring = Ring(int(cfg["ring_size"]))
+        self.latest = {}
+        self.started = time.monotonic()
+        self.counters = {"published": 0, "heartbeats": 0, "requests": 0, "rejected": 0,
+                         "pushed": 0, "dropped": 0, "clients": 0}
+        self.rep = self.pub = self.pull = self.monitor = None
+        self.curve = None
+
+    # --- sockets ------------------------------------------------------------------
+    def open(self, curve=None):
+        self.curve = curve
+        self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP")
+        self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]))
+        self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        if self.cfg["source"] == "pull":
+            self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
+        log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
+                 self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
+
+    def _socket(self, kind, url, what, hwm=None):
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES)
+        if hwm is not None:
+            sock.setsockopt(zmq.SNDHWM, hwm)
+        if self.curve is not None:
+            from mt5mesh.security import make_server
+            make_server(sock, *self.curve)
+        bind(sock, url, what)
+        return sock
+
+    def close(self):
+        for sock in (self.monitor, self.rep, self.pub, self.pull):
+            if sock is not None:
+                sock.close(0)
+
+    # --- publishing ----------------------------------------------------------------
+    def publish(self, symbol, bid, ask, ts=None):
+        self.seq += 1
+        ts = time.time() if ts is None else ts
+        frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask)
+        self.pub.send_multipart(frames, copy=False)
+        self.ring.put(self.seq, frames[1])
+        self.latest[symbol] = frames[1]
+        self.counters["published"] += 1
+
+    def heartbeat(self):
+        self.pub.send_multipart(protocol.heartbeat(self.epoch, self.seq, time.time()))
+        self.counters["heartbeats"] += 1
+
+    # --- commands ------------------------------------------------------------------
+    def handle(self, frames):
+        self.counters["requests"] += 1
+        req = None
+        try:
+            req = protocol.decode_request(frames)
+            return getattr(self, "cmd_" + req["cmd"])(req)
+        except protocol.ProtocolError as e:
+            self.counters["rejected"] += 1
+            return protocol.reply_error(getattr(e, "request", req), e)
+
+    def uptime(self):
+        return round(time.monotonic() - self.started, 3)
+
+    def cmd_ping(self, req):
+        return protocol.reply_ok(req, version=__version__, protocol=protocol.PROTOCOL_VERSION,
+                                 epoch=self.epoch, seq=self.seq, uptime_s=self.uptime())
+
+    def cmd_status(self, req):
+        return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(),
+                                 ring_oldest=self.ring.oldest, ring_size=self.ring.size,
+                                 source=self.cfg["source"], **self.counters)
+
+    def cmd_snapshot(self, req):
+        # Payloads are already canonical JSON: splice them instead of decoding and re-encoding.
+        ticks = b"[" + b",".join(self.latest.values()) + b"]"
+        return _splice(protocol.reply_ok(req, epoch=self.epoch, seq=self.seq), b"ticks", ticks)
+
+    def cmd_replay(self, req):
+        payloads = self.ring.slice(req["from_seq"], req["limit"])
+        if payloads is None:
+            return protocol.reply_error(req, "events before seq %d are gone from the ring" % self.ring.oldest,
+                                        epoch=self.epoch, oldest=self.ring.oldest, last=self.seq)
+        events = b"[" + b",".join(payloads) + b"]"
+        return _splice(protocol.reply_ok(req, epoch=self.epoch, oldest=self.ring.oldest, last=self.seq),
+                       b"events", events)
+
+    # --- the loop ------------------------------------------------------------------
+    def serve(self, stop):
+        poller = zmq.Poller()
+        poller.register(self.rep, zmq.POLLIN)
+        poller.register(self.monitor, zmq.POLLIN)
+        if self.pull is not None:
+            poller.register(self.pull, zmq.POLLIN)
+        hb_every = float(self.cfg["heartbeat"])
+        next_hb = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            if self.source is not None:
+                for symbol, bid, ask in self.source.due(now):
+                    self.publish(symbol, bid, ask)
+            if now >= next_hb:
+                self.heartbeat()
+                next_hb = now + hb_every
+            wait = next_hb - now
+            if self.source is not None:
+                wait = min(wait, max(self.source.next_in(time.monotonic()), 0.001))
+            ready = dict(poller.poll(timeout=max(0.0, min(wait, 0.1)) * 1000))
+            if self.rep in ready:
+                self._serve_requests()
+            if self.pull is not None and self.pull in ready:
+                self._drain_pull()
+            if self.monitor in ready:
+                self._track_clients()
+
+    def _serve_requests(self, budget=1000):
+        for _ in range(budget):
+            try:
+                frames = self.rep.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.rep.send(self.handle(frames))
+
+    def _drain_pull(self, budget=10000):
+        for _ in range(budget):
+            try:
+                frames = self.pull.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                t = protocol.decode_push(frames)
+            except protocol.ProtocolError as e:
+                self.counters["dropped"] += 1
+                if self.counters["dropped"] <= 10 or self.counters["dropped"] % 10000 == 0:
+                    log.warning("PULL: rejected push (%d so far): %s", self.counters["dropped"], e)
+                continue
+            self.counters["pushed"] += 1
+            self.publish(t["symbol"], t["bid"], t["ask"], t.get("ts"))
+
+    def _track_clients(self):
+        from zmq.utils.monitor import recv_monitor_message
+        while True:
+            try:
+                event = recv_monitor_message(self.monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if event["event"] == zmq.EVENT_ACCEPTED:
+                self.counters["clients"] += 1
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                self.counters["clients"] = max(0, self.counters["clients"] - 1)
+
+
+def _splice(reply, key, raw_json):
+    """Insert an already-encoded JSON value into an encoded reply object."""
+    return reply[:-1] + b',"' + key + b'":' + raw_json + b"}"
