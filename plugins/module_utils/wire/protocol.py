@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 PROTOCOL_VERSION = "1.0"
 
@@ -31,6 +32,9 @@ TOPIC_HEARTBEAT = b"hb"
 TOPIC_TICK_PREFIX = b"tick."
 
 COMMANDS = ("ping", "status", "snapshot", "replay")
+# Symbols end up in topics and COPY rows: keep them to a safe alphabet.
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9._#-]{1,32}$")
+
 TICK_FIELDS = ("epoch", "seq", "ts", "symbol", "bid", "ask")
 HEARTBEAT_FIELDS = ("epoch", "seq", "ts")
 
@@ -167,8 +171,8 @@ def decode_push(frames):
     if not isinstance(data, dict):
         raise ProtocolError("push must be a JSON object")
     symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not symbol or len(symbol) > 32:
-        raise ProtocolError("push needs a 'symbol' string of 1-32 characters")
+    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+        raise ProtocolError("push needs a 'symbol' of 1-32 characters from A-Z a-z 0-9 . _ # -")
     for key in ("bid", "ask"):
         value = data.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:

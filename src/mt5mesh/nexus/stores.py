@@ -1,0 +1,196 @@
+"""The stores nexus writes: INF PostgreSQL (ticks + checkpoint in one transaction), INF Redis
+(latest tick per symbol), and the HUB feature store (1-second bars + its own checkpoint)."""
+import io
+import logging
+
+import psycopg2
+import psycopg2.extras
+import redis
+
+from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA
+
+log = logging.getLogger("mt5mesh-nexus")
+STREAM = "gateway"
+
+
+def pg_connect(cfg, prefix):
+    """Connect with the password passed as a separate argument so it never sits in a logged DSN."""
+    return psycopg2.connect(host=cfg[prefix + "host"], port=int(cfg[prefix + "port"]), dbname=cfg[prefix + "db"],
+                            user=cfg[prefix + "user"], password=cfg[prefix + "password"] or None,
+                            connect_timeout=3, application_name="mt5mesh-nexus")
+
+
+def pg_where(cfg, prefix):
+    return "postgresql %s@%s:%s/%s" % (cfg[prefix + "user"], cfg[prefix + "host"], cfg[prefix + "port"], cfg[prefix + "db"])
+
+
+def init_schema(conn, ddl, tables):
+    """Create missing tables; returns the list of tables that were created."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        existing = {r[0] for r in cur.fetchall()}
+        cur.execute(ddl)
+    conn.commit()
+    return [t for t in tables if t not in existing]
+
+
+class TickStore:
+    """INF PostgreSQL: COPY into a temp table, then INSERT ... ON CONFLICT DO NOTHING so a
+    replayed or re-spooled batch can never duplicate, with the checkpoint in the same commit."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.conn = None
+
+    def connect(self):
+        if self.conn is None or self.conn.closed:
+            self.conn = pg_connect(self.cfg, "pg_")
+            init_schema(self.conn, INF_SCHEMA, ())
+            with self.conn.cursor() as cur:
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE ticks) ON COMMIT DELETE ROWS")
+            self.conn.commit()
+        return self.conn
+
+    def drop(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except psycopg2.Error:
+                pass
+        self.conn = None
+
+    def checkpoint(self):
+        with self.connect().cursor() as cur:
+            cur.execute("SELECT epoch, seq FROM nexus_checkpoint WHERE stream = %s", (STREAM,))
+            row = cur.fetchone()
+        self.conn.commit()
+        return tuple(row) if row else None
+
+    def write(self, rows):
+        """rows: [(epoch, seq, symbol, ts, bid, ask), ...] in stream order."""
+        conn = self.connect()
+        buf = io.StringIO()
+        for r in rows:
+            buf.write("%d\t%d\t%s\t%r\t%r\t%r\n" % r)
+        buf.seek(0)
+        try:
+            with conn.cursor() as cur:
+                cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
+                cur.execute("INSERT INTO ticks SELECT * FROM ticks_in ON CONFLICT DO NOTHING")
+                last = rows[-1]
+                cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
+                            "updated_at = now()", (STREAM, last[0], last[1]))
+            conn.commit()
+        except psycopg2.Error:
+            self.drop()
+            raise
+
+    def record(self, kind, epoch, from_seq=None, to_seq=None, detail=""):
+        conn = self.connect()
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO nexus_discontinuity (kind, epoch, from_seq, to_seq, detail) "
+                        "VALUES (%s, %s, %s, %s, %s)", (kind, epoch, from_seq, to_seq, detail))
+        conn.commit()
+
+
+class LatestTicks:
+    """INF Redis: the latest tick per symbol, one pipelined round trip per batch."""
+
+    def __init__(self, url):
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def write(self, latest):
+        """latest: {symbol: payload bytes}."""
+        pipe = self.client.pipeline(transaction=False)
+        for symbol, payload in latest.items():
+            pipe.hset("mt5:tick:latest", symbol, payload)
+        pipe.execute()
+
+
+class HubFeeder:
+    """Builds 1-second bars of mid price in the HUB feature store from INF ticks.
+
+    It reads INF ``ticks`` past the HUB checkpoint and merges bars in the same HUB transaction
+    that advances that checkpoint: exactly once, whatever restarts or outages happen."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.inf = self.hub = None
+        self.redis = redis.Redis.from_url(cfg["hub_redis_url"], socket_timeout=2, socket_connect_timeout=2)
+
+    def _conns(self):
+        if self.inf is None or self.inf.closed:
+            self.inf = pg_connect(self.cfg, "pg_")
+        if self.hub is None or self.hub.closed:
+            self.hub = pg_connect(self.cfg, "hub_pg_")
+            init_schema(self.hub, HUB_SCHEMA, ())
+        return self.inf, self.hub
+
+    def drop(self):
+        for c in (self.inf, self.hub):
+            if c is not None:
+                try:
+                    c.close()
+                except psycopg2.Error:
+                    pass
+        self.inf = self.hub = None
+
+    def step(self, limit=50000):
+        """Move up to ``limit`` ticks into bars. Returns the number of ticks consumed."""
+        inf, hub = self._conns()
+        with hub.cursor() as cur:
+            cur.execute("SELECT epoch, seq FROM hub_checkpoint WHERE stream = %s", (STREAM,))
+            row = cur.fetchone()
+        hub.rollback()
+        epoch, seq = row if row else (0, 0)
+        with inf.cursor() as cur:
+            cur.execute("SELECT epoch, seq, symbol, ts, bid, ask FROM ticks WHERE (epoch, seq) > (%s, %s) "
+                        "ORDER BY epoch, seq LIMIT %s", (epoch, seq, limit))
+            ticks = cur.fetchall()
+        inf.rollback()
+        if not ticks:
+            return 0
+        bars = {}
+        for _e, _s, symbol, ts, bid, ask in ticks:
+            mid, key = (bid + ask) / 2.0, (symbol, int(ts))
+            b = bars.get(key)
+            if b is None:
+                bars[key] = [mid, mid, mid, mid, ask - bid, 1]
+            else:
+                b[1] = max(b[1], mid)
+                b[2] = min(b[2], mid)
+                b[3] = mid
+                b[4] += ask - bid
+                b[5] += 1
+        last = ticks[-1]
+        try:
+            with hub.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur,
+                    "INSERT INTO bars_1s AS b (symbol, bucket, open, high, low, close, spread_sum, ticks) VALUES %s "
+                    "ON CONFLICT (symbol, bucket) DO UPDATE SET high = GREATEST(b.high, EXCLUDED.high), "
+                    "low = LEAST(b.low, EXCLUDED.low), close = EXCLUDED.close, "
+                    "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
+                    [(k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
+                cur.execute("INSERT INTO hub_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
+                            "updated_at = now()", (STREAM, last[0], last[1]))
+                latest = {}
+                for symbol, bucket in bars:
+                    if bucket >= latest.get(symbol, -1):
+                        latest[symbol] = bucket
+                cur.execute("SELECT symbol, bucket, open, high, low, close, spread_mean, ticks FROM bars_1s "
+                            "WHERE (symbol, bucket) IN %s", (tuple(latest.items()),))
+                rows = cur.fetchall()
+            hub.commit()
+        except psycopg2.Error:
+            self.drop()
+            raise
+        pipe = self.redis.pipeline(transaction=False)
+        for symbol, bucket, o, h, lo, c, spread, n in rows:
+            pipe.hset("mt5:bar:1s:" + symbol, mapping={"bucket": bucket, "open": o, "high": h, "low": lo,
+                                                       "close": c, "spread_mean": spread, "ticks": n})
+        pipe.execute()
+        return len(ticks)
+

@@ -1,0 +1,8 @@
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# The collection is importable as ansible_collections.mt5crs.mesh through the committed symlink.
+sys.path.insert(0, os.path.join(ROOT, "collections"))
+sys.path.insert(0, HERE)

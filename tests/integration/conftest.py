@@ -1,0 +1,28 @@
+import pytest
+
+from support.servers import PostgresCluster, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def clean_stores(pg, redis_server):
+    """Each test starts with empty tables and Redis."""
+    import redis
+    for db in ("mt5_crs", "mt5_features"):
+        pg.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION trader;", db=db)
+    for n in (0, 1):
+        redis.Redis.from_url(redis_server.url(n)).flushdb()
+    return pg, redis_server

@@ -1,0 +1,274 @@
+"""The gateway and nexus as real processes against real PostgreSQL and Redis on loopback."""
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import zmq
+import zmq.auth
+
+from support.servers import Service, free_port, gateway_args, healthz, nexus_args, wait_until
+
+
+def audit(pg):
+    """Per epoch: (count, min seq, max seq). Zero loss means count == max - min + 1 and min == 1."""
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT epoch, count(*), min(seq), max(seq) FROM ticks GROUP BY epoch ORDER BY epoch")
+        return cur.fetchall()
+
+
+def assert_no_loss(pg):
+    epochs = audit(pg)
+    assert epochs, "no ticks were written"
+    for epoch, count, lo, hi in epochs:
+        assert lo == 1 and count == hi, "epoch %d: %d ticks for seq %d..%d" % (epoch, count, lo, hi)
+    return epochs
+
+
+def gateway_seq(req_port):
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect("tcp://127.0.0.1:%d" % req_port)
+    s.send(b'{"cmd":"ping"}')
+    assert s.poll(2000), "gateway did not answer ping"
+    rep = json.loads(s.recv())
+    s.close()
+    return rep["seq"]
+
+
+def committed(pg):
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT coalesce(max(seq), 0) FROM ticks")
+        return cur.fetchone()[0]
+
+
+class DroppingProxy(threading.Thread):
+    """Forwards the gateway PUB to a new PUB, dropping every Nth tick: a forced gap."""
+
+    def __init__(self, upstream, every):
+        super().__init__(daemon=True)
+        self.ctx = zmq.Context.instance()
+        self.port = free_port()
+        self.upstream, self.every, self.dropped = upstream, every, 0
+        self.running = True
+
+    def run(self):
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(self.upstream)
+        pub = self.ctx.socket(zmq.PUB)
+        pub.bind("tcp://127.0.0.1:%d" % self.port)
+        n = 0
+        while self.running:
+            if not sub.poll(50):
+                continue
+            frames = sub.recv_multipart()
+            if frames[0].startswith(b"tick."):
+                n += 1
+                if n % self.every == 0:
+                    self.dropped += 1
+                    continue
+            pub.send_multipart(frames)
+        sub.close(0)
+        pub.close(0)
+
+
+@pytest.fixture
+def stack(clean_stores, tmp_path):
+    pg, redis_server = clean_stores
+    started = []
+
+    def start(name, args):
+        svc = Service(name, args, str(tmp_path))
+        started.append(svc)
+        return svc
+
+    yield pg, redis_server, start, tmp_path
+    for svc in started:
+        svc.stop()
+
+
+def start_pair(stack, rate=2000, sub_url=None, extra_nexus=()):
+    pg, redis_server, start, tmp_path = stack
+    rep, pub, health = free_port(), free_port(), free_port()
+    gw = start("mt5mesh-gateway", gateway_args(rep, pub, rate))
+    wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway answers ping")
+    nx = start("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep,
+                                           sub_url or "tcp://127.0.0.1:%d" % pub, health,
+                                           str(tmp_path / "spool"), extra_nexus))
+    return gw, nx, rep, pub, health
+
+
+def wait_caught_up(pg, rep, health, timeout=30):
+    target = gateway_seq(rep)
+    wait_until(lambda: committed(pg) >= target, timeout, "nexus committed seq %d" % target)
+    return target
+
+
+def test_stream_lands_complete_in_postgres_redis_and_hub(stack):
+    pg, redis_server = stack[0], stack[1]
+    gw, nx, rep, pub, health = start_pair(stack)
+    wait_until(lambda: healthz(health).get("state") == "healthy", 20, "nexus healthy")
+    time.sleep(1.5)
+    wait_caught_up(pg, rep, health)
+    assert_no_loss(pg)
+    import redis
+    latest = redis.Redis.from_url(redis_server.url(0)).hgetall("mt5:tick:latest")
+    assert set(latest) == {b"EURUSD", b"GBPUSD", b"USDJPY", b"XAUUSD"}
+
+    def hub_total():
+        with pg.connect("mt5_features") as conn, conn.cursor() as cur:
+            cur.execute("SELECT coalesce(sum(ticks), 0) FROM bars_1s")
+            return cur.fetchone()[0]
+    gw.stop()
+    wait_until(lambda: hub_total() == committed(pg), 20, "HUB bars account for every INF tick")
+    assert redis.Redis.from_url(redis_server.url(1)).hget("mt5:bar:1s:EURUSD", "ticks")
+    assert nx.stop() == 0, nx.output()
+    assert "test-secret-pw" not in nx.output()
+
+
+def test_forced_gap_is_filled_by_replay(stack):
+    pg = stack[0]
+    rep, pub = free_port(), free_port()
+    proxy = None
+    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 2000))
+    wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway answers ping")
+    proxy = DroppingProxy("tcp://127.0.0.1:%d" % pub, every=97)
+    proxy.start()
+    health = free_port()
+    nx = stack[2]("mt5mesh-nexus", nexus_args(pg, stack[1], "tcp://127.0.0.1:%d" % rep,
+                                              "tcp://127.0.0.1:%d" % proxy.port, health, str(stack[3] / "spool")))
+    time.sleep(3)
+    wait_caught_up(pg, rep, health)
+    proxy.running = False
+    assert proxy.dropped > 10
+    h = healthz(health)
+    assert h["gaps_filled"] >= 10 and h["replayed"] >= proxy.dropped - 1, h
+    assert_no_loss(pg)
+    assert nx.stop() == 0
+    gw.stop()
+
+
+def test_sigkill_of_nexus_loses_and_duplicates_nothing(stack):
+    pg, redis_server, start, tmp_path = stack
+    gw, nx, rep, pub, health = start_pair(stack, rate=5000)
+    wait_until(lambda: committed(pg) > 2000, 20, "ticks flowing")
+    nx.kill(signal.SIGKILL)
+    time.sleep(1.0)
+    nx2 = start("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep,
+                                            "tcp://127.0.0.1:%d" % pub, health, str(tmp_path / "spool")))
+    time.sleep(2)
+    wait_caught_up(pg, rep, health)
+    epochs = assert_no_loss(pg)
+    assert len(epochs) == 1
+    assert nx2.stop() == 0
+
+
+def test_postgres_outage_is_spooled_and_backfilled(stack):
+    pg = stack[0]
+    gw, nx, rep, pub, health = start_pair(stack, rate=3000)
+    wait_until(lambda: committed(pg) > 1000, 20, "ticks flowing")
+    pg.stop()
+    try:
+        wait_until(lambda: healthz(health)["spool_depth"] > 0, 10, "ticks spooled while postgres is down")
+        time.sleep(10)
+        h = healthz(health)
+        assert h["stores"]["postgres"] == "down" and h["state"] == "degraded", h
+    finally:
+        pg.start()
+    wait_until(lambda: healthz(health)["spool_depth"] == 0, 30, "spool drained")
+    wait_caught_up(pg, rep, health)
+    assert_no_loss(pg)
+    assert "postgres up" in nx.output()
+
+
+def test_malformed_frames_do_not_stop_the_gateway(stack):
+    rep, pub = free_port(), free_port()
+    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100))
+    wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway up")
+    ctx = zmq.Context.instance()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect("tcp://127.0.0.1:%d" % rep)
+    bad = [b"\xff\xfe", b"not json", b"[]", b"1", b'{"cmd": 5}', b'{"cmd":"nope"}',
+           b'{"cmd":"replay","from_seq":"x"}', b"{" * 1000, os.urandom(64)]
+    sent = 0
+    for i in range(2000):
+        if i % 500 == 0:
+            frames = [b"", b"x" * (3 * 1024 * 1024)]  # several MB
+        elif i % 7 == 0:
+            frames = [b"", b'{"cmd":"ping"}', b"extra frame"]
+        else:
+            frames = [b"", bad[i % len(bad)]]
+        dealer.send_multipart(frames)
+        sent += 1
+    replies = 0
+    deadline = time.monotonic() + 20
+    while replies < sent and time.monotonic() < deadline:
+        if dealer.poll(1000):
+            reply = json.loads(dealer.recv_multipart()[-1])
+            assert reply["ok"] is False and reply["error"]
+            replies += 1
+    assert replies == sent
+    assert gateway_seq(rep) >= 0
+    assert gw.proc.poll() is None
+
+
+def test_port_in_use_and_sigterm(stack):
+    rep, pub = free_port(), free_port()
+    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100))
+    wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway up")
+    clash = stack[2]("mt5mesh-gateway", gateway_args(rep, free_port(), 100))
+    assert clash.proc.wait(10) != 0
+    assert "port already in use" in clash.output() and str(rep) in clash.output()
+    assert gw.kill(signal.SIGTERM) == 0
+
+
+def test_curve_rejects_clients_without_an_allowed_key(stack, tmp_path):
+    keys = tmp_path / "keys"
+    allowed = tmp_path / "allowed"
+    keys.mkdir()
+    allowed.mkdir()
+    server_pub, server_sec = zmq.auth.create_certificates(str(keys), "server")
+    good_pub, good_sec = zmq.auth.create_certificates(str(keys), "good")
+    bad_pub, bad_sec = zmq.auth.create_certificates(str(keys), "bad")
+    os.rename(good_pub, str(allowed / "good.key"))
+    rep, pub = free_port(), free_port()
+    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100, ["--curve-secret-key", server_sec,
+                                                                   "--curve-allowed-dir", str(allowed)]))
+    time.sleep(1.0)
+    ctx = zmq.Context.instance()
+    spub, _ = zmq.auth.load_certificate(server_sec)
+
+    def ask(client_secret_file, with_server_key=True):
+        s = ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        if client_secret_file:
+            cpub, csec = zmq.auth.load_certificate(client_secret_file)
+            s.curve_publickey, s.curve_secretkey = cpub, csec
+            s.curve_serverkey = spub
+        s.connect("tcp://127.0.0.1:%d" % rep)
+        s.send(b'{"cmd":"ping"}')
+        got = s.poll(1500)
+        s.close(0)
+        return bool(got)
+
+    def ticks_for(client_secret_file):
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        if client_secret_file:
+            cpub, csec = zmq.auth.load_certificate(client_secret_file)
+            s.curve_publickey, s.curve_secretkey, s.curve_serverkey = cpub, csec, spub
+        s.connect("tcp://127.0.0.1:%d" % pub)
+        got = s.poll(1500)
+        s.close(0)
+        return bool(got)
+
+    assert ask(good_sec) and ticks_for(good_sec)
+    assert not ask(None) and not ticks_for(None)
+    assert not ask(bad_sec) and not ticks_for(bad_sec)
+    wait_until(lambda: "CURVE rejected a client" in gw.output(), 5, "rejection logged")
