@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs a check catalog (inventory data) through the probes, in parallel, and scores it.
+
+A check is ``{id, phase, phase_name, name, kind, args, critical, extended}``. Secrets are never
+in ``args``: an arg ``password_from: NAME`` is replaced by ``credentials[NAME]`` here, so the
+catalog itself can be logged while the credentials option is ``no_log``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import inspect
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+
+# kind -> (probe function, needs pyzmq)
+KINDS = {
+    'python': (probes.python_version, False),
+    'imports': (probes.imports, False),
+    'redis': (probes.redis_ping, False),
+    'postgres': (probes.postgres_login, False),
+    'path': (probes.path_exists, False),
+    'icmp': (probes.icmp, False),
+    'tcp': (probes.tcp, False),
+    'http': (probes.http, False),
+    'dns': (probes.dns, False),
+    'zmq_ping': (probes.zmq_ping, True),
+    'zmq_heartbeat': (probes.zmq_heartbeat, True),
+    'nexus_health': (probes.nexus_health, False),
+    'ticks_fresh': (probes.ticks_fresh, True),
+    'hub_bar_fresh': (probes.hub_bar_fresh, False),
+    'clock_skew': (probes.clock_skew, True),
+}
+# Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
+COMPROMISING_PHASES = (1,)
+
+
+def validate(checks, credentials):
+    """Returns a list of error strings, each naming the check and the cause."""
+    errors, seen = [], set()
+    for i, check in enumerate(checks):
+        if not isinstance(check, dict):
+            errors.append('catalog entry %d is not a mapping' % i)
+            continue
+        cid = check.get('id', '#%d' % i)
+        for key, typ in (('id', str), ('name', str), ('kind', str)):
+            if not isinstance(check.get(key), typ):
+                errors.append('check %s: %s must be a string' % (cid, key))
+        if isinstance(check.get('phase'), bool) or not isinstance(check.get('phase'), int):
+            errors.append('check %s: phase must be an integer' % cid)
+        if cid in seen:
+            errors.append('check %s: duplicate id' % cid)
+        seen.add(cid)
+        kind = check.get('kind')
+        if kind not in KINDS:
+            errors.append('check %s: unknown kind %r (known: %s)' % (cid, kind, ', '.join(sorted(KINDS))))
+            continue
+        args = check.get('args', {})
+        if not isinstance(args, dict):
+            errors.append('check %s: args must be a mapping' % cid)
+            continue
+        params = inspect.signature(KINDS[kind][0]).parameters
+        allowed = set(params) - {'zmq', 'curve'}
+        for name in args:
+            if name == 'password_from':
+                continue
+            if name not in allowed:
+                errors.append('check %s: kind %s takes no arg %r (takes: %s)' % (cid, kind, name, ', '.join(sorted(allowed))))
+        for name in _secret_refs(args):
+            if name not in credentials:
+                errors.append('check %s: password_from %r is not in credentials' % (cid, name))
+        required = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in ('zmq',)]
+        missing = [n for n in required if n not in args and not (n == 'password' and 'password_from' in args)]
+        if missing:
+            errors.append('check %s: kind %s needs %s' % (cid, kind, ', '.join(missing)))
+    return errors
+
+
+def _secret_refs(args):
+    refs = []
+    if 'password_from' in args:
+        refs.append(args['password_from'])
+    for value in args.values():
+        if isinstance(value, dict) and 'password_from' in value:
+            refs.append(value['password_from'])
+    return refs
+
+
+def _resolve(args, credentials):
+    out = {}
+    for key, value in args.items():
+        if key == 'password_from':
+            out['password'] = credentials[value]
+        elif isinstance(value, dict) and 'password_from' in value:
+            value = dict(value)
+            value['password'] = credentials[value.pop('password_from')]
+            out[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def run_check(check, credentials, zmq=None, curve=None):
+    fn, needs_zmq = KINDS[check['kind']]
+    start = time.time()
+    try:
+        if needs_zmq and zmq is None:
+            result = {'ok': False, 'detail': 'python library pyzmq is missing on this host'}
+        else:
+            kwargs = _resolve(check.get('args', {}), credentials)
+            if needs_zmq:
+                kwargs['zmq'] = zmq
+                kwargs.setdefault('curve', curve)
+            result = fn(**kwargs)
+    except Exception as e:  # pylint: disable=broad-except
+        # A probe must not take the whole report down; the cause is reported on the check.
+        result = {'ok': False, 'detail': '%s: %s' % (type(e).__name__, e)}
+    return {
+        'id': check['id'],
+        'phase': check['phase'],
+        'phase_name': check.get('phase_name', 'Phase %d' % check['phase']),
+        'name': check['name'],
+        'kind': check['kind'],
+        'ok': bool(result.get('ok')),
+        'detail': result.get('detail', ''),
+        'critical': bool(check.get('critical', False)),
+        'extended': bool(check.get('extended', False)),
+        'elapsed_ms': round((time.time() - start) * 1000, 1),
+    }
+
+
+def run_catalog(checks, credentials, parallel=16, zmq=None, curve=None):
+    if not checks:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(checks)))) as pool:
+        return list(pool.map(lambda c: run_check(c, credentials, zmq, curve), checks))
+
+
+def score(results):
+    """Scores the seed's catalog and the extended one apart; rc covers the core checks:
+    0 all pass, 2 compromised (a phase-1 or critical check failed), 1 otherwise."""
+    core = [r for r in results if not r['extended']]
+    extended = [r for r in results if r['extended']]
+    phases = []
+    for phase in sorted(set(r['phase'] for r in core)):
+        rows = [r for r in core if r['phase'] == phase]
+        phases.append({'phase': phase, 'name': rows[0]['phase_name'], 'total': len(rows),
+                       'passed': sum(r['ok'] for r in rows)})
+    total, passed = len(core), sum(r['ok'] for r in core)
+    failed = [r for r in core if not r['ok']]
+    if not failed:
+        rc = 0
+    elif any(r['phase'] in COMPROMISING_PHASES or r['critical'] for r in failed):
+        rc = 2
+    else:
+        rc = 1
+    return {
+        'total': total,
+        'passed': passed,
+        'percent': round(100.0 * passed / total, 1) if total else 0.0,
+        'rc': rc,
+        'status': {0: 'FULL MESH', 1: 'PARTIAL', 2: 'COMPROMISED'}[rc],
+        'phases': phases,
+        'extended': {'total': len(extended), 'passed': sum(r['ok'] for r in extended),
+                     'ok': all(r['ok'] for r in extended)},
+        'failed': [{'id': r['id'], 'name': r['name'], 'detail': r['detail']} for r in failed + [
+            r for r in extended if not r['ok']]],
+        'checks': results,
+    }

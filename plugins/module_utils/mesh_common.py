@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every mt5crs.mesh module shares: optional-library imports with their tracebacks,
+the gateway connection argument spec, and the CURVE key loading."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+try:
+    import zmq
+    HAS_ZMQ = True
+    ZMQ_IMP_ERR = None
+except ImportError:
+    zmq = None
+    HAS_ZMQ = False
+    ZMQ_IMP_ERR = traceback.format_exc()
+
+
+def gateway_argument_spec():
+    """Options of every module that talks to the gateway broker."""
+    return dict(
+        host=dict(type='str', required=True),
+        port=dict(type='int', default=5555),
+        timeout=dict(type='float', default=1.0),
+        curve_server_public_key=dict(type='path'),
+        curve_client_secret_key=dict(type='path', no_log=False),
+    )
+
+
+def ensure_zmq(module):
+    if not HAS_ZMQ:
+        module.fail_json(msg=missing_required_lib('pyzmq'), exception=ZMQ_IMP_ERR)
+
+
+def validate_gateway(module):
+    """Fail early, naming the option and the value, instead of failing deep in a socket call."""
+    p = module.params
+    if not p['host'] or any(c.isspace() for c in p['host']):
+        module.fail_json(msg="host must be a host name or address, got %r" % p['host'])
+    if not 1 <= p['port'] <= 65535:
+        module.fail_json(msg="port must be 1-65535, got %d" % p['port'])
+    if p['timeout'] <= 0:
+        module.fail_json(msg="timeout must be > 0, got %s" % p['timeout'])
+    if bool(p['curve_server_public_key']) != bool(p['curve_client_secret_key']):
+        module.fail_json(msg="curve_server_public_key and curve_client_secret_key go together")
+
+
+def gateway_url(host, port):
+    if ':' in host and not host.startswith('['):
+        host = '[%s]' % host
+    return 'tcp://%s:%d' % (host, port)
+
+
+def curve_keys(module):
+    """(client public, client secret, server public) or None."""
+    p = module.params
+    if not p['curve_client_secret_key']:
+        return None
+    import zmq.auth
+    try:
+        cpub, csec = zmq.auth.load_certificate(p['curve_client_secret_key'])
+        spub, _ = zmq.auth.load_certificate(p['curve_server_public_key'])
+    except (IOError, OSError, ValueError) as e:
+        module.fail_json(msg="cannot load CURVE keys: %s" % e)
+    if not csec:
+        module.fail_json(msg="curve_client_secret_key %s holds no secret key" % p['curve_client_secret_key'])
+    return (cpub, csec, spub)

@@ -1,0 +1,313 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every probe of the mesh, as plain functions returning {'ok': bool, 'detail': str, ...}.
+
+A probe never raises: a failure is a result that names the target and the cause. The probe
+modules and mesh_verify both call these, so a check behaves the same whichever way it runs.
+Services are proven by speaking their protocol (PING, SELECT, the gateway's ``ping``), never
+by a TCP connect alone.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.request import Request, urlopen
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
+from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
+from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.breaker import CircuitBreaker
+
+
+def _fail(detail, **extra):
+    extra.update(ok=False, detail=detail)
+    return extra
+
+
+def _ok(detail, **extra):
+    extra.update(ok=True, detail=detail)
+    return extra
+
+
+def _err(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def python_version(minimum='3.9'):
+    want = tuple(int(x) for x in str(minimum).split('.'))
+    have = sys.version_info[:len(want)]
+    version = '%d.%d.%d' % sys.version_info[:3]
+    if have >= want:
+        return _ok('Python %s running (>= %s)' % (version, minimum), version=version)
+    return _fail('Python %s is older than the required %s' % (version, minimum), version=version)
+
+
+def imports(modules):
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            missing.append('%s (%s)' % (name, _err(e)))
+    if missing:
+        return _fail('cannot import: %s' % ', '.join(missing))
+    return _ok('importable: %s' % ', '.join(modules))
+
+
+def redis_ping(host, port=6379, password=None, db=0, timeout=2.0):
+    try:
+        import redis
+    except ImportError:
+        return _fail('python library redis is missing on this host')
+    where = 'redis %s:%s/%s' % (host, port, db)
+    try:
+        client = redis.Redis(host=host, port=port, db=db, password=password or None,
+                             socket_timeout=timeout, socket_connect_timeout=timeout)
+        client.ping()
+        version = client.info('server').get('redis_version', '?')
+    except redis.AuthenticationError as e:
+        return _fail('%s: authentication failed (%s)' % (where, _err(e)))
+    except redis.RedisError as e:
+        return _fail('%s: %s' % (where, _err(e)))
+    return _ok('Redis %s online at %s:%s' % (version, host, port), version=version)
+
+
+def postgres_login(host, db, user, password=None, port=5432, timeout=3.0, query=None):
+    try:
+        import psycopg2
+    except ImportError:
+        return _fail('python library psycopg2 is missing on this host')
+    where = 'postgresql %s@%s:%s/%s' % (user, host, port, db)
+    try:
+        conn = psycopg2.connect(host=host, port=port, dbname=db, user=user, password=password or None,
+                                connect_timeout=max(1, int(round(timeout))))
+    except psycopg2.Error as e:
+        return _fail('%s: %s' % (where, _err(e)))
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SHOW server_version')
+            version = cur.fetchone()[0]
+            value = None
+            if query:
+                cur.execute(query)
+                row = cur.fetchone()
+                value = row[0] if row else None
+    except psycopg2.Error as e:
+        return _fail('%s: %s' % (where, _err(e)))
+    finally:
+        conn.close()
+    return _ok('PostgreSQL %s online (%s)' % (version.split()[0], where), version=version, value=value)
+
+
+def path_exists(path, kind='any'):
+    checks = {'file': os.path.isfile, 'dir': os.path.isdir, 'any': os.path.exists,
+              'executable': lambda p: os.path.isfile(p) and os.access(p, os.X_OK)}
+    if kind not in checks:
+        return _fail('unknown path kind %r' % kind)
+    if checks[kind](path):
+        return _ok('%s exists (%s)' % (path, kind))
+    if os.path.exists(path):
+        return _fail('%s exists but is not a %s' % (path, kind))
+    return _fail('%s does not exist' % path)
+
+
+def icmp(host, timeout=1.0, count=1):
+    wait = max(1, int(round(timeout)))
+    try:
+        out = subprocess.run(['ping', '-n', '-c', str(count), '-W', str(wait), host],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=wait * count + 2)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return _fail('ping %s: %s' % (host, _err(e)))
+    text = out.stdout.decode('utf-8', 'replace')
+    if out.returncode == 0:
+        rtt = [line for line in text.splitlines() if 'time=' in line]
+        return _ok('%s reachable%s' % (host, ' (%s)' % rtt[0].split('time=')[1] if rtt else ''))
+    return _fail('%s unreachable by ICMP: %s' % (host, (text.strip().splitlines() or ['no reply'])[-1]))
+
+
+def tcp(host, port, timeout=1.0):
+    start = time.time()
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.close()
+    except (OSError, socket.error) as e:
+        return _fail('tcp %s:%s: %s' % (host, port, _err(e)))
+    return _ok('tcp %s:%s accepts (%.1f ms); this proves the port, not the service'
+               % (host, port, (time.time() - start) * 1000))
+
+
+def http(url, expect_status=200, timeout=3.0, ca_path=None, validate_certs=True):
+    if validate_certs:
+        context = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
+    else:
+        context = ssl._create_unverified_context()  # pylint: disable=protected-access
+    try:
+        resp = urlopen(Request(url, method='GET'), timeout=timeout, context=context)
+        status = resp.getcode()
+        resp.close()
+    except HTTPError as e:
+        status = e.code
+    except (URLError, OSError, socket.error, ssl.SSLError) as e:
+        return _fail('%s: %s' % (url, _err(getattr(e, 'reason', e))))
+    if status == expect_status:
+        return _ok('%s [HTTP %d]' % (url, status), status=status)
+    return _fail('%s answered HTTP %d, expected %d' % (url, status, expect_status), status=status)
+
+
+def dns(name, timeout=2.0):
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        addresses = sorted(set(a[4][0] for a in socket.getaddrinfo(name, None)))
+    except (socket.gaierror, socket.error, UnicodeError) as e:
+        return _fail('cannot resolve %s: %s' % (name, _err(e)))
+    finally:
+        socket.setdefaulttimeout(previous)
+    return _ok('%s -> %s' % (name, ', '.join(addresses)), addresses=addresses)
+
+
+def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, curve=None):
+    """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket)."""
+    url = 'tcp://%s:%d' % (host, port)
+    client = LazyPirateClient(zmq, url, timeout=timeout, retries=retries,
+                              breaker=CircuitBreaker(failure_threshold=retries + 1), curve=curve)
+    start = time.time()
+    try:
+        reply = client.call('ping')
+    except GatewayUnavailable as e:
+        return _fail(_err(e), is_available=False, error=_err(e), rtt_ms=None, attempts=retries)
+    finally:
+        client.close()
+    rtt = (time.time() - start) * 1000
+    if not reply.get('ok'):
+        return _fail('%s refused ping: %s' % (url, reply.get('error')), is_available=False,
+                     error=reply.get('error'), rtt_ms=round(rtt, 3))
+    return _ok('%s answers ping: epoch %s seq %s (%.1f ms)' % (url, reply.get('epoch'), reply.get('seq'), rtt),
+               is_available=True, error=None, rtt_ms=round(rtt, 3), version=reply.get('version'),
+               epoch=reply.get('epoch'), seq=reply.get('seq'), uptime_s=reply.get('uptime_s'))
+
+
+def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, within=3.0, curve=None,
+                  topics=(protocol.TOPIC_HEARTBEAT,)):
+    """At least ``min_messages`` protocol events on the gateway PUB within ``within`` seconds."""
+    url = 'tcp://%s:%d' % (host, port)
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.LINGER, 0)
+    if curve:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+    for topic in topics:
+        sock.setsockopt(zmq.SUBSCRIBE, topic)
+    sock.connect(url)
+    count, seqs, epochs, last_hb_ts, malformed = 0, [], set(), None, 0
+    deadline = time.time() + within
+    try:
+        while count < min_messages:
+            left = deadline - time.time()
+            if left <= 0 or not sock.poll(int(left * 1000) + 1):
+                break
+            try:
+                kind, event = protocol.decode_event(sock.recv_multipart())
+            except protocol.ProtocolError:
+                malformed += 1
+                continue
+            count += 1
+            seqs.append(event['seq'])
+            epochs.add(event['epoch'])
+            if kind == 'hb':
+                last_hb_ts = event['ts']
+    finally:
+        sock.close(0)
+    gaps = sum(1 for a, b in zip(seqs, seqs[1:]) if b > a + 1 and len(topics) > 1)
+    result = dict(count=count, seq_first=seqs[0] if seqs else None, seq_last=seqs[-1] if seqs else None,
+                  gaps=gaps, epoch=sorted(epochs)[-1] if epochs else None, malformed=malformed,
+                  heartbeat_age_s=None if last_hb_ts is None else round(time.time() - last_hb_ts, 3),
+                  heartbeat_ts=last_hb_ts)
+    if count >= min_messages:
+        return _ok('%s delivered %d event(s) (seq %s, epoch %s)' % (url, count, result['seq_last'], result['epoch']), **result)
+    return _fail('%s delivered %d of %d event(s) within %.1fs%s' % (
+        url, count, min_messages, within, ' (%d malformed)' % malformed if malformed else ''), **result)
+
+
+def nexus_health(url, max_lag=1.0, timeout=2.0):
+    try:
+        resp = urlopen(url, timeout=timeout)
+        body = json.loads(resp.read().decode('utf-8'))
+    except HTTPError as e:
+        try:
+            body = json.loads(e.read().decode('utf-8'))
+        except ValueError:
+            return _fail('%s: HTTP %d' % (url, e.code))
+    except (URLError, OSError, ValueError) as e:
+        return _fail('%s: %s' % (url, _err(getattr(e, 'reason', e))))
+    lag = body.get('lag_s')
+    if body.get('state') != 'healthy':
+        return _fail('nexus %s: %s' % (body.get('state'), '; '.join(body.get('problems') or [])), health=body)
+    if lag is None or lag > max_lag:
+        return _fail('nexus lag %s s over %s s' % (lag, max_lag), health=body)
+    return _ok('nexus healthy, lag %.3f s, seq %s, gaps filled %s' % (lag, body.get('last_seq'), body.get('gaps_filled')),
+               health=body)
+
+
+def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
+    """End to end: the seq the gateway reports now is in INF ``ticks`` within ``budget`` seconds."""
+    ping = zmq_ping(zmq, gateway_host, gateway_port, timeout=1.0, retries=1, curve=curve)
+    if not ping['ok']:
+        return _fail('gateway: %s' % ping['detail'])
+    target, epoch = ping['seq'], ping['epoch']
+    query = 'SELECT coalesce(max(seq), 0) FROM ticks WHERE epoch = %d' % int(epoch)
+    deadline = time.time() + budget
+    while True:
+        res = postgres_login(query=query, **pg)
+        if not res['ok']:
+            return res
+        if res['value'] is not None and res['value'] >= target:
+            return _ok('gateway seq %d of epoch %d is in INF ticks (%.2f s after the ping)'
+                       % (target, epoch, budget - (deadline - time.time())), seq=target)
+        if time.time() >= deadline:
+            return _fail('INF ticks reached seq %s of epoch %d, gateway was at %d %.1f s ago'
+                         % (res['value'], epoch, target, budget), seq=target, committed=res['value'])
+        time.sleep(0.1)
+
+
+def hub_bar_fresh(pg, max_age=3.0):
+    """The current 1-second bar is in the HUB feature store."""
+    res = postgres_login(query='SELECT extract(epoch from now()) - coalesce(max(bucket), 0) FROM bars_1s', **pg)
+    if not res['ok']:
+        return res
+    age = float(res['value'])
+    if age <= max_age:
+        return _ok('newest HUB bar is %.1f s old' % age, age_s=round(age, 3))
+    return _fail('newest HUB bar is %.1f s old (max %.1f s)' % (age, max_age), age_s=round(age, 3))
+
+
+def clock_skew(zmq, gateway_host, gateway_pub_port, pg, max_skew=0.5, curve=None):
+    """GTW's clock from its heartbeat timestamps, HUB's from PostgreSQL now(), against ours."""
+    offsets = {}
+    hb = zmq_heartbeat(zmq, gateway_host, gateway_pub_port, min_messages=1, within=3.0, curve=curve)
+    if hb['ok'] and hb['heartbeat_age_s'] is not None:
+        offsets['gtw'] = hb['heartbeat_age_s']
+    else:
+        return _fail('GTW heartbeat: %s' % hb['detail'])
+    t0 = time.time()
+    res = postgres_login(query='SELECT extract(epoch from clock_timestamp())', **pg)
+    if not res['ok']:
+        return _fail('HUB clock: %s' % res['detail'])
+    offsets['hub'] = round((t0 + time.time()) / 2 - float(res['value']), 3)
+    worst = max(abs(v) for v in offsets.values())
+    text = ', '.join('%s %+.3f s' % kv for kv in sorted(offsets.items()))
+    if worst <= max_skew:
+        return _ok('clock skew %s (max %.3f s)' % (text, max_skew), offsets=offsets)
+    return _fail('clock skew %s exceeds %.3f s' % (text, max_skew), offsets=offsets)

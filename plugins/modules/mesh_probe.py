@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: mesh_probe
+short_description: Run one mesh check (Python, Redis, PostgreSQL, path, ICMP, TCP, HTTP(S), DNS, nexus health)
+description:
+  - Runs one probe of the mesh check catalog and reports C(is_available) with the cause, instead of failing.
+  - Services are proven by their protocol, Redis C(PING), a PostgreSQL login, an HTTP status.
+  - The same probes back M(mt5crs.mesh.mesh_verify), so one check behaves the same either way.
+version_added: 0.1.0
+author:
+  - mt5crs maintainers
+options:
+  kind:
+    description:
+      - What to probe.
+    type: str
+    required: true
+    choices: [python, imports, redis, postgres, path, icmp, tcp, http, dns, nexus_health]
+  target:
+    description:
+      - Host, path, URL or name to probe, by I(kind). Not used for C(python) and C(imports).
+    type: str
+  port:
+    description:
+      - Port for C(redis) (default 6379), C(postgres) (default 5432) and C(tcp) (required).
+    type: int
+  timeout:
+    description:
+      - Seconds before the probe gives up.
+    type: float
+    default: 2.0
+  minimum:
+    description:
+      - Minimum Python version for C(python).
+    type: str
+    default: '3.9'
+  modules:
+    description:
+      - Python modules that must import, for C(imports).
+    type: list
+    elements: str
+    default: [zmq, redis, psycopg2]
+  database:
+    description:
+      - Database for C(postgres), or the Redis db number for C(redis).
+    type: str
+  user:
+    description:
+      - Login for C(postgres).
+    type: str
+  password:
+    description:
+      - Password for C(redis) or C(postgres). Never logged.
+    type: str
+  path_type:
+    description:
+      - What C(path) must be.
+    type: str
+    choices: [any, file, dir, executable]
+    default: any
+  expect_status:
+    description:
+      - HTTP status that counts as success for C(http).
+    type: int
+    default: 200
+  ca_path:
+    description:
+      - CA bundle to verify HTTPS against, for C(http).
+    type: path
+  validate_certs:
+    description:
+      - Verify HTTPS certificates, for C(http).
+    type: bool
+    default: true
+  max_lag:
+    description:
+      - Seconds of lag still healthy, for C(nexus_health).
+    type: float
+    default: 1.0
+  fail_on_unavailable:
+    description:
+      - Fail the task when the probe fails.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+requirements:
+  - redis (for C(redis))
+  - psycopg2 (for C(postgres))
+'''
+
+EXAMPLES = r'''
+- name: Redis answers PING with its password
+  mt5crs.mesh.mesh_probe:
+    kind: redis
+    target: 127.0.0.1
+    password: "{{ vault_mesh_redis_password }}"
+
+- name: The Notion API stand-in answers 403
+  mt5crs.mesh.mesh_probe:
+    kind: http
+    target: https://api.notion.lab/
+    expect_status: 403
+    ca_path: /etc/mt5lab/ca.pem
+'''
+
+RETURN = r'''
+is_available:
+  description: Whether the probe succeeded.
+  returned: always
+  type: bool
+detail:
+  description: One line naming the target and what was found or why it failed.
+  returned: always
+  type: str
+  sample: Redis 7.0.15 online at 127.0.0.1:6379
+elapsed_ms:
+  description: Time the probe took.
+  returned: always
+  type: float
+'''
+
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+
+try:
+    import redis  # noqa: F401  pylint: disable=unused-import
+    REDIS_IMP_ERR = None
+except ImportError:
+    REDIS_IMP_ERR = traceback.format_exc()
+try:
+    import psycopg2  # noqa: F401  pylint: disable=unused-import
+    PSYCOPG2_IMP_ERR = None
+except ImportError:
+    PSYCOPG2_IMP_ERR = traceback.format_exc()
+
+NEEDS_TARGET = ('redis', 'postgres', 'path', 'icmp', 'tcp', 'http', 'dns', 'nexus_health')
+
+
+def run(module):
+    p = module.params
+    kind, target, timeout = p['kind'], p['target'], p['timeout']
+    if kind == 'python':
+        return probes.python_version(p['minimum'])
+    if kind == 'imports':
+        return probes.imports(p['modules'])
+    if kind == 'redis':
+        return probes.redis_ping(target, p['port'] or 6379, p['password'], int(p['database'] or 0), timeout)
+    if kind == 'postgres':
+        return probes.postgres_login(target, p['database'], p['user'], p['password'], p['port'] or 5432, timeout)
+    if kind == 'path':
+        return probes.path_exists(target, p['path_type'])
+    if kind == 'icmp':
+        return probes.icmp(target, timeout)
+    if kind == 'tcp':
+        return probes.tcp(target, p['port'], timeout)
+    if kind == 'http':
+        return probes.http(target, p['expect_status'], timeout, p['ca_path'], p['validate_certs'])
+    if kind == 'dns':
+        return probes.dns(target, timeout)
+    return probes.nexus_health(target, p['max_lag'], timeout)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            kind=dict(type='str', required=True, choices=['python', 'imports', 'redis', 'postgres', 'path', 'icmp',
+                                                          'tcp', 'http', 'dns', 'nexus_health']),
+            target=dict(type='str'),
+            port=dict(type='int'),
+            timeout=dict(type='float', default=2.0),
+            minimum=dict(type='str', default='3.9'),
+            modules=dict(type='list', elements='str', default=['zmq', 'redis', 'psycopg2']),
+            database=dict(type='str'),
+            user=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            path_type=dict(type='str', default='any', choices=['any', 'file', 'dir', 'executable']),
+            expect_status=dict(type='int', default=200),
+            ca_path=dict(type='path'),
+            validate_certs=dict(type='bool', default=True),
+            max_lag=dict(type='float', default=1.0),
+            fail_on_unavailable=dict(type='bool', default=False),
+        ),
+        required_if=[('kind', 'postgres', ('database', 'user')), ('kind', 'tcp', ('port',))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['kind'] in NEEDS_TARGET and not p['target']:
+        module.fail_json(msg="kind=%s needs target" % p['kind'])
+    if p['timeout'] <= 0:
+        module.fail_json(msg="timeout must be > 0, got %s" % p['timeout'])
+    if p['port'] is not None and not 1 <= p['port'] <= 65535:
+        module.fail_json(msg="port must be 1-65535, got %d" % p['port'])
+    if p['kind'] == 'redis' and REDIS_IMP_ERR:
+        module.fail_json(msg=missing_required_lib('redis'), exception=REDIS_IMP_ERR)
+    if p['kind'] == 'postgres' and PSYCOPG2_IMP_ERR:
+        module.fail_json(msg=missing_required_lib('psycopg2'), exception=PSYCOPG2_IMP_ERR)
+    if p['kind'] == 'redis' and p['database'] is not None and not str(p['database']).isdigit():
+        module.fail_json(msg="database for redis is a db number, got %r" % p['database'])
+    start = time.time()
+    result = run(module)
+    out = dict(changed=False, is_available=result['ok'], detail=result['detail'],
+               elapsed_ms=round((time.time() - start) * 1000, 1))
+    if not result['ok'] and p['fail_on_unavailable']:
+        module.fail_json(msg="%s probe failed: %s" % (p['kind'], result['detail']), **out)
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()

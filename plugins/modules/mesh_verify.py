@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: mesh_verify
+short_description: Run the mesh check catalog in parallel and score it
+description:
+  - Runs every check of I(catalog) from the host the task runs on (the vantage point), in parallel.
+  - The catalog is inventory data, the default one (the seed's 17 checks plus the extended ones) lives in the C(mt5crs.mesh.mesh_verify) role defaults.
+  - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.zmq_ping).
+  - Returns every check, a score per phase, C(total), C(passed), C(percent) and C(rc).
+  - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails, 1 (partial) otherwise. Extended checks are scored apart and do not change C(rc).
+  - The task itself does not fail on failing checks unless I(fail_on_rc) says so.
+version_added: 0.1.0
+author:
+  - mt5crs maintainers
+options:
+  catalog:
+    description:
+      - The checks. Each is a mapping with C(id), C(phase) (int), C(phase_name), C(name), C(kind), C(args), and optionally C(critical) and C(extended).
+      - C(kind) is one of C(python), C(imports), C(redis), C(postgres), C(path), C(icmp), C(tcp), C(http), C(dns), C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew).
+      - Secrets are not written into C(args), an arg C(password_from) names an entry of I(credentials).
+    type: list
+    elements: dict
+    required: true
+  credentials:
+    description:
+      - Secrets referenced by C(password_from) in the catalog, from inventory vars or Ansible Vault. Never logged.
+    type: dict
+    default: {}
+  parallel:
+    description:
+      - Checks run at the same time.
+    type: int
+    default: 16
+  fail_on_rc:
+    description:
+      - Fail the task when C(rc) is at least this value. C(0) never fails.
+    type: int
+    default: 0
+  curve_server_public_key:
+    description:
+      - Gateway public key file for CURVE, used by the ZeroMQ checks.
+    type: path
+  curve_client_secret_key:
+    description:
+      - Client secret key file for CURVE, used by the ZeroMQ checks.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+requirements:
+  - pyzmq (for the ZeroMQ checks; without it they fail with that cause)
+'''
+
+EXAMPLES = r'''
+- name: Run the default catalog from INF
+  mt5crs.mesh.mesh_verify:
+    catalog: "{{ mesh_verify_catalog + mesh_verify_extended_catalog }}"
+    credentials:
+      inf_pg: "{{ mesh_inf_pg_password }}"
+  register: mesh
+'''
+
+RETURN = r'''
+checks:
+  description: Every check with C(id), C(phase), C(phase_name), C(name), C(kind), C(ok), C(detail), C(critical), C(extended) and C(elapsed_ms).
+  returned: always
+  type: list
+  elements: dict
+phases:
+  description: Score per phase of the core catalog, each with C(phase), C(name), C(total) and C(passed).
+  returned: always
+  type: list
+  elements: dict
+total:
+  description: Core checks run.
+  returned: always
+  type: int
+  sample: 17
+passed:
+  description: Core checks passed.
+  returned: always
+  type: int
+  sample: 15
+percent:
+  description: Core checks passed, in percent.
+  returned: always
+  type: float
+  sample: 88.2
+rc:
+  description: 0 all pass, 1 partial, 2 compromised.
+  returned: always
+  type: int
+status:
+  description: C(FULL MESH), C(PARTIAL) or C(COMPROMISED).
+  returned: always
+  type: str
+extended:
+  description: Score of the extended checks, with C(total), C(passed) and C(ok).
+  returned: always
+  type: dict
+failed:
+  description: Failing checks (core and extended) with C(id), C(name) and C(detail).
+  returned: always
+  type: list
+  elements: dict
+elapsed_ms:
+  description: Wall time of the whole catalog.
+  returned: always
+  type: float
+vantage:
+  description: Host name the checks ran from.
+  returned: always
+  type: str
+'''
+
+import socket
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, mesh_common
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            catalog=dict(type='list', elements='dict', required=True),
+            credentials=dict(type='dict', default={}, no_log=True),
+            parallel=dict(type='int', default=16),
+            fail_on_rc=dict(type='int', default=0),
+            curve_server_public_key=dict(type='path'),
+            curve_client_secret_key=dict(type='path', no_log=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not 1 <= p['parallel'] <= 256:
+        module.fail_json(msg="parallel must be 1-256, got %d" % p['parallel'])
+    errors = catalog.validate(p['catalog'], p['credentials'])
+    if errors:
+        module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)
+    curve = mesh_common.curve_keys(module) if mesh_common.HAS_ZMQ else None
+    start = time.time()
+    results = catalog.run_catalog(p['catalog'], p['credentials'], p['parallel'], mesh_common.zmq, curve)
+    scored = catalog.score(results)
+    scored.update(elapsed_ms=round((time.time() - start) * 1000, 1), vantage=socket.gethostname())
+    if p['fail_on_rc'] and scored['rc'] >= p['fail_on_rc']:
+        module.fail_json(msg="mesh %s: %d/%d; failing: %s" % (
+            scored['status'], scored['passed'], scored['total'],
+            '; '.join('%s (%s)' % (f['name'], f['detail']) for f in scored['failed'])), **scored)
+    module.exit_json(changed=False, **scored)
+
+
+if __name__ == '__main__':
+    main()

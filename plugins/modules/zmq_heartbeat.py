@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: zmq_heartbeat
+short_description: Check that the mesh gateway publishes heartbeats (and ticks) on its PUB socket
+description:
+  - Subscribes to the gateway PUB socket and waits for at least I(min_messages) protocol events within I(within) seconds.
+  - Reports the count, the seq range, gaps seen, the epoch and the age of the last heartbeat.
+  - Reports availability instead of failing; use I(fail_on_missing) to fail.
+version_added: 0.1.0
+author:
+  - mt5crs maintainers
+extends_documentation_fragment:
+  - mt5crs.mesh.gateway
+options:
+  port:
+    description:
+      - Gateway PUB port.
+    type: int
+    default: 5556
+  min_messages:
+    description:
+      - Events needed for success.
+    type: int
+    default: 1
+  within:
+    description:
+      - Seconds to wait for I(min_messages) events.
+    type: float
+    default: 3.0
+  include_ticks:
+    description:
+      - Also subscribe to C(tick.*) events, so that seq gaps between ticks are counted.
+    type: bool
+    default: false
+  fail_on_missing:
+    description:
+      - Fail the task when fewer than I(min_messages) arrive.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+'''
+
+EXAMPLES = r'''
+- name: Expect three heartbeats within five seconds
+  mt5crs.mesh.zmq_heartbeat:
+    host: "{{ mesh_gtw_address }}"
+    min_messages: 3
+    within: 5
+    fail_on_missing: true
+'''
+
+RETURN = r'''
+is_available:
+  description: Whether I(min_messages) events arrived in time.
+  returned: always
+  type: bool
+count:
+  description: Events received.
+  returned: always
+  type: int
+  sample: 3
+seq_first:
+  description: Seq of the first event received.
+  returned: always
+  type: int
+seq_last:
+  description: Seq of the last event received.
+  returned: always
+  type: int
+gaps:
+  description: Seq gaps between consecutive ticks (with I(include_ticks)).
+  returned: always
+  type: int
+epoch:
+  description: Broker epoch seen.
+  returned: always
+  type: int
+heartbeat_age_s:
+  description: Age of the last heartbeat when it arrived (its C(ts) against this host's clock).
+  returned: always
+  type: float
+detail:
+  description: A one-line summary naming the URL.
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
+
+
+def main():
+    argument_spec = mesh_common.gateway_argument_spec()
+    argument_spec.update(
+        port=dict(type='int', default=5556),
+        min_messages=dict(type='int', default=1),
+        within=dict(type='float', default=3.0),
+        include_ticks=dict(type='bool', default=False),
+        fail_on_missing=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    mesh_common.ensure_zmq(module)
+    mesh_common.validate_gateway(module)
+    p = module.params
+    if p['min_messages'] < 1 or p['within'] <= 0:
+        module.fail_json(msg="min_messages must be >= 1 and within > 0")
+    topics = (protocol.TOPIC_HEARTBEAT, protocol.TOPIC_TICK_PREFIX) if p['include_ticks'] else (protocol.TOPIC_HEARTBEAT,)
+    result = probes.zmq_heartbeat(mesh_common.zmq, p['host'], p['port'], p['min_messages'], p['within'],
+                                  mesh_common.curve_keys(module), topics)
+    ok = result.pop('ok')
+    result.pop('heartbeat_ts', None)
+    if not ok and p['fail_on_missing']:
+        module.fail_json(msg=result['detail'], is_available=False, **result)
+    module.exit_json(changed=False, is_available=ok, **result)
+
+
+if __name__ == '__main__':
+    main()

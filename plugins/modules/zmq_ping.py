@@ -1,0 +1,110 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: zmq_ping
+short_description: Check that the mesh gateway broker answers C(ping) at the protocol level
+description:
+  - Sends the mesh protocol C(ping) command to the gateway REQ/REP socket and reports whether a valid reply came back.
+  - A TCP port that accepts connections while the broker is hung (for example stopped with SIGSTOP) counts as B(not) available.
+  - Follows the zguide Lazy Pirate pattern, on a timeout the REQ socket is closed and a fresh one retries, up to I(retries) attempts.
+  - Reports availability instead of failing, like C(community.postgresql.postgresql_ping).
+version_added: 0.1.0
+author:
+  - mt5crs maintainers
+extends_documentation_fragment:
+  - mt5crs.mesh.gateway
+options:
+  retries:
+    description:
+      - Attempts, each with a fresh socket, before giving up.
+    type: int
+    default: 2
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+seealso:
+  - module: mt5crs.mesh.wait_for_gateway
+  - module: mt5crs.mesh.zmq_heartbeat
+'''
+
+EXAMPLES = r'''
+- name: Ask the gateway for ping
+  mt5crs.mesh.zmq_ping:
+    host: "{{ mesh_gtw_address }}"
+  register: gw
+
+- name: Fail when the broker does not answer
+  ansible.builtin.assert:
+    that: gw.is_available
+    fail_msg: "gateway broker: {{ gw.error }}"
+'''
+
+RETURN = r'''
+is_available:
+  description: Whether a valid C(ping) reply came back.
+  returned: always
+  type: bool
+  sample: true
+rtt_ms:
+  description: Round trip of the successful request in milliseconds, including retries.
+  returned: always
+  type: float
+  sample: 0.41
+version:
+  description: Broker software version.
+  returned: success
+  type: str
+  sample: 0.1.0
+epoch:
+  description: Broker epoch, new on every broker start.
+  returned: success
+  type: int
+  sample: 1795673259172
+seq:
+  description: The last tick seq the broker published in this epoch.
+  returned: success
+  type: int
+  sample: 4242
+error:
+  description: Why the broker is not available, naming the URL.
+  returned: always
+  type: str
+  sample: "gateway tcp://10.231.47.12:5555: no reply within 1.000s after 2 attempt(s)"
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+
+
+def main():
+    argument_spec = mesh_common.gateway_argument_spec()
+    argument_spec.update(retries=dict(type='int', default=2))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    mesh_common.ensure_zmq(module)
+    mesh_common.validate_gateway(module)
+    if module.params['retries'] < 1:
+        module.fail_json(msg="retries must be >= 1, got %d" % module.params['retries'])
+    p = module.params
+    result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], p['timeout'], p['retries'],
+                             mesh_common.curve_keys(module))
+    result.pop('ok')
+    result.pop('detail')
+    result.setdefault('error', None)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()
