@@ -17,7 +17,7 @@ description:
   - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.zmq_ping).
   - Returns every check, a score per phase, C(total), C(passed), C(percent) and C(rc).
   - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails, 1 (partial) otherwise. Extended checks are scored apart and do not change C(rc).
-  - The task itself does not fail on failing checks unless I(fail_on_rc) says so.
+  - Like any module that returns C(rc), the task fails when C(rc) is not 0, with a message naming each failing check and its cause. Everything is returned either way; use C(failed_when) on C(checks is not defined) to only report.
 version_added: 0.1.0
 author:
   - mt5crs maintainers
@@ -40,11 +40,6 @@ options:
       - Checks run at the same time.
     type: int
     default: 16
-  fail_on_rc:
-    description:
-      - Fail the task when C(rc) is at least this value. C(0) never fails.
-    type: int
-    default: 0
   curve_server_public_key:
     description:
       - Gateway public key file for CURVE, used by the ZeroMQ checks.
@@ -140,7 +135,6 @@ def main():
             catalog=dict(type='list', elements='dict', required=True),
             credentials=dict(type='dict', default={}, no_log=True),
             parallel=dict(type='int', default=16),
-            fail_on_rc=dict(type='int', default=0),
             curve_server_public_key=dict(type='path'),
             curve_client_secret_key=dict(type='path', no_log=False),
         ),
@@ -157,7 +151,7 @@ def main():
     results = catalog.run_catalog(p['catalog'], p['credentials'], p['parallel'], mesh_common.zmq, curve)
     scored = catalog.score(results)
     scored.update(elapsed_ms=round((time.time() - start) * 1000, 1), vantage=socket.gethostname())
-    if p['fail_on_rc'] and scored['rc'] >= p['fail_on_rc']:
+    if scored['rc'] != 0:
         module.fail_json(msg="mesh %s: %d/%d; failing: %s" % (
             scored['status'], scored['passed'], scored['total'],
             '; '.join('%s (%s)' % (f['name'], f['detail']) for f in scored['failed'])), **scored)
