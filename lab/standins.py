@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lab-local stand-ins for the seed's internet HTTPS checks.
 
 GitHub (expects 200) and Notion API (expects 403) are replaced by two HTTPS listeners on

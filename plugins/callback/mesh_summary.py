@@ -11,10 +11,11 @@ name: mesh_summary
 type: aggregate
 short_description: Print the mesh check phase table and score at the end of a run
 description:
-  - Collects every M(mt5crs.mesh.mesh_verify) result of the run and prints, per vantage host, the phase table, the score and the failing checks, like the seed's log.
+  - Collects every M(mt5crs.mesh.mesh_verify) result of the run.
+  - Prints, per vantage host, the phase table, the score and the failing checks, like the seed's log.
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 requirements:
   - enable in ansible.cfg with C(callbacks_enabled = mt5crs.mesh.mesh_summary)
 options:

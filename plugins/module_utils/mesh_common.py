@@ -13,7 +13,7 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 try:
-    import zmq
+    import zmq  # pylint: disable=unused-import; modules use it as mesh_common.zmq
     HAS_ZMQ = True
     ZMQ_IMP_ERR = None
 except ImportError:
@@ -65,7 +65,7 @@ def curve_keys(module):
     import zmq.auth
     try:
         cpub, csec = zmq.auth.load_certificate(p['curve_client_secret_key'])
-        spub, _ = zmq.auth.load_certificate(p['curve_server_public_key'])
+        spub, dummy = zmq.auth.load_certificate(p['curve_server_public_key'])
     except (IOError, OSError, ValueError) as e:
         module.fail_json(msg="cannot load CURVE keys: %s" % e)
     if not csec:

@@ -23,7 +23,7 @@ import sys
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.request import Request, urlopen
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
@@ -127,7 +127,7 @@ def icmp(host, timeout=1.0, count=1):
     wait = max(1, int(round(timeout)))
     try:
         out = subprocess.run(['ping', '-n', '-c', str(count), '-W', str(wait), host],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=wait * count + 2)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=wait * count + 2, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return _fail('ping %s: %s' % (host, _err(e)))
     text = out.stdout.decode('utf-8', 'replace')
@@ -149,12 +149,9 @@ def tcp(host, port, timeout=1.0):
 
 
 def http(url, expect_status=200, timeout=3.0, ca_path=None, validate_certs=True):
-    if validate_certs:
-        context = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
-    else:
-        context = ssl._create_unverified_context()  # pylint: disable=protected-access
     try:
-        resp = urlopen(Request(url, method='GET'), timeout=timeout, context=context)
+        resp = open_url(url, method='GET', timeout=timeout, validate_certs=validate_certs, ca_path=ca_path,
+                        follow_redirects='none')
         status = resp.getcode()
         resp.close()
     except HTTPError as e:
@@ -243,7 +240,7 @@ def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, wit
 
 def nexus_health(url, max_lag=1.0, timeout=2.0):
     try:
-        resp = urlopen(url, timeout=timeout)
+        resp = open_url(url, timeout=timeout)
         body = json.loads(resp.read().decode('utf-8'))
     except HTTPError as e:
         try:

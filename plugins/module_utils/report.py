@@ -43,8 +43,9 @@ def to_junit(result):
                        tests=str(len(checks)), failures=str(sum(1 for c in checks if not c['ok'])),
                        time='%.3f' % (result.get('elapsed_ms', 0) / 1000.0))
     for c in checks:
-        case = ET.SubElement(suite, 'testcase', classname='%s.phase%d' % ('extended' if c['extended'] else 'core', c['phase']),
-                             name='%s %s' % (c['id'], c['name']), time='%.3f' % (c['elapsed_ms'] / 1000.0))
+        classname = '%s.phase%d' % ('extended' if c['extended'] else 'core', c['phase'])
+        case = ET.SubElement(suite, 'testcase', classname=classname, name='%s %s' % (c['id'], c['name']),
+                             time='%.3f' % (c['elapsed_ms'] / 1000.0))
         if not c['ok']:
             ET.SubElement(case, 'failure', message=c['detail']).text = c['detail']
         else:
@@ -53,10 +54,10 @@ def to_junit(result):
 
 
 def to_markdown(result):
+    score = (result.get('status'), result.get('passed', 0), result.get('total', 0), result.get('percent', 0), result.get('rc', -1))
     out = ['# Mesh verification (%s)' % result.get('vantage', '?'), '',
            '**Generated**: %s  ' % result.get('generated_at', ''),
-           '**Status**: %s, %d/%d (%.1f%%), rc %d' % (result.get('status'), result.get('passed', 0),
-                                                     result.get('total', 0), result.get('percent', 0), result.get('rc', -1)),
+           '**Status**: %s, %d/%d (%.1f%%), rc %d' % score,
            '']
     checks = result.get('checks', [])
     for ph in result.get('phases', []):

@@ -17,7 +17,7 @@ description:
   - The same probes back M(mt5crs.mesh.mesh_verify), so one check behaves the same either way.
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 options:
   kind:
     description:

@@ -13,19 +13,24 @@ module: mesh_verify
 short_description: Run the mesh check catalog in parallel and score it
 description:
   - Runs every check of I(catalog) from the host the task runs on (the vantage point), in parallel.
-  - The catalog is inventory data, the default one (the seed's 17 checks plus the extended ones) lives in the C(mt5crs.mesh.mesh_verify) role defaults.
+  - The catalog is inventory data. The default one, the seed's 17 checks plus the extended ones, lives in the C(mt5crs.mesh.mesh_verify) role defaults.
   - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.zmq_ping).
   - Returns every check, a score per phase, C(total), C(passed), C(percent) and C(rc).
-  - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails, 1 (partial) otherwise. Extended checks are scored apart and do not change C(rc).
-  - Like any module that returns C(rc), the task fails when C(rc) is not 0, with a message naming each failing check and its cause. Everything is returned either way; use C(failed_when) on C(checks is not defined) to only report.
+  - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails,
+    1 (partial) otherwise.
+  - Extended checks are scored apart and do not change C(rc).
+  - Like any module that returns C(rc), the task fails when C(rc) is not 0, with a message naming each failing check and its cause.
+  - Everything is returned either way; use C(failed_when) on C(checks is not defined) to only report.
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 options:
   catalog:
     description:
-      - The checks. Each is a mapping with C(id), C(phase) (int), C(phase_name), C(name), C(kind), C(args), and optionally C(critical) and C(extended).
-      - C(kind) is one of C(python), C(imports), C(redis), C(postgres), C(path), C(icmp), C(tcp), C(http), C(dns), C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew).
+      - The checks. Each is a mapping with C(id), C(phase) (int), C(phase_name), C(name), C(kind), C(args),
+        and optionally C(critical) and C(extended).
+      - C(kind) is one of C(python), C(imports), C(redis), C(postgres), C(path), C(icmp), C(tcp), C(http), C(dns),
+        C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew).
       - Secrets are not written into C(args), an arg C(password_from) names an entry of I(credentials).
     type: list
     elements: dict
@@ -70,7 +75,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 checks:
-  description: Every check with C(id), C(phase), C(phase_name), C(name), C(kind), C(ok), C(detail), C(critical), C(extended) and C(elapsed_ms).
+  description:
+    - Every check with C(id), C(phase), C(phase_name), C(name), C(kind), C(ok), C(detail), C(critical), C(extended) and C(elapsed_ms).
   returned: always
   type: list
   elements: dict

@@ -19,7 +19,7 @@ description:
   - For a long wait with visible progress, call it in short slices with C(until)/C(retries), see the examples.
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.gateway
 options:

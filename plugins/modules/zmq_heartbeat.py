@@ -17,7 +17,7 @@ description:
   - Reports availability instead of failing; use I(fail_on_missing) to fail.
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.gateway
 options:

@@ -18,7 +18,7 @@ description:
   - Reports availability instead of failing, like C(community.postgresql.postgresql_ping).
 version_added: 0.1.0
 author:
-  - mt5crs maintainers
+  - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.gateway
 options:

@@ -46,7 +46,7 @@ def make_server(sock, public, secret):
 
 def make_client(sock, client_key_file, server_public_key_file):
     public, secret = zmq.auth.load_certificate(client_key_file)
-    server_public, _ = zmq.auth.load_certificate(server_public_key_file)
+    server_public, dummy = zmq.auth.load_certificate(server_public_key_file)
     sock.curve_secretkey = secret
     sock.curve_publickey = public
     sock.curve_serverkey = server_public

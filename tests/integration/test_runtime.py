@@ -237,11 +237,11 @@ def test_curve_rejects_clients_without_an_allowed_key(stack, tmp_path):
     bad_pub, bad_sec = zmq.auth.create_certificates(str(keys), "bad")
     os.rename(good_pub, str(allowed / "good.key"))
     rep, pub = free_port(), free_port()
-    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100, ["--curve-secret-key", server_sec,
-                                                                   "--curve-allowed-dir", str(allowed)]))
+    curve_args = ["--curve-secret-key", server_sec, "--curve-allowed-dir", str(allowed)]
+    gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100, curve_args))
     time.sleep(1.0)
     ctx = zmq.Context.instance()
-    spub, _ = zmq.auth.load_certificate(server_sec)
+    spub, dummy = zmq.auth.load_certificate(server_sec)
 
     def ask(client_secret_file, with_server_key=True):
         s = ctx.socket(zmq.REQ)

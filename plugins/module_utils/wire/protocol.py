@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import re
 
 PROTOCOL_VERSION = "1.0"
@@ -175,7 +176,7 @@ def decode_push(frames):
         raise ProtocolError("push needs a 'symbol' of 1-32 characters from A-Z a-z 0-9 . _ # -")
     for key in ("bid", "ask"):
         value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
             raise ProtocolError("push needs a number %r" % key)
     ts = data.get("ts")
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, (int, float))):

@@ -139,7 +139,7 @@ class Broker:
                 self._track_clients()
 
     def _serve_requests(self, budget=1000):
-        for _ in range(budget):
+        for _i in range(budget):
             try:
                 frames = self.rep.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
@@ -147,7 +147,7 @@ class Broker:
             self.rep.send(self.handle(frames))
 
     def _drain_pull(self, budget=10000):
-        for _ in range(budget):
+        for _i in range(budget):
             try:
                 frames = self.pull.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:

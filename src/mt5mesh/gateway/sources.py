@@ -36,7 +36,7 @@ class SyntheticSource:
         self.generated += n
         out = []
         rng, mids, symbols = self.rng, self.mid, self.symbols
-        for _ in range(n):
+        for _i in range(n):
             s = symbols[rng.randrange(len(symbols))]
             m = mids[s] = max(0.0001, mids[s] * (1.0 + rng.gauss(0.0, 0.00005)))
             half = m * 0.00005

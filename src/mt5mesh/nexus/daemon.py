@@ -50,7 +50,7 @@ class Nexus:
         curve = None
         if cfg.get("curve_client_key"):
             pub, sec = zmq.auth.load_certificate(cfg["curve_client_key"])
-            server, _ = zmq.auth.load_certificate(cfg["curve_server_key"])
+            server, dummy = zmq.auth.load_certificate(cfg["curve_server_key"])
             curve = (pub, sec, server)
         self.curve = curve
         self.breaker = CircuitBreaker(int(cfg["breaker_threshold"]), float(cfg["breaker_reset"]))
@@ -179,7 +179,7 @@ class Nexus:
         flush_every = float(self.cfg["flush_interval"])
         while not self.stop.is_set():
             if self.sub.poll(int(flush_every * 1000)):
-                for _ in range(10000):
+                for _i in range(10000):
                     try:
                         frames = self.sub.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
@@ -322,7 +322,7 @@ class Nexus:
             if item[0] == "record":
                 self._write_record(item[1:])
                 continue
-            _, rows, latest = item
+            rows, latest = item[1], item[2]
             self._write_rows(rows)
             try:
                 self.latest_ticks.write(latest)
@@ -332,7 +332,7 @@ class Nexus:
                 self.rlog("redis", logging.WARNING, "redis %s: %s", _redact(self.cfg["redis_url"]), _first_line(e))
 
     def _write_record(self, rec):
-        for _ in range(3):
+        for _i in range(3):
             try:
                 self.store.record(*rec)
                 return

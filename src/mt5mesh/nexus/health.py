@@ -28,7 +28,7 @@ class Metrics:
 
 def serve(listen, health_fn, metrics, log):
     """Start the HTTP endpoint in a daemon thread. ``health_fn()`` returns (http_code, dict)."""
-    host, _, port = listen.rpartition(":")
+    host, dummy, port = listen.rpartition(":")
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):

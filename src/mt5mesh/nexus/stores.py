@@ -193,4 +193,3 @@ class HubFeeder:
                                                        "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
         return len(ticks)
-

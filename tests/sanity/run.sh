@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ansible-test sanity on a copy of the collection laid out as ansible_collections/mt5crs/mesh.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity}
+dest="$work/ansible_collections/mt5crs/mesh"
+mkdir -p "$dest"
+rsync -a --delete --exclude .venv --exclude collections --exclude tests/output --exclude .git \
+    --exclude reports --exclude '*.egg-info' --exclude __pycache__ --exclude .pytest_cache \
+    --exclude 'tests/output' --exclude dist --exclude build "$root/" "$dest/"
+# ansible-test bootstraps pip in its venvs from a download this machine may not reach; a
+# stand-in that uses ensurepip and the machine's own pip settings is used only then.
+"$root/.venv/bin/python" "$root/tests/sanity/get_pip_standin.py"
+cd "$dest"
+exec "$root/.venv/bin/ansible-test" sanity --venv --python 3.11 "$@"
