@@ -1,0 +1,53 @@
+"""verify_mesh.yml on the lab: all up, gateway stopped, gateway hung."""
+import pytest
+
+from conftest import lab, lab_addr, latest_report, playbook
+
+pytestmark = pytest.mark.lab
+GTW_CHECKS = {"app.gtw_req", "app.gtw_sub"}
+
+
+def failing_core(report):
+    return {c["id"] for c in report["checks"] if not c["ok"] and not c["extended"]}
+
+
+def test_all_up_is_17_of_17(mesh):
+    proc = playbook("verify_mesh.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = latest_report()
+    assert (report["total"], report["passed"], report["rc"]) == (17, 17, 0)
+    assert report["extended"]["ok"], report["failed"]
+    assert report["elapsed_ms"] < 3000, "17 checks took %s ms" % report["elapsed_ms"]
+    assert "TOTAL:" in proc.stdout and "17/17" in proc.stdout  # the mesh_summary callback
+
+
+def test_gateway_stopped_fails_exactly_the_two_zmq_checks(mesh):
+    lab("gtw", "systemctl stop mt5mesh-gateway")
+    try:
+        proc = playbook("verify_mesh.yml")
+        report = latest_report()
+    finally:
+        lab("gtw", "systemctl start mt5mesh-gateway")
+    assert proc.returncode != 0
+    assert (report["total"], report["passed"], report["rc"]) == (17, 15, 1)
+    assert failing_core(report) == GTW_CHECKS
+    assert report["elapsed_ms"] < 5000, "checks with the broker down took %s ms" % report["elapsed_ms"]
+
+
+def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
+    pid = lab("gtw", "systemctl show -p MainPID --value mt5mesh-gateway").stdout.strip()
+    lab("gtw", "kill -STOP %s" % pid)
+    try:
+        tcp = lab("inf", "python3 -c \"import socket;socket.create_connection(('%s',5555),1);print('tcp-ok')\""
+                  % mesh_gtw_address())
+        proc = playbook("verify_mesh.yml")
+        report = latest_report()
+    finally:
+        lab("gtw", "kill -CONT %s" % pid)
+    assert "tcp-ok" in tcp.stdout
+    assert proc.returncode != 0
+    assert failing_core(report) == GTW_CHECKS and report["rc"] == 1
+
+
+def mesh_gtw_address():
+    return lab_addr("gtw")

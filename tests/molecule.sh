@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every molecule scenario, against the shared lab (molecule/shared/create.yml brings it up).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.venv/bin:$PATH"
+rc=0
+# The order matters only for speed: role scenarios first, then the whole mesh, then faults.
+for s in default mesh_stores gateway_broker nexus_daemon e2e remediation; do
+    [ -f "molecule/$s/molecule.yml" ] || continue
+    echo "--- molecule test -s $s"
+    if ! molecule test -s "$s"; then
+        echo "--- molecule scenario $s FAILED"
+        rc=1
+    fi
+done
+exit $rc

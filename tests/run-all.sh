@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test`: every test of the project, each step run even if an earlier one failed, so one
+# run shows everything; the exit status is non-zero if any step failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg"
+mkdir -p tests/output
+failed=()
+step() {
+    local name=$1; shift
+    local t0=$SECONDS
+    echo "===== $name"
+    if "$@"; then echo "===== $name: ok ($((SECONDS - t0)) s)"; else echo "===== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
+}
+step "lab up" bash lab/lab.sh up
+step "ansible-test sanity" bash tests/sanity/run.sh
+step "ansible-lint (production)" ansible-lint --offline --profile production -q
+step "molecule" bash tests/molecule.sh
+# pytest last, so its closing summary line is what CI shows at the end.
+step "pytest" pytest -ra tests/unit tests/integration tests/lab --junitxml=tests/output/pytest.xml
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED steps: ${failed[*]}"
+    exit 1
+fi
+echo "all test steps passed"
