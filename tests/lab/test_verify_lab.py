@@ -1,7 +1,7 @@
 """verify_mesh.yml on the lab: all up, gateway stopped, gateway hung."""
 import pytest
 
-from conftest import lab, lab_addr, latest_report, playbook
+from support.lab import lab_addr, latest_report, playbook, sh
 
 pytestmark = pytest.mark.lab
 GTW_CHECKS = {"app.gtw_req", "app.gtw_sub"}
@@ -22,12 +22,12 @@ def test_all_up_is_17_of_17(mesh):
 
 
 def test_gateway_stopped_fails_exactly_the_two_zmq_checks(mesh):
-    lab("gtw", "systemctl stop mt5mesh-gateway")
+    sh("gtw", "systemctl stop mt5mesh-gateway")
     try:
         proc = playbook("verify_mesh.yml")
         report = latest_report()
     finally:
-        lab("gtw", "systemctl start mt5mesh-gateway")
+        sh("gtw", "systemctl start mt5mesh-gateway")
     assert proc.returncode != 0
     assert (report["total"], report["passed"], report["rc"]) == (17, 15, 1)
     assert failing_core(report) == GTW_CHECKS
@@ -35,19 +35,15 @@ def test_gateway_stopped_fails_exactly_the_two_zmq_checks(mesh):
 
 
 def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
-    pid = lab("gtw", "systemctl show -p MainPID --value mt5mesh-gateway").stdout.strip()
-    lab("gtw", "kill -STOP %s" % pid)
+    pid = sh("gtw", "systemctl show -p MainPID --value mt5mesh-gateway").stdout.strip()
+    sh("gtw", "kill -STOP %s" % pid)
     try:
-        tcp = lab("inf", "python3 -c \"import socket;socket.create_connection(('%s',5555),1);print('tcp-ok')\""
-                  % mesh_gtw_address())
+        tcp = sh("inf", "python3 -c \"import socket;socket.create_connection(('%s',5555),1);print('tcp-ok')\""
+                 % lab_addr("gtw"))
         proc = playbook("verify_mesh.yml")
         report = latest_report()
     finally:
-        lab("gtw", "kill -CONT %s" % pid)
+        sh("gtw", "kill -CONT %s" % pid)
     assert "tcp-ok" in tcp.stdout
     assert proc.returncode != 0
     assert failing_core(report) == GTW_CHECKS and report["rc"] == 1
-
-
-def mesh_gtw_address():
-    return lab_addr("gtw")

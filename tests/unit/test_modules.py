@@ -6,9 +6,9 @@ from unittest import mock
 import pytest
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, probes
-from ansible_collections.mt5crs.mesh.plugins.modules import (mesh_probe, mesh_report, mesh_verify, wait_for_gateway,
-                                                               zmq_heartbeat, zmq_ping)
-from conftest import run_module
+from ansible_collections.mt5crs.mesh.plugins.modules import mesh_probe, mesh_report, mesh_verify
+from ansible_collections.mt5crs.mesh.plugins.modules import wait_for_gateway, zmq_heartbeat, zmq_ping
+from support.module_harness import run_module
 
 PING_OK = {"ok": True, "detail": "answers", "is_available": True, "error": None, "rtt_ms": 0.4,
            "version": "0.1.0", "epoch": 42, "seq": 7, "uptime_s": 1.0}
@@ -141,9 +141,9 @@ def test_mesh_verify_all_pass_is_rc0():
 
 
 def test_mesh_verify_validates_the_catalog_up_front():
+    pg_args = {"host": "h", "db": "d", "user": "u", "password_from": "nope", "color": 1}
     bad = [{"id": "a", "phase": "1", "name": "A", "kind": "teleport", "args": {}},
-           {"id": "p", "phase": 1, "name": "P", "kind": "postgres", "args": {"host": "h", "db": "d", "user": "u",
-                                                                            "password_from": "nope", "color": 1}}]
+           {"id": "p", "phase": 1, "name": "P", "kind": "postgres", "args": pg_args}]
     kind, res = run_module(mesh_verify, {"catalog": bad})
     assert kind == "fail"
     text = " ".join(res["errors"])

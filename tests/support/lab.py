@@ -1,0 +1,99 @@
+"""Controller-side access to the lab (lab/lab.sh): commands on hosts, addresses, playbooks,
+nexus health and store audits. Used by the lab tests and the fault suite; it only ever
+targets the lab's own hosts."""
+import json
+import os
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+
+
+def sh(host, command, check=True, timeout=60):
+    out = subprocess.run(["bash", os.path.join(ROOT, "lab", "lab.sh"), "ssh", host, command],
+                         capture_output=True, text=True, timeout=timeout, check=False)
+    if check and out.returncode != 0:
+        raise RuntimeError("%s: %s failed: %s" % (host, command, out.stderr.strip() or out.stdout.strip()))
+    return out
+
+
+def controller(*argv):
+    return subprocess.run(list(argv), capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+
+def lab_addr(host):
+    """The lab address of a host, from lab/lab.env (LAB_SUBNET aware)."""
+    return controller("bash", "-c", '. "%s/lab/lab.env" && lab_addr %s' % (ROOT, host))
+
+
+def playbook(name, *extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env["PATH"] = VENV_BIN + ":" + env.get("PATH", "")
+    start = time.monotonic()
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "lab"),
+                           os.path.join(ROOT, "playbooks", name)] + list(extra),
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=900, check=False)
+    proc.elapsed = time.monotonic() - start
+    return proc
+
+
+def latest_report():
+    with open(os.path.join(ROOT, "reports", "latest.json")) as f:
+        return json.load(f)
+
+
+def healthz():
+    """nexus /healthz, read inside INF's network namespace (it listens on INF's loopback)."""
+    code = ("import urllib.request,urllib.error,sys\n"
+            "try:\n r=urllib.request.urlopen('http://127.0.0.1:9110/healthz',timeout=1)\n"
+            "except urllib.error.HTTPError as e:\n r=e\n"
+            "except OSError:\n sys.exit(0)\n"
+            "sys.stdout.write(r.read().decode())")
+    try:
+        out = subprocess.run(["ip", "netns", "exec", "mt5-inf", "python3", "-c", code],
+                             capture_output=True, text=True, timeout=5, check=False)
+        return json.loads(out.stdout)
+    except (ValueError, subprocess.TimeoutExpired):
+        return {"state": "unreachable"}
+
+
+def psql(host, db, sql):
+    return sh(host, "runuser -u postgres -- psql -d %s -tA -F'|' -c \"%s\"" % (db, sql)).stdout.strip()
+
+
+def audit():
+    """Per epoch in INF ticks: count, min, max, and the ticks nexus recorded as unrecoverable.
+
+    An epoch is whole when count + recorded unrecoverable == max - min + 1 and min == 1.
+    """
+    rows = psql("inf", "mt5_crs", "SELECT epoch, count(*), min(seq), max(seq) FROM ticks GROUP BY epoch ORDER BY epoch")
+    lost = psql("inf", "mt5_crs", "SELECT epoch, coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
+                                  "WHERE kind = 'gap_unrecoverable' GROUP BY epoch")
+    lost_by_epoch = {int(e): int(n) for e, n in (line.split("|") for line in lost.splitlines() if line)}
+    epochs = []
+    for line in rows.splitlines():
+        epoch, count, lo, hi = (int(x) for x in line.split("|"))
+        recorded = lost_by_epoch.get(epoch, 0)
+        missing = (hi - lo + 1) - count
+        epochs.append({"epoch": epoch, "count": count, "min": lo, "max": hi, "recorded_lost": recorded,
+                       "silently_missing": missing - recorded, "starts_at_1": lo == 1})
+    return epochs
+
+
+def hub_total():
+    return int(psql("hub", "mt5_features", "SELECT coalesce(sum(ticks), 0) FROM bars_1s") or 0)
+
+
+def inf_total():
+    return int(psql("inf", "mt5_crs", "SELECT count(*) FROM ticks") or 0)
+
+
+def wait(fn, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

@@ -1,0 +1,50 @@
+"""The community.postgresql unit-test idiom: set_module_args, and exit_json/fail_json turned
+into exceptions carrying the result."""
+import contextlib
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class AnsibleExitJson(Exception):
+    """exit_json was called; args[0] is the result."""
+
+
+class AnsibleFailJson(Exception):
+    """fail_json was called; args[0] is the result."""
+
+
+def _exit_json(self, **kwargs):
+    kwargs.setdefault("changed", False)
+    raise AnsibleExitJson(kwargs)
+
+
+def _fail_json(self, **kwargs):
+    kwargs["failed"] = True
+    raise AnsibleFailJson(kwargs)
+
+
+def patch_exits(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+
+
+def set_module_args(args):
+    """Context manager giving ``args`` to the next AnsibleModule."""
+    args = dict(args)
+    args.setdefault("_ansible_remote_tmp", "/tmp")
+    args.setdefault("_ansible_keep_remote_files", False)
+    return patch_module_args(args)
+
+
+def run_module(module, args):
+    """Runs module.main() with args; returns ('exit'|'fail', result)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(set_module_args(args))
+        try:
+            module.main()
+        except AnsibleExitJson as e:
+            return "exit", e.args[0]
+        except AnsibleFailJson as e:
+            return "fail", e.args[0]
+    raise AssertionError("module returned without exit_json or fail_json")
