@@ -115,6 +115,49 @@ def bench_publish(tmp, seconds=4.0):
     proc.start()
     raw = count_rate(port, seconds)
     proc.join(10)
+    rep, pub = free_port(), free_port()
+    gw = Service("mt5mesh-gateway", gateway_args(rep, pub, rate=2000000), tmp)
+    time.sleep(0.5)
+    rate = count_rate(pub, seconds)
+    gw.stop()
+    return {"payload_bytes": len(payload), "raw_msgs_s": raw, "gw_msgs_s": rate, "ratio": rate / raw}
+
+
+def raw_inserts(pg, n=3000):
+    conn = pg.connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS raw_ticks (epoch bigint, seq bigint, symbol text, ts float8, "
+                    "bid float8, ask float8, PRIMARY KEY (epoch, seq))")
+    conn.commit()
+    t0 = time.perf_counter()
+    with conn.cursor() as cur:
+        for i in range(n):
+            cur.execute("INSERT INTO raw_ticks VALUES (%s, %s, %s, %s, %s, %s)", (1, i, "EURUSD", time.time(), 1.1, 1.2))
+            conn.commit()
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return rate
+
+
+def committed(pg):
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT coalesce(max(seq), 0) FROM ticks")
+        return cur.fetchone()[0]
+
+
+def reset(pg, redis_server):
+    import redis
+    for db in ("mt5_crs", "mt5_features"):
+        pg.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION trader;", db=db)
+    for n in (0, 1):
+        redis.Redis.from_url(redis_server.url(n)).flushdb()
+
+
+def bench_ingest(tmp, pg, redis_server, backlog=300000):
+    """A backlog of ``backlog`` ticks in the gateway ring, then nexus is started: it replays and
+    commits them (PostgreSQL COPY + Redis pipeline + HUB bars). Ticks/s from start to last commit."""
+    reset(pg, redis_server)
+    raw = raw_inserts(pg)
     rep, pub, pull = free_port(), free_port(), free_port()
     # The pull source publishes exactly what is pushed: a fixed backlog, no moving target.
     gw = Service("mt5mesh-gateway", gateway_args(rep, pub, extra=["--source", "pull", "--pull", "tcp://127.0.0.1:%d" % pull,

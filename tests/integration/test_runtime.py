@@ -138,18 +138,41 @@ def test_forced_gap_is_filled_by_replay(stack):
     wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway answers ping")
     proxy = DroppingProxy("tcp://127.0.0.1:%d" % pub, every=97)
     proxy.start()
-    health = free_port()
+    health, xpub = free_port(), free_port()
+    ctx = zmq.Context.instance()
+    direct = ctx.socket(zmq.SUB)  # what the gateway sent
+    direct.setsockopt(zmq.SUBSCRIBE, b"tick.")
+    direct.connect("tcp://127.0.0.1:%d" % pub)
     nx = stack[2]("mt5mesh-nexus", nexus_args(pg, stack[1], "tcp://127.0.0.1:%d" % rep,
-                                              "tcp://127.0.0.1:%d" % proxy.port, health, str(stack[3] / "spool")))
+                                              "tcp://127.0.0.1:%d" % proxy.port, health, str(stack[3] / "spool"),
+                                              xpub_port=xpub))
+    local = ctx.socket(zmq.SUB)  # what a strategy on INF gets from the nexus proxy
+    local.setsockopt(zmq.SUBSCRIBE, b"tick.")
+    local.connect("tcp://127.0.0.1:%d" % xpub)
     time.sleep(3)
     wait_caught_up(pg, rep, health)
+    gw.stop()  # a finite stream to compare
     proxy.running = False
+    sent, got = {}, []
+    for sock, sink in ((direct, sent), (local, got)):
+        for _i in range(10 ** 6):
+            if not sock.poll(300):
+                break
+            frames = sock.recv_multipart()
+            if sink is sent:
+                sent[json.loads(frames[1])["seq"]] = frames
+            else:
+                got.append(frames)
+        sock.close(0)
+    seqs = [json.loads(f[1])["seq"] for f in got]
+    assert len(seqs) > 1000 and seqs == list(range(seqs[0], seqs[0] + len(seqs))), "proxy stream has a gap or reorder"
+    assert all(sent[json.loads(f[1])["seq"]] == f for f in got if json.loads(f[1])["seq"] in sent), \
+        "the proxy changed bytes (replayed events must be re-published unchanged)"
     assert proxy.dropped > 10
     h = healthz(health)
     assert h["gaps_filled"] >= 10 and h["replayed"] >= proxy.dropped - 1, h
     assert_no_loss(pg)
     assert nx.stop() == 0
-    gw.stop()
 
 
 def test_sigkill_of_nexus_loses_and_duplicates_nothing(stack):

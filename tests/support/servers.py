@@ -138,9 +138,9 @@ def gateway_args(rep_port, pub_port, rate=1000, extra=()):
             "--rate", rate, "--heartbeat", 0.2] + list(extra)
 
 
-def nexus_args(pg, redis_server, req_url, sub_url, health_port, spool_dir, extra=()):
+def nexus_args(pg, redis_server, req_url, sub_url, health_port, spool_dir, extra=(), xpub_port=None):
     return ["--gateway-req", req_url, "--gateway-sub", sub_url,
-            "--xpub", "tcp://127.0.0.1:%d" % free_port(),
+            "--xpub", "tcp://127.0.0.1:%d" % (xpub_port or free_port()),
             "--pg-host", "127.0.0.1", "--pg-port", pg.port, "--pg-password", pg.PASSWORD,
             "--hub-pg-host", "127.0.0.1", "--hub-pg-port", pg.port, "--hub-pg-password", pg.PASSWORD,
             "--redis-url", redis_server.url(0), "--hub-redis-url", redis_server.url(1),

@@ -86,6 +86,9 @@ class Nexus:
         self.xpub = self.ctx.socket(zmq.XPUB)
         self.xpub.setsockopt(zmq.SNDHWM, 1000000)
         self.xpub.setsockopt(zmq.LINGER, 0)
+        # Every (un)subscription reaches us, so we know whether anyone listens to the proxy.
+        self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        self.proxy_subscriptions = 0
         bind(self.xpub, self.cfg["xpub"], "XPUB")
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.RCVHWM, 2000000)
@@ -177,8 +180,14 @@ class Nexus:
     def _loop(self):
         hb_timeout = float(self.cfg["heartbeat_timeout"])
         flush_every = float(self.cfg["flush_interval"])
+        poller = zmq.Poller()
+        poller.register(self.sub, zmq.POLLIN)
+        poller.register(self.xpub, zmq.POLLIN)
         while not self.stop.is_set():
-            if self.sub.poll(int(flush_every * 1000)):
+            ready = dict(poller.poll(int(flush_every * 1000)))
+            if self.xpub in ready:
+                self._track_proxy_subscribers()
+            if self.sub in ready:
                 for _i in range(10000):
                     try:
                         frames = self.sub.recv_multipart(zmq.NOBLOCK)
@@ -192,6 +201,17 @@ class Nexus:
                 self._resync((self.seq.epoch, self.seq.next_seq - 1))
             elif time.monotonic() - self.last_event_at > hb_timeout:
                 self._probe_gateway()
+
+    def _track_proxy_subscribers(self):
+        while True:
+            try:
+                msg = self.xpub.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if msg[:1] == b"\x01":
+                self.proxy_subscriptions += 1
+            elif msg[:1] == b"\x00":
+                self.proxy_subscriptions = max(0, self.proxy_subscriptions - 1)
 
     def _on_event(self, frames):
         try:
@@ -216,12 +236,16 @@ class Nexus:
         elif action == DUPLICATE:
             self.counts["duplicates"] += 1
 
-    def _emit(self, ev, frames):
-        self.xpub.send_multipart(frames)
+    def _emit(self, ev, frames=None):
+        """Accept one tick. ``frames`` are its wire frames when it came live; replayed ticks get
+        them re-encoded (byte-identical) only if somebody listens to the proxy or Redis needs them."""
+        if self.proxy_subscriptions:
+            frames = frames or protocol.event_frames(ev)
+            self.xpub.send_multipart(frames)
         if not self.batch:
             self.batch_since = time.monotonic()
         self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev["bid"], ev["ask"]))
-        self.batch_latest[ev["symbol"]] = frames[1]
+        self.batch_latest[ev["symbol"]] = frames[1] if frames else ev
         self.seq.accepted(ev["seq"])
         if len(self.batch) >= int(self.cfg["batch_size"]):
             self._flush()
@@ -260,7 +284,7 @@ class Nexus:
                 if not events:
                     return False
                 for ev in events:
-                    self._emit(ev, protocol.event_frames(ev))
+                    self._emit(ev)
                 self.counts["replayed"] += len(events)
                 self.metrics.replayed.inc(len(events))
                 first = self.seq.next_seq

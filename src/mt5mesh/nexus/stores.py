@@ -8,6 +8,7 @@ import psycopg2.extras
 import redis
 
 from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA
+from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-nexus")
 STREAM = "gateway"
@@ -101,10 +102,10 @@ class LatestTicks:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
     def write(self, latest):
-        """latest: {symbol: payload bytes}."""
+        """latest: {symbol: payload bytes or the decoded tick}."""
         pipe = self.client.pipeline(transaction=False)
         for symbol, payload in latest.items():
-            pipe.hset("mt5:tick:latest", symbol, payload)
+            pipe.hset("mt5:tick:latest", symbol, payload if isinstance(payload, bytes) else protocol.encode(payload))
         pipe.execute()
 
 
