@@ -67,7 +67,7 @@ bench: setup
 	@$(BIN)/python tests/bench/run_bench.py
 
 chaos: lab-up
-	@bash tests/chaos/run.sh
+	@$(BIN)/python tests/chaos/run_chaos.py
 
 build: setup
 	@$(BIN)/ansible-galaxy collection build --force --output-path dist .

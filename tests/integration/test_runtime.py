@@ -295,3 +295,19 @@ def test_curve_rejects_clients_without_an_allowed_key(stack, tmp_path):
     assert not ask(None) and not ticks_for(None)
     assert not ask(bad_sec) and not ticks_for(bad_sec)
     wait_until(lambda: "CURVE rejected a client" in gw.output(), 5, "rejection logged")
+
+
+def test_frozen_gateway_opens_the_circuit_and_nexus_recovers_after_sigcont(stack):
+    pg = stack[0]
+    gw, nx, rep, pub, health = start_pair(stack, rate=2000)
+    wait_until(lambda: healthz(health).get("state") == "healthy", 20, "nexus healthy")
+    gw.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: healthz(health)["circuit"] == "open", 20, "circuit opened while the gateway is frozen")
+        assert healthz(health)["state"] == "degraded"
+    finally:
+        gw.proc.send_signal(signal.SIGCONT)
+    # The outage healed without a gap to fill: the half-open probe must close the breaker.
+    wait_until(lambda: healthz(health).get("state") == "healthy", 20, "nexus healthy after SIGCONT")
+    wait_caught_up(pg, rep, health)
+    assert_no_loss(pg)

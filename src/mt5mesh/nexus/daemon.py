@@ -23,7 +23,7 @@ from mt5mesh.nexus.spool import Spool, SpoolFull
 from mt5mesh.nexus.stores import HubFeeder, LatestTicks, TickStore, pg_where
 from mt5mesh.service import bind
 from mt5mesh.wire import protocol
-from mt5mesh.wire.breaker import OPEN, CircuitBreaker, CircuitOpen
+from mt5mesh.wire.breaker import CLOSED, OPEN, CircuitBreaker, CircuitOpen
 from mt5mesh.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 
 log = logging.getLogger("mt5mesh-nexus")
@@ -94,6 +94,12 @@ class Nexus:
         self.sub.setsockopt(zmq.RCVHWM, 2000000)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES)
+        # ZMTP heartbeats: a link that died without a RST is dropped and redialled in seconds,
+        # instead of waiting for TCP's retransmission timeout.
+        self.sub.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+        self.sub.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+        self.sub.setsockopt(zmq.RECONNECT_IVL, 100)
+        self.sub.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
         if self.curve:
             self.sub.curve_publickey, self.sub.curve_secretkey, self.sub.curve_serverkey = self.curve
         # Clone pattern: subscribe before the snapshot so nothing published after it is missed.
@@ -199,7 +205,9 @@ class Nexus:
             if self.need_resync:
                 self._flush()
                 self._resync((self.seq.epoch, self.seq.next_seq - 1))
-            elif time.monotonic() - self.last_event_at > hb_timeout:
+            elif time.monotonic() - self.last_event_at > hb_timeout or self.breaker.state != CLOSED:
+                # Silence, or a breaker opened by an outage that healed without a gap to fill:
+                # a ping (the half-open probe) finds out and closes it.
                 self._probe_gateway()
 
     def _track_proxy_subscribers(self):
@@ -322,7 +330,9 @@ class Nexus:
         if time.monotonic() - self.last_ping_at < 1.0:
             return
         self.last_ping_at = time.monotonic()
-        self.rlog("silent", logging.WARNING, "no gateway event for %.1fs", time.monotonic() - self.last_event_at)
+        silent = time.monotonic() - self.last_event_at
+        if silent > float(self.cfg["heartbeat_timeout"]):
+            self.rlog("silent", logging.WARNING, "no gateway event for %.1fs", silent)
         try:
             rep = self.client.call("ping", retries=1)
         except (CircuitOpen, GatewayUnavailable):

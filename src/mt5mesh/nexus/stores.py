@@ -18,7 +18,10 @@ def pg_connect(cfg, prefix):
     """Connect with the password passed as a separate argument so it never sits in a logged DSN."""
     return psycopg2.connect(host=cfg[prefix + "host"], port=int(cfg[prefix + "port"]), dbname=cfg[prefix + "db"],
                             user=cfg[prefix + "user"], password=cfg[prefix + "password"] or None,
-                            connect_timeout=3, application_name="mt5mesh-nexus")
+                            connect_timeout=3, application_name="mt5mesh-nexus",
+                            # A silently dead link (no RST) must fail within seconds, not TCP's minutes.
+                            keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                            options="-c statement_timeout=15000")
 
 
 def pg_where(cfg, prefix):
