@@ -54,6 +54,7 @@ class DroppingProxy(threading.Thread):
         self.port = free_port()
         self.upstream, self.every, self.dropped = upstream, every, 0
         self.running = True
+        self.blackout_until = 0.0  # drop everything (a partition of the SUB path) until then
 
     def run(self):
         sub = self.ctx.socket(zmq.SUB)
@@ -66,6 +67,8 @@ class DroppingProxy(threading.Thread):
             if not sub.poll(50):
                 continue
             frames = sub.recv_multipart()
+            if time.monotonic() < self.blackout_until:
+                continue
             if frames[0].startswith(b"tick."):
                 n += 1
                 if n % self.every == 0:
@@ -311,3 +314,29 @@ def test_frozen_gateway_opens_the_circuit_and_nexus_recovers_after_sigcont(stack
     wait_until(lambda: healthz(health).get("state") == "healthy", 20, "nexus healthy after SIGCONT")
     wait_caught_up(pg, rep, health)
     assert_no_loss(pg)
+
+
+def test_gap_longer_than_the_ring_is_recorded_loudly_never_skipped_silently(stack):
+    pg, redis_server, start, tmp_path = stack
+    rep, pub, health = free_port(), free_port(), free_port()
+    # A ring of one second; the SUB path goes dark for three.
+    start("mt5mesh-gateway", gateway_args(rep, pub, 3000, ["--ring-size", 3000]))
+    wait_until(lambda: gateway_seq(rep) >= 0, 10, "gateway up")
+    proxy = DroppingProxy("tcp://127.0.0.1:%d" % pub, every=10 ** 9)
+    proxy.start()
+    nx = start("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep, "tcp://127.0.0.1:%d" % proxy.port,
+                                           health, str(tmp_path / "spool")))
+    wait_until(lambda: committed(pg) > 3000, 20, "ticks committed")
+    proxy.blackout_until = time.monotonic() + 3.0
+    wait_until(lambda: healthz(health).get("ticks_unrecoverable", 0) > 0, 20, "unrecoverable gap reported")
+    h = healthz(health)
+    assert h["state"] == "degraded" and any("unrecoverable gap" in p for p in h["problems"]), h
+    wait_caught_up(pg, rep, health)
+    proxy.running = False
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity WHERE kind = 'gap_unrecoverable'")
+        recorded = cur.fetchone()[0]
+    assert recorded >= 1
+    (epoch, count, lo, hi), = audit(pg)
+    assert lo == 1 and count + recorded == hi, "silently missing: %d" % (hi - count - recorded)
+    assert "UNRECOVERABLE GAP" in nx.output()

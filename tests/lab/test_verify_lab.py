@@ -47,3 +47,11 @@ def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
     assert "tcp-ok" in tcp.stdout
     assert proc.returncode != 0
     assert failing_core(report) == GTW_CHECKS and report["rc"] == 1
+
+
+def test_all_vantage_gives_an_n_by_n_view(mesh):
+    proc = playbook("verify_mesh.yml", "-e", "mesh_verify_all_vantage=true", "-e", "mesh_verify_fail=false")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = latest_report()
+    assert set(report["vantages"]) == {"inf.lab", "gtw.lab", "hub.lab"}
+    assert report["vantages"]["inf.lab"]["passed"] == 17

@@ -277,32 +277,41 @@ class Nexus:
 
     def _fill(self, first, last):
         """Replay [first, last] from the gateway ring. True when caught up to ``last``."""
-        while first <= last and not self.stop.is_set():
-            try:
-                rep = self.client.call("replay", from_seq=first,
-                                       limit=min(last - first + 1, protocol.MAX_REPLAY_LIMIT))
-            except (CircuitOpen, GatewayUnavailable) as e:
-                self.rlog("fill", logging.WARNING, "gap %d-%d not filled yet: %s", first, last, e)
-                return False
-            if rep.get("epoch") not in (None, self.seq.epoch):
-                self.need_resync = True
-                return False
-            if rep.get("ok"):
-                events = rep.get("events") or []
-                if not events:
+        lost = None  # (from, to) gone from the ring during this fill, recorded once
+        try:
+            while first <= last and not self.stop.is_set():
+                try:
+                    rep = self.client.call("replay", from_seq=first,
+                                           limit=min(last - first + 1, protocol.MAX_REPLAY_LIMIT))
+                except (CircuitOpen, GatewayUnavailable) as e:
+                    self.rlog("fill", logging.WARNING, "gap %d-%d not filled yet: %s", first, last, e)
                     return False
-                for ev in events:
-                    self._emit(ev)
-                self.counts["replayed"] += len(events)
-                self.metrics.replayed.inc(len(events))
-                first = self.seq.next_seq
-            elif "oldest" in rep:
-                self._unrecoverable(first, rep["oldest"] - 1)
-                self.seq.skip_to(rep["oldest"])
-                first = self.seq.next_seq
-            else:
-                self.rlog("fill", logging.ERROR, "replay refused: %s", rep.get("error"))
-                return False
+                if rep.get("epoch") not in (None, self.seq.epoch):
+                    self.need_resync = True
+                    return False
+                if rep.get("ok"):
+                    events = rep.get("events") or []
+                    if not events:
+                        return False
+                    for ev in events:
+                        self._emit(ev)
+                    self.counts["replayed"] += len(events)
+                    self.metrics.replayed.inc(len(events))
+                    first = self.seq.next_seq
+                elif "oldest" in rep:
+                    # The ring keeps moving while we ask: skip a little past its tail (1% of
+                    # what it holds) so the next replay does not chase it tick by tick.
+                    resume = min(rep["oldest"] + max(1, (rep.get("last", rep["oldest"]) - rep["oldest"]) // 100),
+                                 rep.get("last", rep["oldest"]))
+                    lost = (lost[0] if lost else first, resume - 1)
+                    self.seq.skip_to(resume)
+                    first = self.seq.next_seq
+                else:
+                    self.rlog("fill", logging.ERROR, "replay refused: %s", rep.get("error"))
+                    return False
+        finally:
+            if lost:
+                self._unrecoverable(*lost)
         if first > last:
             self.counts["gaps_filled"] += 1
             self.metrics.gaps_filled.inc()
@@ -486,6 +495,8 @@ class Nexus:
             problems.append("no gateway event for %.1fs" % silent)
         if self.breaker.state == OPEN:
             problems.append("gateway circuit open")
+        if self.committed is None and seq is not None and seq.head > 0:
+            problems.append("catching up: nothing committed yet, gateway at seq %d" % seq.head)
         if lag is not None and lag > float(self.cfg["max_lag"]):
             problems.append("lag %.3fs over %.3fs" % (lag, float(self.cfg["max_lag"])))
         if self.last_unrecoverable_at is not None and now - self.last_unrecoverable_at < float(self.cfg["gap_alarm_s"]):
