@@ -9,7 +9,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 
 import zmq
@@ -160,8 +159,8 @@ def bench_ingest(tmp, pg, redis_server, backlog=300000):
     raw = raw_inserts(pg)
     rep, pub, pull = free_port(), free_port(), free_port()
     # The pull source publishes exactly what is pushed: a fixed backlog, no moving target.
-    gw = Service("mt5mesh-gateway", gateway_args(rep, pub, extra=["--source", "pull", "--pull", "tcp://127.0.0.1:%d" % pull,
-                                                                 "--ring-size", backlog + 1000]), tmp)
+    pull_args = ["--source", "pull", "--pull", "tcp://127.0.0.1:%d" % pull, "--ring-size", backlog + 1000]
+    gw = Service("mt5mesh-gateway", gateway_args(rep, pub, extra=pull_args), tmp)
     ctx = zmq.Context.instance()
     req = ctx.socket(zmq.REQ)
     req.connect("tcp://127.0.0.1:%d" % rep)

@@ -9,9 +9,9 @@ Every loop is bounded in count and time. Results: docs/reliability.md.
   python tests/chaos/run_chaos.py [--quick] [--only NAME ...]
 """
 import argparse
+import glob
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flood  # noqa: E402
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
+UNITS = (("inf", "mt5mesh-nexus"), ("gtw", "mt5mesh-gateway"))
+# systemd restarts the suite causes on purpose: nexus SIGKILL twice, gateway SIGKILL once.
+EXPECTED_RESTARTS = {"mt5mesh-nexus": 2, "mt5mesh-gateway": 1}
 INF_PG = "postgresql@15-main"
 
 
@@ -139,24 +142,28 @@ def write_report(results, audit, quick, flood_result):
              "| fault | recovered | time to recover (s) | lag peak (s) | gaps filled (cumulative) | ticks recorded unrecoverable (cumulative) |",
              "|---|---|---|---|---|---|"]
     for r in results:
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (r["fault"], "yes" if r["recovered"] else "NO", r["recovery_s"],
-                                                        r["lag_peak_s"], r["gaps_filled"], r["unrecoverable_ticks"]))
+        row = (r["fault"], "yes" if r["recovered"] else "NO", r["recovery_s"], r["lag_peak_s"], r["gaps_filled"],
+               r["unrecoverable_ticks"])
+        lines.append("| %s | %s | %s | %s | %s | %s |" % row)
     lines += ["", "## Audit after all faults", "",
               "| epoch | ticks | seq range | recorded unrecoverable | silently missing |", "|---|---|---|---|---|"]
     for e in audit["epochs"]:
-        lines.append("| %d | %d | %d-%d | %d | %d |" % (e["epoch"], e["count"], e["min"], e["max"], e["recorded_lost"],
-                                                        e["silently_missing"]))
+        row = (e["epoch"], e["count"], e["min"], e["max"], e["recorded_lost"], e["silently_missing"])
+        lines.append("| %d | %d | %d-%d | %d | %d |" % row)
     lines += ["", "Duplicates (epoch, seq): %d. HUB bars hold %d ticks, INF %d: %s." % (
         audit["duplicates"], audit["hub_ticks"], audit["inf_ticks"], "agree" if audit["hub_agrees"] else "DISAGREE"), ""]
     if flood_result:
         f = flood_result
         lines += ["## Bad input", "",
                   "%d malformed frames at the gateway REP port and %d at its PULL port (random bytes, bad JSON, JSON "
-                  "non-objects, bad replay args, multi-frame messages, 3 MiB frames), %s s:" % (f["frames_rep"], f["frames_pull"], f["flood_s"]), "",
+                  "non-objects, bad replay args, multi-frame messages, 3 MiB frames), %s s:"
+                  % (f["frames_rep"], f["frames_pull"], f["flood_s"]), "",
                   "| | before | after |", "|---|---|---|",
-                  "| ping p50 / p99 (ms) | %s / %s | %s / %s |" % (f["ping_p50_ms_before"], f["ping_p99_ms_before"], f["ping_p50_ms_after"], f["ping_p99_ms_after"]),
+                  "| ping p50 / p99 (ms) | %s / %s | %s / %s |"
+                  % (f["ping_p50_ms_before"], f["ping_p99_ms_before"], f["ping_p50_ms_after"], f["ping_p99_ms_after"]),
                   "| RSS (KiB) | %s | %s |" % (f["rss_kb_before"], f["rss_kb_after"]), "",
-                  "Every REP frame got an `ok: false` reply (%d), %d pushes were dropped and counted, the gateway stayed up." % (f["replies"], f["pull_dropped"]), ""]
+                  "Every REP frame got an `ok: false` reply (%d), %d pushes were dropped and counted, the gateway stayed up."
+                  % (f["replies"], f["pull_dropped"]), ""]
     lines += [
         open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")).read()]
     out = os.path.join(lab.ROOT, "docs", "reliability.md")
@@ -171,6 +178,8 @@ def main():
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
     set_rate(RATE)
+    since = lab.sh("inf", "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+    restarts = {u: lab.unit_restarts(h, u) for h, u in UNITS}
     results = []
     try:
         for fault in faults(args.quick):
@@ -182,6 +191,14 @@ def main():
         set_rate(os.environ.get("CHAOS_REST_RATE", "200"))
     audit = final_audit()
     print(json.dumps(audit, indent=1))
+    # Only the kills the suite itself made may have restarted a service; a traceback is a crash.
+    unexpected = {u: lab.unit_restarts(h, u) - restarts[u] - EXPECTED_RESTARTS[u] for h, u in UNITS}
+    crashes = [u for u, n in unexpected.items() if n > 0]
+    journals = {u: lab.sh(h, "journalctl -u %s --since '%s' --no-pager" % (u, since)).stdout for h, u in UNITS}
+    crashes += [u + " (traceback)" for u, text in journals.items() if "Traceback" in text]
+    leaks = [u for u, text in journals.items() for secret in lab.vault_secrets() if secret in text]
+    leaks += [path for path in glob.glob(os.path.join(lab.ROOT, "reports", "*")) + glob.glob(os.path.join(lab.ROOT, "docs", "*"))
+              for secret in lab.vault_secrets() if secret in open(path, errors="replace").read()]
     flood_ok, flood_result = (True, None) if args.quick else flood.main()
     if flood_result:
         print("flood:", json.dumps(flood_result))
@@ -190,9 +207,9 @@ def main():
     # The ring-overrun fault is the only one allowed to lose ticks, and only recorded ones.
     if not args.no_report:
         print("wrote", write_report(results, audit, args.quick, flood_result))
-    if bad or silent or audit["duplicates"] or not audit["hub_agrees"] or not flood_ok:
-        print("CHAOS FAILED: not recovered %s; silent loss %s; duplicates %d; hub agrees %s"
-              % (bad, silent, audit["duplicates"], audit["hub_agrees"]))
+    if bad or silent or audit["duplicates"] or not audit["hub_agrees"] or not flood_ok or crashes or leaks:
+        print("CHAOS FAILED: not recovered %s; silent loss %s; duplicates %d; hub agrees %s; flood ok %s; crashes %s; "
+              "secret leaks %s" % (bad, silent, audit["duplicates"], audit["hub_agrees"], flood_ok, crashes, leaks))
         return 1
     print("CHAOS PASSED: every fault recovered, no silent loss, no duplicates, HUB agrees")
     return 0

@@ -97,3 +97,18 @@ def wait(fn, timeout, interval=0.2):
             return value
         time.sleep(interval)
     return None
+
+
+def vault_secrets():
+    """The lab's vaulted secrets, to prove they appear nowhere they should not."""
+    import yaml
+    out = subprocess.run([os.path.join(VENV_BIN, "ansible-vault"), "view", "--vault-password-file",
+                          os.path.join(ROOT, "inventory", "lab", "vault-password.txt"),
+                          os.path.join(ROOT, "inventory", "lab", "group_vars", "all", "vault.yml")],
+                         capture_output=True, text=True, check=True)
+    return [str(v) for v in yaml.safe_load(out.stdout).values()]
+
+
+def unit_restarts(host, unit):
+    """systemd's count of automatic restarts of a unit (crashes and kills)."""
+    return int(sh(host, "systemctl show -p NRestarts --value %s" % unit).stdout.strip() or 0)

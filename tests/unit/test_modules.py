@@ -182,3 +182,44 @@ def test_mesh_report_check_mode_writes_nothing(tmp_path):
     result = catalog.score([])
     kind, res = run_module(mesh_report, {"result": result, "dest": str(tmp_path / "r"), "stamp": "s", "_ansible_check_mode": True})
     assert kind == "exit" and res["changed"] and not (tmp_path / "r").exists()
+
+
+class FakeRun:
+    """systemctl / ss / iptables / journalctl answers for gateway_diagnose."""
+
+    def __init__(self, show, ss="", iptables="", journal=""):
+        self.out = {"systemctl": show, "ss": ss, "iptables": iptables, "journalctl": journal}
+
+    def __call__(self, cmd, **kwargs):
+        return 0, self.out[cmd[0]], ""
+
+
+SHOW_ACTIVE = "ActiveState=active\nSubState=running\nUnitFileState=enabled\nNRestarts=0\nMainPID=0\nResult=success\nLoadState=loaded\n"
+
+
+@pytest.mark.parametrize("show,ss,iptables,ping_ok,cause", [
+    ("ActiveState=inactive\nSubState=dead\nUnitFileState=enabled\nNRestarts=0\nMainPID=0\nResult=success\nLoadState=loaded\n",
+     "", "", False, "stopped"),
+    ("ActiveState=inactive\nSubState=dead\nUnitFileState=disabled\nNRestarts=0\nMainPID=0\nResult=success\nLoadState=loaded\n",
+     "", "", False, "disabled_stopped"),
+    ("ActiveState=failed\nSubState=failed\nUnitFileState=enabled\nNRestarts=5\nMainPID=0\nResult=start-limit-hit\nLoadState=loaded\n",
+     "", "", False, "crash_loop"),
+    (SHOW_ACTIVE, "", "", False, "hung"),
+    (SHOW_ACTIVE, "", "-A INPUT -p tcp -m tcp --dport 5555 -j DROP\n", False, "firewall"),
+    (SHOW_ACTIVE, 'LISTEN 0 5 10.0.0.1:5555 0.0.0.0:* users:(("python3",pid=4242,fd=3))\n', "", False, "port_conflict"),
+    (SHOW_ACTIVE, "", "", True, "healthy"),
+])
+def test_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptables, ping_ok, cause):
+    from ansible.module_utils import basic
+    from ansible_collections.mt5crs.mesh.plugins.modules import gateway_diagnose
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", FakeRun(show, ss, iptables))
+    real_exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: True if p.endswith(".service") else real_exists(p))
+    ping = dict(PING_OK) if ping_ok else dict(PING_DOWN)
+    with mock.patch.object(probes, "zmq_ping", return_value=ping):
+        kind, res = run_module(gateway_diagnose, {"address": "10.0.0.1"})
+    assert kind == "exit" and res["cause"] == cause, res
+    if cause == "port_conflict":
+        assert res["port_holders"][0]["pid"] == 4242
+    if cause == "firewall":
+        assert "--dport 5555 -j DROP" in res["firewall_rules"][0]
