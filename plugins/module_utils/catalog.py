@@ -168,7 +168,7 @@ def score(results):
         'phases': phases,
         'extended': {'total': len(extended), 'passed': sum(r['ok'] for r in extended),
                      'ok': all(r['ok'] for r in extended)},
-        'failed': [{'id': r['id'], 'name': r['name'], 'detail': r['detail']} for r in failed + [
+        'failures': [{'id': r['id'], 'name': r['name'], 'detail': r['detail']} for r in failed + [
             r for r in extended if not r['ok']]],
         'checks': results,
     }

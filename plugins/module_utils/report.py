@@ -28,12 +28,12 @@ def phase_table(result):
 
 
 def failing_lines(result):
-    return ['  FAIL %s: %s' % (f['name'], f['detail']) for f in result.get('failed', [])]
+    return ['  FAIL %s: %s' % (f['name'], f['detail']) for f in result.get('failures', [])]
 
 
 def to_json(result):
     keys = ('total', 'passed', 'percent', 'rc', 'status', 'vantage', 'generated_at', 'phases', 'extended',
-            'failed', 'elapsed_ms', 'checks', 'vantages')
+            'failures', 'elapsed_ms', 'checks', 'vantages')
     return json.dumps(dict((k, result[k]) for k in keys if k in result), indent=2, sort_keys=False) + '\n'
 
 

@@ -101,7 +101,7 @@ def main():
     result['generated_at'] = p['stamp']
     if p['vantages']:
         result['vantages'] = dict((host, {'total': r.get('total'), 'passed': r.get('passed'), 'rc': r.get('rc'),
-                                          'failed': r.get('failed', [])}) for host, r in p['vantages'].items())
+                                          'failures': r.get('failures', [])}) for host, r in p['vantages'].items())
     renders = (('json', report.to_json(result)), ('xml', report.to_junit(result)), ('md', report.to_markdown(result)))
     files = []
     for ext, _text in renders:

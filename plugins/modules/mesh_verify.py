@@ -112,7 +112,7 @@ extended:
   description: Score of the extended checks, with C(total), C(passed) and C(ok).
   returned: always
   type: dict
-failed:
+failures:
   description: Failing checks (core and extended) with C(id), C(name) and C(detail).
   returned: always
   type: list
@@ -160,7 +160,7 @@ def main():
     if scored['rc'] != 0:
         module.fail_json(msg="mesh %s: %d/%d; failing: %s" % (
             scored['status'], scored['passed'], scored['total'],
-            '; '.join('%s (%s)' % (f['name'], f['detail']) for f in scored['failed'])), **scored)
+            '; '.join('%s (%s)' % (f['name'], f['detail']) for f in scored['failures'])), **scored)
     module.exit_json(changed=False, **scored)
 
 

@@ -16,7 +16,7 @@ def test_all_up_is_17_of_17(mesh):
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = latest_report()
     assert (report["total"], report["passed"], report["rc"]) == (17, 17, 0)
-    assert report["extended"]["ok"], report["failed"]
+    assert report["extended"]["ok"], report["failures"]
     assert report["elapsed_ms"] < 3000, "17 checks took %s ms" % report["elapsed_ms"]
     assert "TOTAL:" in proc.stdout and "17/17" in proc.stdout  # the mesh_summary callback
 
