@@ -23,8 +23,9 @@ def set_rate(rate):
 
 
 def main():
-    set_rate(RATE)
-    lab.wait(lambda: lab.healthz().get("state") == "healthy" and lab.healthz().get("epoch"), 60)
+    old_epoch = lab.healthz().get("epoch")
+    set_rate(RATE)  # restarts the gateway: the soak is the new epoch
+    lab.wait(lambda: lab.healthz().get("state") == "healthy" and lab.healthz().get("epoch") not in (None, old_epoch), 60)
     epoch = lab.healthz()["epoch"]
     samples, lags = [], []
     end = time.monotonic() + MINUTES * 60
