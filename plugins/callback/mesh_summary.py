@@ -13,6 +13,7 @@ short_description: Print the mesh check phase table and score at the end of a ru
 description:
   - Collects every M(mt5crs.mesh.mesh_verify) result of the run.
   - Prints, per vantage host, the phase table, the score and the failing checks, like the seed's log.
+  - Ends with C(FULL MESH CONNECTED & OPERATIONAL) when a whole catalog (17 checks plus extended ones) passed and no host failed.
 version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
@@ -33,6 +34,8 @@ options:
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import report
+
+BANNER = 'FULL MESH CONNECTED & OPERATIONAL'
 
 
 class CallbackModule(CallbackBase):
@@ -67,3 +70,9 @@ class CallbackModule(CallbackBase):
             if show_failures:
                 for line in report.failing_lines(res):
                     self._display.display(line, color='red')
+        # Only a whole catalog (the seed's 17 checks plus extended ones) earns the banner, not a subset.
+        whole = all(r.get('rc') == 0 and r.get('total', 0) >= 17 and (r.get('extended') or {}).get('total', 0) > 0
+                    and r['extended'].get('ok') for r in self.results.values())
+        if whole and not stats.failures and not stats.dark:
+            # The last line of a good run, as the seed's ops_establish_link.py ended.
+            self._display.display(BANNER, color='green')

@@ -10,5 +10,5 @@ def mesh():
         pytest.fail("the lab is not up: run `make lab-up` (make test does it)")
     proc = lab.playbook("establish_mesh.yml")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "FULL MESH CONNECTED & OPERATIONAL" in proc.stdout
+    assert proc.stdout.rstrip().endswith("FULL MESH CONNECTED & OPERATIONAL"), proc.stdout[-1500:]
     return proc
