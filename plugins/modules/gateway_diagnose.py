@@ -18,6 +18,8 @@ description:
 version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
+extends_documentation_fragment:
+  - mt5crs.mesh.read_only
 options:
   unit:
     description:
@@ -45,13 +47,6 @@ options:
       - Seconds one C(ping) attempt may take.
     type: float
     default: 1.0
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
 requirements:
   - pyzmq on the gateway host
   - systemd, iproute2 (ss) and iptables on the gateway host

@@ -18,6 +18,8 @@ description:
 version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
+extends_documentation_fragment:
+  - mt5crs.mesh.read_only
 options:
   kind:
     description:
@@ -91,13 +93,6 @@ options:
       - Fail the task when the probe fails.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
 requirements:
   - redis (for C(redis))
   - psycopg2 (for C(postgres))

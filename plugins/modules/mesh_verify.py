@@ -24,6 +24,8 @@ description:
 version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
+extends_documentation_fragment:
+  - mt5crs.mesh.read_only
 options:
   catalog:
     description:
@@ -53,13 +55,6 @@ options:
     description:
       - Client secret key file for CURVE, used by the ZeroMQ checks.
     type: path
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
 requirements:
   - pyzmq (for the ZeroMQ checks; without it they fail with that cause)
 '''

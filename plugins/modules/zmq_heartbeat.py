@@ -19,6 +19,7 @@ version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
+  - mt5crs.mesh.read_only
   - mt5crs.mesh.gateway
 options:
   port:
@@ -46,13 +47,6 @@ options:
       - Fail the task when fewer than I(min_messages) arrive.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
 '''
 
 EXAMPLES = r'''

@@ -20,6 +20,7 @@ version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
+  - mt5crs.mesh.read_only
   - mt5crs.mesh.gateway
 options:
   retries:
@@ -27,13 +28,6 @@ options:
       - Attempts, each with a fresh socket, before giving up.
     type: int
     default: 2
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
 seealso:
   - module: mt5crs.mesh.wait_for_gateway
   - module: mt5crs.mesh.zmq_heartbeat
