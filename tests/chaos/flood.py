@@ -62,6 +62,9 @@ def main(frames=100000, huge=20):
         rng = random.Random(7)
         dealer = ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
+        # REP (like ROUTER) drops replies to a peer whose queue is full; this client reads its
+        # replies only between sends, so it takes an unbounded queue to count every one.
+        dealer.setsockopt(zmq.RCVHWM, 0)
         dealer.connect("tcp://127.0.0.1:%d" % rep)
         push = ctx.socket(zmq.PUSH)
         push.setsockopt(zmq.LINGER, 0)

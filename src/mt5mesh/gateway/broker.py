@@ -14,6 +14,7 @@ from mt5mesh.service import bind
 from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-gateway")
+REP_SNDHWM = 200000
 
 
 class Broker:
@@ -34,7 +35,9 @@ class Broker:
     # --- sockets ------------------------------------------------------------------
     def open(self, curve=None):
         self.curve = curve
-        self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP")
+        # REP drops replies to a peer whose queue is full; a deep (still bounded) queue means a
+        # client that pipelines many requests before reading still gets every answer.
+        self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM)
         self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]))
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         if self.cfg["source"] == "pull":
