@@ -78,7 +78,6 @@ class Nexus:
         self.counts = collections.Counter()
         self.state = "starting"
         self.pg_retry_at = 0.0
-        self.writer_idle = threading.Event()
 
     # --- setup -----------------------------------------------------------------------
     def run(self):
