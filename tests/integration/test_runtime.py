@@ -27,6 +27,13 @@ def assert_no_loss(pg):
     return epochs
 
 
+def spool_metric(health_port):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % health_port, timeout=2) as r:
+        line = next(x for x in r.read().decode().splitlines() if x.startswith("nexus_spool_batches "))
+    return float(line.split()[1])
+
+
 def gateway_seq(req_port):
     ctx = zmq.Context.instance()
     s = ctx.socket(zmq.REQ)
@@ -200,6 +207,7 @@ def test_postgres_outage_is_spooled_and_backfilled(stack):
     pg.stop()
     try:
         wait_until(lambda: healthz(health)["spool_depth"] > 0, 10, "ticks spooled while postgres is down")
+        wait_until(lambda: spool_metric(health) > 0, 10, "nexus_spool_batches follows the spool")
         time.sleep(10)
         h = healthz(health)
         assert h["stores"]["postgres"] == "down" and h["state"] == "degraded", h

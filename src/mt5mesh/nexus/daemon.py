@@ -242,6 +242,7 @@ class Nexus:
                     self._emit(ev, frames)
         elif action == DUPLICATE:
             self.counts["duplicates"] += 1
+            self.metrics.duplicates.inc()
 
     def _emit(self, ev, frames=None):
         """Accept one tick. ``frames`` are its wire frames when it came live; replayed ticks get
@@ -396,6 +397,7 @@ class Nexus:
         while True:
             try:
                 self.spool.append(rows)
+                self.metrics.spool_depth.set(self.spool.depth)
                 if self.spool_full:
                     log.warning("spool has room again")
                 self.spool_full = False
