@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The three-host lab: inf, gtw and hub as systemd-nspawn containers booting real systemd,
 # each in its own network namespace on a bridge, reachable over SSH with a lab key.
-#   lab.sh up | down | status | ssh HOST [CMD...]
+# Simulated hosts for verify-at-scale: sshd only (no systemd boot) from the same image, each in
+# its own network namespace on the same bridge.
+#   lab.sh up | down | status | ssh HOST [CMD...] | sim-up N | sim-down
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab/lab.env
@@ -27,19 +29,40 @@ all_ok() {
 }
 
 net_up() {
-    ip link add "$LAB_BRIDGE" type bridge
+    # A fixed MAC: left to itself, a bridge takes the lowest MAC of its ports, so adding or removing
+    # a (simulated) host could change it and leave every host's ARP entry for .1-.3 stale for seconds.
+    ip link add "$LAB_BRIDGE" address "$LAB_BRIDGE_MAC" type bridge
     for a in bridge web200 web403; do ip addr add "$(lab_addr $a)/24" dev "$LAB_BRIDGE"; done
     ip link set "$LAB_BRIDGE" up
     local h
-    for h in $LAB_HOSTS; do
-        ip netns add "mt5-$h"
-        ip link add "v-$h" type veth peer name host0 netns "mt5-$h"
-        ip link set "v-$h" master "$LAB_BRIDGE" up
-        ip -n "mt5-$h" link set lo up
-        ip -n "mt5-$h" addr add "$(lab_addr "$h")/24" dev host0
-        ip -n "mt5-$h" link set host0 up
-        ip -n "mt5-$h" route add default via "$(lab_addr bridge)"
-    done
+    for h in $LAB_HOSTS; do netns_up "$h"; done
+}
+
+netns_up() {
+    local h=$1 addr
+    addr=$(lab_addr "$h")
+    ip netns add "mt5-$h"
+    # A MAC fixed per address: a host re-created at the same address (sim-down, sim-up) must not
+    # meet neighbours still caching its previous MAC (SSH would wait for ARP to give up on it).
+    local mac
+    mac=$(printf '02:6d:74:35:6d:%02x' "${addr##*.}")
+    ip link add "v-$h" type veth peer name host0 address "$mac" netns "mt5-$h"
+    ip link set "v-$h" master "$LAB_BRIDGE" up
+    ip neigh flush to "$addr" dev "$LAB_BRIDGE" 2>/dev/null || true
+    ip -n "mt5-$h" link set lo up
+    ip -n "mt5-$h" addr add "$addr/24" dev host0
+    ip -n "mt5-$h" link set host0 up
+    ip -n "mt5-$h" route add default via "$(lab_addr bridge)"
+}
+
+netns_down() {
+    local h=$1 pid
+    if [ -e "/run/netns/mt5-$h" ]; then
+        # Anything still running inside the namespace (a stuck container) goes too.
+        for pid in $(ip netns pids "mt5-$h" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns del "mt5-$h" 2>/dev/null || true
+    fi
+    ip link del "v-$h" 2>/dev/null || true
 }
 
 make_share() {
@@ -115,14 +138,8 @@ cmd_down() {
     for h in $LAB_HOSTS; do kill_pidfile "$LAB_RUN/$h.pid"; done
     kill_pidfile "$LAB_RUN/standins.pid"
     kill_pidfile "$LAB_RUN/dns.pid"
-    for h in $LAB_HOSTS; do
-        # Anything still running inside the namespace (a stuck container) goes too.
-        if [ -e "/run/netns/mt5-$h" ]; then
-            for pid in $(ip netns pids "mt5-$h" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-            ip netns del "mt5-$h" 2>/dev/null || true
-        fi
-        ip link del "v-$h" 2>/dev/null || true
-    done
+    for h in $LAB_HOSTS; do netns_down "$h"; done
+    cmd_sim_down 2>/dev/null
     ip link del "$LAB_BRIDGE" 2>/dev/null || true
     rm -rf "$LAB_RUN"
     log "down"
@@ -142,6 +159,55 @@ cmd_up() {
     for h in $LAB_HOSTS; do boot "$h" "$image"; done
     wait_hosts
     log "up: inf=$(lab_addr inf) gtw=$(lab_addr gtw) hub=$(lab_addr hub) (key $key)"
+}
+
+sim_names() {
+    local i
+    for i in $(seq 1 "$1"); do printf 'sim%02d\n' "$i"; done
+}
+
+cmd_sim_up() {
+    # N simulated hosts (1-99): a non-booting nspawn container running only sshd, enough for
+    # Ansible to run modules there with the image's Python (pyzmq, redis, psycopg2 included).
+    local n=${1:?usage: lab.sh sim-up N} h image deadline
+    [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 99 ] || { log "sim-up: N must be 1-99, got $n"; return 2; }
+    all_ok 2>/dev/null || { log "sim-up: the lab is not up (make lab-up)"; return 1; }
+    cmd_sim_down 2>/dev/null
+    image=$("$here/build-image.sh")
+    for h in $(sim_names "$n"); do
+        netns_up "$h"
+        setsid systemd-nspawn -D "$image" --machine="mt5-$h" --hostname="$h" --volatile=overlay \
+            --register=no --keep-unit --resolv-conf=off --timezone=off --as-pid2 \
+            --network-namespace-path="/run/netns/mt5-$h" \
+            --bind-ro="$share/authorized_keys:/root/.ssh/authorized_keys" \
+            --bind-ro="$share/resolv.conf:/etc/resolv.conf" \
+            --bind-ro="$share:/etc/mt5lab" \
+            /bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e' \
+            </dev/null >"$LAB_RUN/$h.log" 2>&1 &
+        echo $! >"$LAB_RUN/$h.pid"
+    done
+    deadline=$((SECONDS + 60))
+    for h in $(sim_names "$n"); do
+        until host_ssh "$h" true 2>/dev/null; do
+            pid_alive "$h" || { log "$h: exited; see $LAB_RUN/$h.log"; tail -n 20 "$LAB_RUN/$h.log" >&2; return 1; }
+            [ $SECONDS -lt $deadline ] || { log "$h: no SSH within 60s"; return 1; }
+            sleep 0.2
+        done
+    done
+    log "sim-up: $n simulated hosts $(lab_addr sim01)..$(lab_addr "$(sim_names "$n" | tail -n 1)")"
+}
+
+cmd_sim_down() {
+    local f h
+    for f in "$LAB_RUN"/sim[0-9][0-9].pid; do
+        [ -e "$f" ] || continue
+        h=$(basename "$f" .pid)
+        kill_pidfile "$f"
+        netns_down "$h"
+    done
+    # Namespaces left by a crashed run (no pid file any more).
+    for f in /run/netns/mt5-sim[0-9][0-9]; do [ -e "$f" ] && netns_down "${f#/run/netns/mt5-}"; done
+    return 0
 }
 
 cmd_status() {
@@ -165,5 +231,7 @@ case "${1:-}" in
     down) cmd_down ;;
     status) cmd_status ;;
     ssh) shift; h=$1; shift; host_ssh "$h" "$@" ;;
-    *) echo "usage: $0 up|down|status|ssh HOST [CMD]" >&2; exit 2 ;;
+    sim-up) shift; cmd_sim_up "$@" ;;
+    sim-down) cmd_sim_down ;;
+    *) echo "usage: $0 up|down|status|ssh HOST [CMD]|sim-up N|sim-down" >&2; exit 2 ;;
 esac

@@ -11,6 +11,15 @@ import threading
 
 def handler_for(status):
     class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 5  # a client that stalls mid-handshake only holds its own thread
+
+        def setup(self):
+            # The TLS handshake runs here, in the request's own thread: done in accept() it would
+            # serialise every client behind the slowest one (30 vantages at once timed out).
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+            super().setup()
+
         def do_GET(self):
             body = b'{"standin": true}\n'
             self.send_response(status)
@@ -29,7 +38,7 @@ def handler_for(status):
 
 def serve(addr, port, status, context):
     server = http.server.ThreadingHTTPServer((addr, port), handler_for(status))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     server.serve_forever()
 
 

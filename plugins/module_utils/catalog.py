@@ -16,7 +16,7 @@ import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, probes
 
 # kind -> (probe function, needs pyzmq)
 KINDS = {
@@ -36,6 +36,20 @@ KINDS = {
     'hub_bar_fresh': (probes.hub_bar_fresh, False),
     'clock_skew': (probes.clock_skew, True),
 }
+# Probe arguments validated by name, wherever they appear (also inside a nested `pg` mapping).
+ARG_CHECKS = {
+    'host': inputs.bad_host, 'gateway_host': inputs.bad_host, 'name': inputs.bad_host,
+    'port': inputs.bad_port, 'gateway_port': inputs.bad_port, 'gateway_pub_port': inputs.bad_port,
+    'url': inputs.bad_url, 'path': inputs.bad_path, 'minimum': inputs.bad_version,
+    'timeout': lambda n, v: inputs.bad_seconds(n, v, maximum=300),
+    'within': lambda n, v: inputs.bad_seconds(n, v, maximum=300),
+    'retries': lambda n, v: inputs.bad_int(n, v, 1, 100),
+    'min_messages': lambda n, v: inputs.bad_int(n, v, 1, 1000000),
+    'count': lambda n, v: inputs.bad_int(n, v, 1, 100),
+    'modules': lambda n, v: None if isinstance(v, list) and v else '%s must be a non-empty list' % n,
+}
+for _name in ('budget', 'max_age', 'max_lag', 'max_skew'):
+    ARG_CHECKS[_name] = lambda n, v: inputs.bad_seconds(n, v, allow_zero=True)
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
 COMPROMISING_PHASES = (1,)
 
@@ -43,6 +57,8 @@ COMPROMISING_PHASES = (1,)
 def validate(checks, credentials):
     """Returns a list of error strings, each naming the check and the cause."""
     errors, seen = [], set()
+    if not checks:
+        errors.append('the catalog holds no check (a verify of nothing would pass)')
     for i, check in enumerate(checks):
         if not isinstance(check, dict):
             errors.append('catalog entry %d is not a mapping' % i)
@@ -71,6 +87,7 @@ def validate(checks, credentials):
                 continue
             if name not in allowed:
                 errors.append('check %s: kind %s takes no arg %r (takes: %s)' % (cid, kind, name, ', '.join(sorted(allowed))))
+        errors.extend('check %s: %s' % (cid, e) for e in _arg_errors(args))
         for name in _secret_refs(args):
             if name not in credentials:
                 errors.append('check %s: password_from %r is not in credentials' % (cid, name))
@@ -78,6 +95,20 @@ def validate(checks, credentials):
         missing = [n for n in required if n not in args and not (n == 'password' and 'password_from' in args)]
         if missing:
             errors.append('check %s: kind %s needs %s' % (cid, kind, ', '.join(missing)))
+    return errors
+
+
+def _arg_errors(args, prefix=''):
+    errors = []
+    for name, value in args.items():
+        if isinstance(value, dict):
+            errors.extend(_arg_errors(value, prefix + name + '.'))
+        elif name in ARG_CHECKS and value is not None:
+            error = ARG_CHECKS[name](prefix + name, value)
+            if error:
+                errors.append(error)
+        if name == 'modules' and isinstance(value, list):
+            errors.extend(e for e in (inputs.bad_module_name(prefix + 'modules[]', m) for m in value) if e)
     return errors
 
 

@@ -12,6 +12,8 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs
+
 try:
     import zmq  # pylint: disable=unused-import; modules use it as mesh_common.zmq
     HAS_ZMQ = True
@@ -41,12 +43,10 @@ def ensure_zmq(module):
 def validate_gateway(module):
     """Fail early, naming the option and the value, instead of failing deep in a socket call."""
     p = module.params
-    if not p['host'] or any(c.isspace() for c in p['host']):
-        module.fail_json(msg="host must be a host name or address, got %r" % p['host'])
-    if not 1 <= p['port'] <= 65535:
-        module.fail_json(msg="port must be 1-65535, got %d" % p['port'])
-    if p['timeout'] <= 0:
-        module.fail_json(msg="timeout must be > 0, got %s" % p['timeout'])
+    error = inputs.first_error(inputs.bad_host('host', p['host']), inputs.bad_port('port', p['port']),
+                               inputs.bad_seconds('timeout', p['timeout']))
+    if error:
+        module.fail_json(msg=error)
     if bool(p['curve_server_public_key']) != bool(p['curve_client_secret_key']):
         module.fail_json(msg="curve_server_public_key and curve_client_secret_key go together")
 

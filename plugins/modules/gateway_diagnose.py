@@ -109,7 +109,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
+
+# A unit name goes to systemctl and journalctl as an argument: no option-looking or odd names.
+UNIT = re.compile(r'[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]{0,254}')
 
 
 def unit_state(module, unit):
@@ -202,8 +205,14 @@ def main():
     )
     mesh_common.ensure_zmq(module)
     p = module.params
-    if len(p['ports']) < 1 or any(not 1 <= x <= 65535 for x in p['ports']):
-        module.fail_json(msg="ports must be 1-65535, got %s" % p['ports'])
+    error = inputs.first_error(
+        None if UNIT.fullmatch(p['unit']) else "unit must be a systemd unit name, got %r" % p['unit'][:80],
+        inputs.bad_host('address', p['address']),
+        None if p['ports'] else "ports must list at least one port",
+        *([inputs.bad_port('ports[]', x) for x in p['ports']] + [
+            inputs.bad_int('journal_lines', p['journal_lines'], 0, 10000), inputs.bad_seconds('timeout', p['timeout'], maximum=60)]))
+    if error:
+        module.fail_json(msg=error)
     state = unit_state(module, p['unit'])
     pid = int(state.get('MainPID') or 0)
     ping = probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1)

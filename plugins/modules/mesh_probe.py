@@ -134,7 +134,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, probes
 
 try:
     import redis  # noqa: F401  pylint: disable=unused-import
@@ -147,6 +147,9 @@ try:
 except ImportError:
     PSYCOPG2_IMP_ERR = traceback.format_exc()
 
+# How each kind's target is validated before it is used.
+TARGET_CHECKS = {'redis': inputs.bad_host, 'postgres': inputs.bad_host, 'icmp': inputs.bad_host, 'tcp': inputs.bad_host,
+                 'dns': inputs.bad_host, 'http': inputs.bad_url, 'nexus_health': inputs.bad_url, 'path': inputs.bad_path}
 NEEDS_TARGET = ('redis', 'postgres', 'path', 'icmp', 'tcp', 'http', 'dns', 'nexus_health')
 
 
@@ -200,10 +203,16 @@ def main():
     p = module.params
     if p['kind'] in NEEDS_TARGET and not p['target']:
         module.fail_json(msg="kind=%s needs target" % p['kind'])
-    if p['timeout'] <= 0:
-        module.fail_json(msg="timeout must be > 0, got %s" % p['timeout'])
-    if p['port'] is not None and not 1 <= p['port'] <= 65535:
-        module.fail_json(msg="port must be 1-65535, got %d" % p['port'])
+    error = inputs.first_error(
+        TARGET_CHECKS.get(p['kind'], lambda name, value: None)('target', p['target']) if p['target'] is not None else None,
+        inputs.bad_port('port', p['port']) if p['port'] is not None else None,
+        inputs.bad_seconds('timeout', p['timeout'], maximum=300),
+        inputs.bad_seconds('max_lag', p['max_lag'], allow_zero=True),
+        inputs.bad_int('expect_status', p['expect_status'], 100, 599),
+        inputs.bad_version('minimum', p['minimum']),
+        *[inputs.bad_module_name('modules[]', m) for m in p['modules']])
+    if error:
+        module.fail_json(msg=error)
     if p['kind'] == 'redis' and REDIS_IMP_ERR:
         module.fail_json(msg=missing_required_lib('redis'), exception=REDIS_IMP_ERR)
     if p['kind'] == 'postgres' and PSYCOPG2_IMP_ERR:

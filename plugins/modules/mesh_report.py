@@ -66,11 +66,14 @@ files:
 '''
 
 import os
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import report
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, report
+
+STAMP = re.compile(r'[A-Za-z0-9_.:-]{1,64}')
 
 
 def write_atomic(path, text):
@@ -96,11 +99,20 @@ def main():
     for key in ('checks', 'total', 'passed', 'rc'):
         if key not in result:
             module.fail_json(msg="result is not a mesh_verify result: it has no %r" % key)
-    if not p['stamp'] or '/' in p['stamp']:
-        module.fail_json(msg="stamp must be a non-empty string without '/', got %r" % p['stamp'])
+    if not isinstance(result['checks'], list) or not all(isinstance(c, dict) and 'id' in c and 'ok' in c for c in result['checks']):
+        module.fail_json(msg="result.checks must be a list of checks (mappings with id and ok)")
+    if not STAMP.fullmatch(p['stamp']):
+        module.fail_json(msg="stamp must be letters, digits, '.', '_', ':' or '-' only, got %r" % p['stamp'][:80])
+    bad = [host for host, r in p['vantages'].items() if not isinstance(r, dict)]
+    if bad:
+        module.fail_json(msg="vantages must map each host to its mesh_verify result; not a result: %s" % ', '.join(bad[:5]))
+    error = inputs.bad_path('dest', p['dest'])
+    if error:
+        module.fail_json(msg=error)
     result['generated_at'] = p['stamp']
     if p['vantages']:
         result['vantages'] = dict((host, {'total': r.get('total'), 'passed': r.get('passed'), 'rc': r.get('rc'),
+                                          'extended': r.get('extended'), 'elapsed_ms': r.get('elapsed_ms'),
                                           'failures': r.get('failures', [])}) for host, r in p['vantages'].items())
     renders = (('json', report.to_json(result)), ('xml', report.to_junit(result)), ('md', report.to_markdown(result)))
     files = []

@@ -127,7 +127,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, mesh_common
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, inputs, mesh_common
 
 
 def main():
@@ -142,8 +142,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not 1 <= p['parallel'] <= 256:
-        module.fail_json(msg="parallel must be 1-256, got %d" % p['parallel'])
+    error = inputs.bad_int('parallel', p['parallel'], 1, 64)
+    if error:
+        module.fail_json(msg=error)
     errors = catalog.validate(p['catalog'], p['credentials'])
     if errors:
         module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)

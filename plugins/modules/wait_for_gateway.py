@@ -98,7 +98,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
 
 
 def main():
@@ -113,10 +113,10 @@ def main():
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params
-    if p['connect_timeout'] <= 0:
-        module.fail_json(msg="connect_timeout must be > 0, got %s" % p['connect_timeout'])
-    if not 0.01 <= p['sleep'] <= 0.25:
-        module.fail_json(msg="sleep must be between 0.01 and 0.25 seconds, got %s" % p['sleep'])
+    error = inputs.first_error(inputs.bad_seconds('connect_timeout', p['connect_timeout'], maximum=60),
+                               inputs.bad_seconds('sleep', p['sleep'], minimum=0.01, maximum=0.25))
+    if error:
+        module.fail_json(msg=error)
     curve = mesh_common.curve_keys(module)
 
     start = time.time()

@@ -96,7 +96,7 @@ detail:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
 
 
@@ -113,8 +113,10 @@ def main():
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params
-    if p['min_messages'] < 1 or p['within'] <= 0:
-        module.fail_json(msg="min_messages must be >= 1 and within > 0")
+    error = inputs.first_error(inputs.bad_int('min_messages', p['min_messages'], 1, 1000000),
+                               inputs.bad_seconds('within', p['within'], maximum=3600))
+    if error:
+        module.fail_json(msg=error)
     topics = (protocol.TOPIC_HEARTBEAT, protocol.TOPIC_TICK_PREFIX) if p['include_ticks'] else (protocol.TOPIC_HEARTBEAT,)
     result = probes.zmq_heartbeat(mesh_common.zmq, p['host'], p['port'], p['min_messages'], p['within'],
                                   mesh_common.curve_keys(module), topics)

@@ -80,7 +80,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
 
 
 def main():
@@ -89,8 +89,9 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
-    if module.params['retries'] < 1:
-        module.fail_json(msg="retries must be >= 1, got %d" % module.params['retries'])
+    error = inputs.bad_int('retries', module.params['retries'], 1, 100)
+    if error:
+        module.fail_json(msg=error)
     p = module.params
     result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], p['timeout'], p['retries'],
                              mesh_common.curve_keys(module))

@@ -57,7 +57,7 @@ def test_zmq_ping_success_fields():
     ({"host": "gtw", "port": 70000}, "port must be 1-65535"),
     ({"host": "gtw", "timeout": 0}, "timeout must be > 0"),
     ({"host": "g t w"}, "host must be"),
-    ({"host": "gtw", "retries": 0}, "retries must be >= 1"),
+    ({"host": "gtw", "retries": 0}, "retries must be an integer 1-100"),
     ({"host": "gtw", "curve_client_secret_key": "/x"}, "go together"),
 ])
 def test_zmq_ping_validates_input(args, needle):
