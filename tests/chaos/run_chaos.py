@@ -1,17 +1,25 @@
-"""`make chaos`: faults under load on the lab, each followed by a zero-loss audit.
+"""`make chaos`: the whole proof suite on the lab, in stages.
 
-The gateway publishes at CHAOS_RATE (default 5 000) ticks/s during every fault. After each
-fault: every epoch of INF ``ticks`` holds every seq from 1 to its max exactly once (except
-ticks nexus *recorded* as unrecoverable), HUB bars account for every INF tick, and nexus
-/healthz is healthy again. Exits non-zero on any silent loss, duplicate, crash or leaked secret.
-Every loop is bounded in count and time. Results: docs/reliability.md.
+faults    The gateway publishes at CHAOS_RATE (default 5 000) ticks/s during every fault. After
+          each fault: every epoch of INF ``ticks`` holds every seq from 1 to its max exactly once
+          (except ticks nexus *recorded* as unrecoverable), HUB bars account for every INF tick,
+          and nexus /healthz is healthy again.
+flood     100 000 malformed frames each at the gateway REP and PULL ports (flood.py).
+hostile   Hostile inventory values to every module (unit matrix + a real ansible-playbook run).
+security  -vvv secret scan, systemd exposure, listeners, CURVE (security.py).
+scale     verify_mesh.yml from 3, 10, 20, 30 hosts (scale.py, docs/scale.md).
+soak      CHAOS_SOAK_MINUTES (default 10) at 20 000 ticks/s (soak.py, docs/soak.md).
 
-  python tests/chaos/run_chaos.py [--quick] [--only NAME ...]
+Exits non-zero on any silent loss, duplicate, crash, leaked secret or failed stage. Every loop
+is bounded in count and time. Results: docs/reliability.md.
+
+  python tests/chaos/run_chaos.py [--quick] [--stages faults,flood,...] [--no-report]
 """
 import argparse
 import glob
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -20,11 +28,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from support import lab  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flood  # noqa: E402
+import security  # noqa: E402
+
+STAGES = ("faults", "flood", "hostile", "security", "scale", "soak")
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 UNITS = (("inf", "mt5mesh-nexus"), ("gtw", "mt5mesh-gateway"))
-# systemd restarts the suite causes on purpose: nexus SIGKILL twice, gateway SIGKILL once.
-EXPECTED_RESTARTS = {"mt5mesh-nexus": 2, "mt5mesh-gateway": 1}
+# SIGKILLs the fault stage makes on purpose: nexus twice, gateway once.
+FAULT_KILLS = {"mt5mesh-nexus": 2, "mt5mesh-gateway": 1}
 INF_PG = "postgresql@15-main"
 
 
@@ -135,7 +146,7 @@ def final_audit():
     return {"epochs": epochs, "hub_ticks": hub, "inf_ticks": inf, "hub_agrees": bool(agree), "duplicates": int(dupes)}
 
 
-def write_report(results, audit, quick, flood_result):
+def write_report(results, audit, quick, flood_result, extra):
     lines = ["# Reliability under faults", "",
              "Produced by `make chaos` (`tests/chaos/run_chaos.py%s`) on the lab, gateway at %d ticks/s, %s." % (
                  " --quick" if quick else "", RATE, time.strftime("%Y-%m-%d")), "",
@@ -164,6 +175,7 @@ def write_report(results, audit, quick, flood_result):
                   "| RSS (KiB) | %s | %s |" % (f["rss_kb_before"], f["rss_kb_after"]), "",
                   "Every REP frame got an `ok: false` reply (%d), %d pushes were dropped and counted, the gateway stayed up."
                   % (f["replies"], f["pull_dropped"]), ""]
+    lines += extra
     lines += [
         open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")).read()]
     out = os.path.join(lab.ROOT, "docs", "reliability.md")
@@ -172,50 +184,116 @@ def write_report(results, audit, quick, flood_result):
     return out
 
 
+def run_script(name, *argv, env=None):
+    """A stage that is its own script (scale.py, soak.py): (ok, last lines of its output)."""
+    proc = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), name)] + list(argv),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=3600, check=False,
+                          env=dict(os.environ, **(env or {})))
+    print(proc.stdout[-3000:], flush=True)
+    return proc.returncode == 0, proc.stdout.strip().splitlines()[-1:]
+
+
+def hostile():
+    """Hostile inventory values to every module: the unit matrix and the real playbook run."""
+    proc = subprocess.run([os.path.join(lab.VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider",
+                           os.path.join(lab.ROOT, "tests", "unit", "test_hostile_inputs.py"),
+                           os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py")],
+                          capture_output=True, text=True, cwd=os.path.join(lab.ROOT, "tests"), timeout=600, check=False)
+    return proc.returncode == 0, proc.stdout.strip().splitlines()[-1:]
+
+
+def crashes_and_leaks(since, kills_expected):
+    """A service exit other than the suite's own SIGKILLs is a crash, and so is a traceback; no
+    secret may appear in the journals of the whole run, in reports/ or in docs/."""
+    journals = {u: lab.sh(h, "journalctl -u %s --since '%s' --no-pager" % (u, since)).stdout for h, u in UNITS}
+    crashes = []
+    for unit, text in journals.items():
+        exits = [line for line in text.splitlines() if "Main process exited" in line]
+        kills = [line for line in exits if "status=9/KILL" in line]
+        crashes += ["%s: %s" % (unit, line.split(": ", 1)[-1]) for line in exits if "status=9/KILL" not in line]
+        if len(kills) > kills_expected.get(unit, 0):
+            crashes.append("%s: %d SIGKILLs, the suite made %d" % (unit, len(kills), kills_expected.get(unit, 0)))
+        if "Traceback" in text:
+            crashes.append(unit + " (traceback)")
+    secrets = lab.vault_secrets()
+    leaks = [u for u, text in journals.items() for secret in secrets if secret in text]
+    leaks += [path for path in glob.glob(os.path.join(lab.ROOT, "reports", "*")) + glob.glob(os.path.join(lab.ROOT, "docs", "*"))
+              for secret in secrets if secret in open(path, errors="replace").read()]
+    return crashes, leaks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 s holds, no ring-overrun fault (the make test subset)")
+    parser.add_argument("--quick", action="store_true", help="faults only, 5 s holds, no ring-overrun fault (the make test subset)")
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset of: %s" % ", ".join(STAGES))
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
-    set_rate(RATE)
+    stages = ["faults"] if args.quick else [x for x in args.stages.split(",") if x]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error("unknown stage(s): %s" % ", ".join(sorted(unknown)))
     since = lab.sh("inf", "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
-    restarts = {u: lab.unit_restarts(h, u) for h, u in UNITS}
-    results = []
-    try:
-        for fault in faults(args.quick):
-            print("fault: %s" % fault[0], flush=True)
-            r = run_fault(*fault)
-            print(json.dumps(r), flush=True)
-            results.append(r)
-    finally:
-        set_rate(os.environ.get("CHAOS_REST_RATE", "200"))
-    audit = final_audit()
-    print(json.dumps(audit, indent=1))
-    # Only the kills the suite itself made may have restarted a service; a traceback is a crash.
-    unexpected = {u: lab.unit_restarts(h, u) - restarts[u] - EXPECTED_RESTARTS[u] for h, u in UNITS}
-    crashes = [u for u, n in unexpected.items() if n > 0]
-    journals = {u: lab.sh(h, "journalctl -u %s --since '%s' --no-pager" % (u, since)).stdout for h, u in UNITS}
-    crashes += [u + " (traceback)" for u, text in journals.items() if "Traceback" in text]
-    leaks = [u for u, text in journals.items() for secret in lab.vault_secrets() if secret in text]
-    leaks += [path for path in glob.glob(os.path.join(lab.ROOT, "reports", "*")) + glob.glob(os.path.join(lab.ROOT, "docs", "*"))
-              for secret in lab.vault_secrets() if secret in open(path, errors="replace").read()]
-    flood_ok, flood_result = (True, None) if args.quick else flood.main()
-    if flood_result:
-        print("flood:", json.dumps(flood_result))
-    bad = [r["fault"] for r in results if not r["recovered"]]
-    silent = [e for e in audit["epochs"] if e["silently_missing"] != 0 or not e["starts_at_1"]]
-    # The ring-overrun fault is the only one allowed to lose ticks, and only recorded ones.
-    if not args.no_report:
-        print("wrote", write_report(results, audit, args.quick, flood_result))
-    if any(r["unrecoverable_ticks"] for r in results):
-        # The ring-overrun alarm has been seen and audited; clear it (it lives in nexus memory,
-        # the gap stays recorded in nexus_discontinuity) so the lab is usable right away.
-        lab.sh("inf", "systemctl restart mt5mesh-nexus")
-    if bad or silent or audit["duplicates"] or not audit["hub_agrees"] or not flood_ok or crashes or leaks:
-        print("CHAOS FAILED: not recovered %s; silent loss %s; duplicates %d; hub agrees %s; flood ok %s; crashes %s; "
-              "secret leaks %s" % (bad, silent, audit["duplicates"], audit["hub_agrees"], flood_ok, crashes, leaks))
+    results, audit, flood_result, extra, failed = [], None, None, [], []
+    if "faults" in stages:
+        set_rate(RATE)
+        try:
+            for fault in faults(args.quick):
+                print("fault: %s" % fault[0], flush=True)
+                r = run_fault(*fault)
+                print(json.dumps(r), flush=True)
+                results.append(r)
+        finally:
+            set_rate(os.environ.get("CHAOS_REST_RATE", "200"))
+        audit = final_audit()
+        print(json.dumps(audit, indent=1))
+        if any(r["unrecoverable_ticks"] for r in results):
+            # The ring-overrun alarm has been seen and audited; clear it (it lives in nexus memory,
+            # the gap stays recorded in nexus_discontinuity) so the later stages find a healthy mesh.
+            lab.sh("inf", "systemctl restart mt5mesh-nexus")
+            lab.wait(lambda: lab.healthz().get("state") == "healthy", 60)
+        failed += ["fault not recovered: %s" % r["fault"] for r in results if not r["recovered"]]
+        failed += ["silent loss in epoch %(epoch)d: %(silently_missing)d ticks" % e for e in audit["epochs"]
+                   if e["silently_missing"] != 0 or not e["starts_at_1"]]
+        failed += ["%d duplicate ticks" % audit["duplicates"]] if audit["duplicates"] else []
+        failed += [] if audit["hub_agrees"] else ["HUB bars disagree with INF ticks"]
+    if "flood" in stages:
+        flood_ok, flood_result = flood.main()
+        print("flood:", json.dumps(flood_result), flush=True)
+        failed += [] if flood_ok else ["bad-input flood: %s" % json.dumps(flood_result)]
+    if "hostile" in stages:
+        ok, line = hostile()
+        print("hostile inputs:", line, flush=True)
+        extra += ["## Hostile inventory values", "",
+                  "Every module gets malformed or hostile values (shell strings and option-looking hosts, "
+                  "`nan`/`inf`/negative durations, out-of-range ports, bad URLs and schemes, broken catalogs "
+                  "and reports): each one is a clear `fail_json` naming the option, with no traceback and no "
+                  "socket, DNS lookup or subprocess before the value is validated "
+                  "(`tests/unit/test_hostile_inputs.py`, and through a real `ansible-playbook` run, "
+                  "`tests/integration/playbooks/hostile_inputs.yml`): `%s`." % " ".join(line), ""]
+        failed += [] if ok else ["hostile inputs: %s" % line]
+    if "security" in stages:
+        sec = security.run()
+        print("security:", json.dumps({k: v for k, v in sec.items() if k != "listeners"}), flush=True)
+        extra += security.markdown(sec)
+        failed += sec["problems"]
+    if "scale" in stages:
+        ok, line = run_script("scale.py")
+        extra += ["## Verify at scale", "", "verify_mesh.yml from 3, 10, 20 and 30 hosts: see [scale.md](scale.md) "
+                  "(`%s`)." % " ".join(line), ""]
+        failed += [] if ok else ["scale: %s" % line]
+    if "soak" in stages:
+        ok, line = run_script("soak.py", env={"SOAK_MINUTES": os.environ.get("CHAOS_SOAK_MINUTES", "10")})
+        extra += ["## Soak", "", "See [soak.md](soak.md) (`%s`)." % " ".join(line), ""]
+        failed += [] if ok else ["soak: %s" % line]
+    if not args.no_report and audit is not None:
+        print("wrote", write_report(results, audit, args.quick, flood_result, extra))
+    crashes, leaks = crashes_and_leaks(since, FAULT_KILLS if "faults" in stages else {})
+    failed += ["crash: %s" % c for c in crashes] + ["secret in %s" % x for x in leaks]
+    if failed:
+        print("CHAOS FAILED (%s): %s" % (", ".join(stages), "; ".join(failed)))
         return 1
-    print("CHAOS PASSED: every fault recovered, no silent loss, no duplicates, HUB agrees")
+    print("CHAOS PASSED (%s): every fault recovered, no silent loss, no duplicates, HUB agrees, no crash, no leaked "
+          "secret" % ", ".join(stages))
     return 0
 
 

@@ -107,8 +107,3 @@ def vault_secrets():
                           os.path.join(ROOT, "inventory", "lab", "group_vars", "all", "vault.yml")],
                          capture_output=True, text=True, check=True)
     return [str(v) for v in yaml.safe_load(out.stdout).values()]
-
-
-def unit_restarts(host, unit):
-    """systemd's count of automatic restarts of a unit (crashes and kills)."""
-    return int(sh(host, "systemctl show -p NRestarts --value %s" % unit).stdout.strip() or 0)
