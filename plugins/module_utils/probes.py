@@ -184,7 +184,7 @@ def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, 
     try:
         reply = client.call('ping')
     except GatewayUnavailable as e:
-        return _fail(_err(e), is_available=False, error=_err(e), rtt_ms=None, attempts=retries)
+        return _fail(_err(e), is_available=False, error=_err(e), rtt_ms=None, attempts=retries, socket_resets=client.resets)
     finally:
         client.close()
     rtt = (time.time() - start) * 1000
@@ -193,7 +193,7 @@ def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, 
                      error=reply.get('error'), rtt_ms=round(rtt, 3))
     return _ok('%s answers ping: epoch %s seq %s (%.1f ms)' % (url, reply.get('epoch'), reply.get('seq'), rtt),
                is_available=True, error=None, rtt_ms=round(rtt, 3), version=reply.get('version'),
-               epoch=reply.get('epoch'), seq=reply.get('seq'), uptime_s=reply.get('uptime_s'))
+               epoch=reply.get('epoch'), seq=reply.get('seq'), uptime_s=reply.get('uptime_s'), socket_resets=client.resets)
 
 
 def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, within=3.0, curve=None,

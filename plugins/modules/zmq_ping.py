@@ -56,6 +56,11 @@ rtt_ms:
   returned: always
   type: float
   sample: 0.41
+socket_resets:
+  description: REQ sockets closed and reopened after a timeout (Lazy Pirate); more than 0 means the broker was slow or gone.
+  returned: when the request ran
+  type: int
+  sample: 0
 version:
   description: Broker software version.
   returned: success

@@ -45,6 +45,7 @@ def test_zmq_ping_reports_hung_broker_as_unavailable_and_resets_socket():
     assert kind == "exit" and res["is_available"] is False and res["changed"] is False
     assert "no reply" in res["error"] and "10.0.0.1:5555" in res["error"]
     assert ctx.socket.call_count == 3 and FakeSocket.closed == 3  # Lazy Pirate: a fresh socket per try
+    assert res["socket_resets"] == 3
 
 
 def test_zmq_ping_success_fields():
