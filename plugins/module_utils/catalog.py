@@ -136,12 +136,14 @@ def _resolve(args, credentials):
     return out
 
 
-def run_check(check, credentials, zmq=None, curve=None):
+def run_check(check, credentials, zmq=None, curve=None, curve_error=None):
     fn, needs_zmq = KINDS[check['kind']]
     start = time.time()
     try:
         if needs_zmq and zmq is None:
             result = {'ok': False, 'detail': 'python library pyzmq is missing on this host'}
+        elif needs_zmq and curve_error:
+            result = {'ok': False, 'detail': curve_error}
         else:
             kwargs = _resolve(check.get('args', {}), credentials)
             if needs_zmq:
@@ -165,11 +167,11 @@ def run_check(check, credentials, zmq=None, curve=None):
     }
 
 
-def run_catalog(checks, credentials, parallel=16, zmq=None, curve=None):
+def run_catalog(checks, credentials, parallel=16, zmq=None, curve=None, curve_error=None):
     if not checks:
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(checks)))) as pool:
-        return list(pool.map(lambda c: run_check(c, credentials, zmq, curve), checks))
+        return list(pool.map(lambda c: run_check(c, credentials, zmq, curve, curve_error), checks))
 
 
 def score(results):

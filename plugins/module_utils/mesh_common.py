@@ -57,17 +57,25 @@ def gateway_url(host, port):
     return 'tcp://%s:%d' % (host, port)
 
 
+def load_curve(client_secret_file, server_public_file):
+    """((client public, client secret, server public), None), or (None, why not)."""
+    import zmq.auth
+    try:
+        cpub, csec = zmq.auth.load_certificate(client_secret_file)
+        spub, dummy = zmq.auth.load_certificate(server_public_file)
+    except (IOError, OSError, ValueError) as e:
+        return None, "cannot load CURVE keys: %s" % e
+    if not csec:
+        return None, "curve_client_secret_key %s holds no secret key" % client_secret_file
+    return (cpub, csec, spub), None
+
+
 def curve_keys(module):
-    """(client public, client secret, server public) or None."""
+    """(client public, client secret, server public) or None; fails the module on bad keys."""
     p = module.params
     if not p['curve_client_secret_key']:
         return None
-    import zmq.auth
-    try:
-        cpub, csec = zmq.auth.load_certificate(p['curve_client_secret_key'])
-        spub, dummy = zmq.auth.load_certificate(p['curve_server_public_key'])
-    except (IOError, OSError, ValueError) as e:
-        module.fail_json(msg="cannot load CURVE keys: %s" % e)
-    if not csec:
-        module.fail_json(msg="curve_client_secret_key %s holds no secret key" % p['curve_client_secret_key'])
-    return (cpub, csec, spub)
+    keys, error = load_curve(p['curve_client_secret_key'], p['curve_server_public_key'])
+    if error:
+        module.fail_json(msg=error)
+    return keys

@@ -71,7 +71,7 @@ CASES = {
             [check(kind="tcp", args={"host": "gtw"})],
         )]
         + [dict(catalog=[CHECK], parallel=p) for p in (0, -1, 10 ** 6, "x")]
-        + [dict(catalog=[CHECK], credentials="secret")]),
+        + [dict(catalog=[CHECK], credentials="secret"), dict(catalog=[CHECK], curve_client_secret_key="/tmp/c.key_secret")]),
     mesh_report: (
         [dict(result=r, dest="/tmp/reports", stamp="s")
          for r in ({}, dict(RESULT, checks="abc"), dict(RESULT, checks=["x"]), dict(RESULT, checks=[{"id": "c"}]), "text")]

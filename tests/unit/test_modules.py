@@ -224,3 +224,15 @@ def test_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptab
         assert res["port_holders"][0]["pid"] == 4242
     if cause == "firewall":
         assert "--dport 5555 -j DROP" in res["firewall_rules"][0]
+
+
+def test_mesh_verify_missing_curve_keys_fail_only_the_zmq_checks(tmp_path):
+    """Establish step 1 on fresh hosts with CURVE on: the key files do not exist yet."""
+    checks = [{"id": "env.path", "phase": 1, "name": "p", "kind": "path", "args": {"path": str(tmp_path)}},
+              {"id": "app.gtw_req", "phase": 3, "name": "GTW ZMQ REQ", "kind": "zmq_ping", "args": {"host": "gtw"}}]
+    kind, res = run_module(mesh_verify, {"catalog": checks, "curve_server_public_key": str(tmp_path / "gateway.key"),
+                                         "curve_client_secret_key": str(tmp_path / "client.key_secret")})
+    assert kind == "fail" and res["rc"] == 1
+    by_id = {c["id"]: c for c in res["checks"]}
+    assert by_id["env.path"]["ok"] and not by_id["app.gtw_req"]["ok"]
+    assert "cannot load CURVE keys" in by_id["app.gtw_req"]["detail"]
