@@ -81,7 +81,7 @@ def faults(quick):
         ("gateway SIGKILL (new epoch)", lambda: lab.sh("gtw", "systemctl kill -s KILL --kill-whom=main mt5mesh-gateway"),
          lambda: None, 0, lambda before, now: now.get("epoch") not in (None, before.get("epoch"))),
     ] + ([] if quick else [
-        ("partition longer than the ring", lambda: partition_past_ring(inf), lambda: heal_partition(inf), 0,
+        ("partition longer than the ring (gateway first restarted with a 10 000-tick ring)", lambda: partition_past_ring(inf), lambda: heal_partition(inf), 0,
          lambda before, now: (now.get("ticks_unrecoverable") or 0) > (before.get("ticks_unrecoverable") or 0)
          and any("unrecoverable gap" in p for p in now.get("problems", []))),
     ])
@@ -148,8 +148,8 @@ def losses(mark):
             last = lab.psql("inf", "mt5_crs", "SELECT count(*), coalesce(max(seq), 0) FROM ticks WHERE epoch = "
                                               "(SELECT max(epoch) FROM ticks WHERE epoch < %d)" % int(epoch))
             count, top = last.split("|")
-            words.append("epoch change: the old epoch is whole in INF (%s ticks, seq 1-%s); what the killed broker "
-                         "published after seq %s is unknowable (see below)" % (count, top, top))
+            words.append("new epoch (gateway restarted): the old one is whole in INF (%s ticks, seq 1-%s); whatever the "
+                         "old broker published after seq %s is unknowable (see below)" % (count, top, top))
     if recorded:
         words.insert(0, "%d ticks, recorded and alarmed" % recorded)
     return "; ".join(words) or "0"
