@@ -219,11 +219,8 @@ def run_script(name, *argv, env=None):
 
 def hostile():
     """Hostile inventory values to every module: the unit matrix and the real playbook run."""
-    proc = subprocess.run([os.path.join(lab.VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider",
-                           os.path.join(lab.ROOT, "tests", "unit", "test_hostile_inputs.py"),
-                           os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py")],
-                          capture_output=True, text=True, cwd=os.path.join(lab.ROOT, "tests"), timeout=600, check=False)
-    return proc.returncode == 0, proc.stdout.strip().splitlines()[-1:]
+    return lab.pytest(os.path.join(lab.ROOT, "tests", "unit", "test_hostile_inputs.py"),
+                      os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py"))
 
 
 def crashes_and_leaks(since, kills_expected):
@@ -316,8 +313,8 @@ def main():
     if failed:
         print("CHAOS FAILED (%s): %s" % (", ".join(stages), "; ".join(failed)))
         return 1
-    print("CHAOS PASSED (%s): every fault recovered, no silent loss, no duplicates, HUB agrees, no crash, no leaked "
-          "secret" % ", ".join(stages))
+    print("CHAOS PASSED (%s): %sno crash, no leaked secret" % (", ".join(stages), "every fault recovered, no silent loss, "
+          "no duplicates, HUB agrees, " if "faults" in stages else "every stage passed, "))
     return 0
 
 

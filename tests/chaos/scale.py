@@ -44,16 +44,8 @@ def write_inventory(path, sims):
 
 
 def measure(size, inventory, forks, control_dir):
-    extra = ["-i", inventory, "-f", str(forks), "-e", "mesh_verify_all_vantage=true"]
-    env_dir = os.environ.get("ANSIBLE_SSH_CONTROL_PATH_DIR")
-    os.environ["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control_dir
-    try:
-        proc = lab.playbook("verify_mesh.yml", *extra)
-    finally:
-        if env_dir is None:
-            os.environ.pop("ANSIBLE_SSH_CONTROL_PATH_DIR", None)
-        else:
-            os.environ["ANSIBLE_SSH_CONTROL_PATH_DIR"] = env_dir
+    proc = lab.playbook("verify_mesh.yml", "-i", inventory, "-f", str(forks), "-e", "mesh_verify_all_vantage=true",
+                        env={"ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir})
     report = lab.latest_report()
     vantages = report.get("vantages") or {report.get("vantage", "inf.lab"): report}
     failing = {h: [c["id"] for c in v["failures"]] for h, v in vantages.items() if v["failures"]}

@@ -3,7 +3,6 @@ journals; the systemd exposure score of both units (must stay under 4.0); no ser
 on a wildcard address (the gateway on its lab address); CURVE rejections (real ZeroMQ)."""
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,10 +41,7 @@ def listeners():
 
 def curve():
     """The CURVE test of the runtime (real gateway, real ZeroMQ clients on loopback)."""
-    proc = subprocess.run([os.path.join(lab.VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider",
-                           os.path.join(lab.ROOT, "tests", "integration", "test_runtime.py"), "-k", "curve"],
-                          capture_output=True, text=True, cwd=lab.ROOT, timeout=300, check=False)
-    return proc.returncode == 0 and " passed" in proc.stdout, proc.stdout.strip().splitlines()[-1:]
+    return lab.pytest(os.path.join(lab.ROOT, "tests", "integration", "test_runtime.py"), "-k", "curve")
 
 
 def run():

@@ -27,8 +27,8 @@ def lab_addr(host):
     return controller("bash", "-c", '. "%s/lab/lab.env" && lab_addr %s' % (ROOT, host))
 
 
-def playbook(name, *extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+def playbook(name, *extra, env=None):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", **(env or {}))
     env["PATH"] = VENV_BIN + ":" + env.get("PATH", "")
     start = time.monotonic()
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "lab"),
@@ -36,6 +36,13 @@ def playbook(name, *extra):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=900, check=False)
     proc.elapsed = time.monotonic() - start
     return proc
+
+
+def pytest(*args):
+    """Runs pytest from the project's .venv: (passed, its summary line)."""
+    proc = subprocess.run([os.path.join(VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider"] + list(args),
+                          capture_output=True, text=True, cwd=os.path.join(ROOT, "tests"), timeout=600, check=False)
+    return proc.returncode == 0 and " passed" in proc.stdout, proc.stdout.strip().splitlines()[-1:]
 
 
 def latest_report():
