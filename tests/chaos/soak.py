@@ -60,10 +60,10 @@ def main():
     # From the first minute on: before that the gateway's 200 000-event ring is still filling.
     first = next((s for s in samples if s["t_s"] >= 60), samples[0]) if samples else {}
     last = samples[-1] if samples else {}
+    summary = (("PASSED" if ok else "FAILED"), hi, count, p99, first.get("gateway_rss_mb"), last.get("gateway_rss_mb"),
+               first.get("nexus_rss_mb"), last.get("nexus_rss_mb"))
     print("SOAK %s: %d ticks published, %d rows in INF, lag p99 %s s, RSS from 1 min to the end: gateway %s -> %s MiB, "
-          "nexus %s -> %s MiB" % (
-        "PASSED" if ok else "FAILED", hi, count, p99, first.get("gateway_rss_mb"), last.get("gateway_rss_mb"),
-        first.get("nexus_rss_mb"), last.get("nexus_rss_mb")))
+          "nexus %s -> %s MiB" % summary)
     return 0 if ok else 1
 
 
