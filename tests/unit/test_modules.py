@@ -236,3 +236,26 @@ def test_mesh_verify_missing_curve_keys_fail_only_the_zmq_checks(tmp_path):
     by_id = {c["id"]: c for c in res["checks"]}
     assert by_id["env.path"]["ok"] and not by_id["app.gtw_req"]["ok"]
     assert "cannot load CURVE keys" in by_id["app.gtw_req"]["detail"]
+
+
+class NeverConnectedSocket(FakeSocket):
+    """A REQ socket no peer ever completed a connection to (e.g. a CURVE handshake that fails):
+    send blocks, or with SNDTIMEO raises zmq.Again."""
+
+    def setsockopt(self, opt, value):
+        self.opts = dict(getattr(self, "opts", {}), **{str(opt): value})
+
+    def send(self, data):
+        import zmq
+        if str(zmq.SNDTIMEO) not in getattr(self, "opts", {}):
+            raise AssertionError("send without SNDTIMEO would block for ever here")
+        raise zmq.Again()
+
+
+def test_zmq_ping_send_that_cannot_complete_times_out_and_resets():
+    ctx = mock.Mock()
+    ctx.socket.side_effect = lambda kind: NeverConnectedSocket()
+    with mock.patch("zmq.Context.instance", return_value=ctx):
+        kind, res = run_module(zmq_ping, {"host": "10.0.0.1", "timeout": 0.01, "retries": 2})
+    assert kind == "exit" and res["is_available"] is False
+    assert "could not send" in res["error"] and res["socket_resets"] == 2

@@ -73,8 +73,17 @@ class LazyPirateClient:
         for _attempt in range(retries):
             if self.sock is None:
                 self._connect()
-            self.sock.send(payload)
             deadline = time.monotonic() + timeout
+            # A REQ send blocks while no peer has completed the connection, for ever without a
+            # send timeout: a CURVE client meeting a server that does not speak CURVE (or the
+            # other way round) never completes one, and hung a whole verify run.
+            self.sock.setsockopt(self.zmq.SNDTIMEO, max(1, int(timeout * 1000)))
+            try:
+                self.sock.send(payload)
+            except self.zmq.Again:
+                last_error = "could not send within %.3fs: no connection completed (a CURVE mismatch looks like this)" % timeout
+                self.reset()
+                continue
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.sock.poll(int(left * 1000) + 1, self.zmq.POLLIN):
