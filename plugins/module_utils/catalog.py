@@ -46,7 +46,7 @@ ARG_CHECKS = {
     'retries': lambda n, v: inputs.bad_int(n, v, 1, 100),
     'min_messages': lambda n, v: inputs.bad_int(n, v, 1, 1000000),
     'count': lambda n, v: inputs.bad_int(n, v, 1, 100),
-    'modules': lambda n, v: None if isinstance(v, list) and v else '%s must be a non-empty list' % n,
+    'modules': inputs.bad_module_list,
 }
 for _name in ('budget', 'max_age', 'max_lag', 'max_skew'):
     ARG_CHECKS[_name] = lambda n, v: inputs.bad_seconds(n, v, allow_zero=True)
@@ -107,8 +107,6 @@ def _arg_errors(args, prefix=''):
             error = ARG_CHECKS[name](prefix + name, value)
             if error:
                 errors.append(error)
-        if name == 'modules' and isinstance(value, list):
-            errors.extend(e for e in (inputs.bad_module_name(prefix + 'modules[]', m) for m in value) if e)
     return errors
 
 

@@ -95,6 +95,14 @@ def bad_module_name(name, value):
     return None
 
 
+def bad_module_list(name, value):
+    """A non-empty list of Python module names; names every bad one."""
+    if not isinstance(value, list) or not value:
+        return '%s must be a non-empty list' % name
+    errors = [e for e in (bad_module_name(name + '[]', m) for m in value) if e]
+    return '; '.join(errors) or None
+
+
 def first_error(*errors):
     for error in errors:
         if error:

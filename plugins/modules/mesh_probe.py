@@ -210,7 +210,7 @@ def main():
         inputs.bad_seconds('max_lag', p['max_lag'], allow_zero=True),
         inputs.bad_int('expect_status', p['expect_status'], 100, 599),
         inputs.bad_version('minimum', p['minimum']),
-        *[inputs.bad_module_name('modules[]', m) for m in p['modules']])
+        inputs.bad_module_list('modules', p['modules']))
     if error:
         module.fail_json(msg=error)
     if p['kind'] == 'redis' and REDIS_IMP_ERR:
