@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import math
 import re
 
 PROTOCOL_VERSION = "1.0"
@@ -28,13 +27,21 @@ DEFAULT_XPUB_URL = "tcp://127.0.0.1:5558"
 MAX_REQUEST_BYTES = 1024 * 1024
 SOCKET_MAX_BYTES = 16 * 1024 * 1024
 MAX_REPLAY_LIMIT = 20000
+# A replay reply stops at this many bytes of events; the client pages on with from_seq.
+MAX_REPLAY_BYTES = 128 * 1024
+# Deeper JSON is refused before decoding: the decoder recurses once per level.
+MAX_DEPTH = 32
+# Plausible ranges: anything outside is a hostile or broken peer, not a market.
+MAX_PRICE = 1e9
+MAX_TS = 4102444800.0  # 2100-01-01
+MAX_SEQ = 2 ** 62
 
 TOPIC_HEARTBEAT = b"hb"
 TOPIC_TICK_PREFIX = b"tick."
 
 COMMANDS = ("ping", "status", "snapshot", "replay")
 # Symbols end up in topics and COPY rows: keep them to a safe alphabet.
-SYMBOL_RE = re.compile(r"^[A-Za-z0-9._#-]{1,32}$")
+SYMBOL_RE = re.compile(r"[A-Za-z0-9._#-]{1,32}")
 
 TICK_FIELDS = ("epoch", "seq", "ts", "symbol", "bid", "ask")
 HEARTBEAT_FIELDS = ("epoch", "seq", "ts")
@@ -50,11 +57,75 @@ def encode(obj):
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+_STRING_RE = re.compile(b'"[^"]*"')
+_NOT_STRUCTURE = bytes(bytearray(b for b in range(256) if b not in b'"[]{}'))
+
+
+def nesting_too_deep(data, limit=MAX_DEPTH):
+    """True when JSON bytes nest deeper than ``limit`` or have unbalanced brackets.
+
+    Escapes go first (so no quote is escaped), then everything but quotes and brackets, then
+    the strings (brackets inside them do not nest); matched pairs are then removed one level
+    per pass. Every step is a C loop, so a 1 MiB frame costs a few milliseconds."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    rest = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    rest = _STRING_RE.sub(b"", rest)
+    for _level in range(limit):
+        if not rest:
+            return False
+        shorter = rest.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(rest):
+            return True  # unbalanced: not JSON anyway
+        rest = shorter
+    return bool(rest)
+
+
+def _no_constants(name):
+    raise ValueError("%s is not a finite number" % name)
+
+
 def _loads(data, what):
     try:
-        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ProtocolError("%s is not UTF-8 JSON: %s" % (what, e))
+        if not isinstance(data, bytes):
+            data = data.encode("utf-8")
+        if nesting_too_deep(data):
+            raise ProtocolError("%s nests deeper than %d levels or is unbalanced" % (what, MAX_DEPTH))
+        # parse_constant refuses NaN, Infinity and -Infinity, which Python's json accepts.
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+    except ProtocolError:
+        raise
+    except (UnicodeError, ValueError, RecursionError, TypeError, OverflowError, MemoryError) as e:
+        raise ProtocolError("%s is not UTF-8 JSON: %s" % (what, str(e)[:200]))
+
+
+def finite(value, low, high):
+    """True for an int or float (not bool) with low <= value <= high; never raises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    # Compare before any float conversion: a 400-digit int must not overflow math.isnan.
+    return low <= value <= high and value == value
+
+
+def valid_symbol(symbol):
+    # fullmatch: with match and "$", "EURUSD\n" would pass and inject a COPY row.
+    return isinstance(symbol, str) and SYMBOL_RE.fullmatch(symbol) is not None
+
+
+def check_tick(data):
+    """Raise ProtocolError unless a tick event's fields are of the right type and range."""
+    if not (finite(data.get("epoch"), 0, MAX_SEQ) and isinstance(data["epoch"], int)):
+        raise ProtocolError("tick 'epoch' must be an integer")
+    if not (finite(data.get("seq"), 1, MAX_SEQ) and isinstance(data["seq"], int)):
+        raise ProtocolError("tick 'seq' must be an integer >= 1")
+    if not finite(data.get("ts"), 0, MAX_TS):
+        raise ProtocolError("tick 'ts' must be seconds since 1970 before 2100")
+    if not valid_symbol(data.get("symbol")):
+        raise ProtocolError("tick 'symbol' must be 1-32 characters from A-Z a-z 0-9 . _ # -")
+    for key in ("bid", "ask"):
+        if not finite(data.get(key), 0, MAX_PRICE):
+            raise ProtocolError("tick %r must be a finite price between 0 and %g" % (key, MAX_PRICE))
+    return data
 
 
 # --- REQ/REP -------------------------------------------------------------------------
@@ -152,6 +223,12 @@ def decode_event(frames):
     missing = [f for f in fields if f not in data]
     if missing:
         raise ProtocolError("%s event lacks %s" % (kind, ", ".join(missing)))
+    if kind == "tick":
+        check_tick(data)
+    elif not (isinstance(data["epoch"], int) and finite(data["epoch"], 0, MAX_SEQ)
+              and isinstance(data["seq"], int) and finite(data["seq"], 0, MAX_SEQ)
+              and finite(data["ts"], 0, MAX_TS)):
+        raise ProtocolError("heartbeat needs integer epoch and seq and a plausible ts")
     return kind, data
 
 
@@ -171,14 +248,12 @@ def decode_push(frames):
     data = _loads(frames[0], "push")
     if not isinstance(data, dict):
         raise ProtocolError("push must be a JSON object")
-    symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+    if not valid_symbol(data.get("symbol")):
         raise ProtocolError("push needs a 'symbol' of 1-32 characters from A-Z a-z 0-9 . _ # -")
     for key in ("bid", "ask"):
-        value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
-            raise ProtocolError("push needs a number %r" % key)
+        if not finite(data.get(key), 0, MAX_PRICE):
+            raise ProtocolError("push needs a finite price %r between 0 and %g" % (key, MAX_PRICE))
     ts = data.get("ts")
-    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, (int, float))):
-        raise ProtocolError("push 'ts' must be a number of seconds since the epoch")
+    if ts is not None and not finite(ts, 0, MAX_TS):
+        raise ProtocolError("push 'ts' must be seconds since 1970 before 2100")
     return data

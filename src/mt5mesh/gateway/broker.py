@@ -14,7 +14,17 @@ from mt5mesh.service import bind
 from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-gateway")
-REP_SNDHWM = 200000
+# Replies queued per REP peer. With replay replies capped at MAX_REPLAY_BYTES this bounds what
+# one client that never reads can pin in memory (1 000 x 64 KiB), yet a client that pipelines
+# and reads still gets every answer.
+REP_SNDHWM = 1000
+# Messages a PUB subscriber may send (subscriptions, and the CURVE handshake, whose INITIATE
+# is ~300 bytes); a bigger one disconnects it.
+PUB_MAX_IN_BYTES = 4096
+# Distinct symbols the snapshot keeps; pushes of further symbols are dropped and counted.
+MAX_SYMBOLS = 1000
+# One loop turn serves requests for at most this long, so heartbeats keep their cadence.
+TURN_BUDGET_S = 0.02
 
 
 class Broker:
@@ -28,7 +38,7 @@ class Broker:
         self.latest = {}
         self.started = time.monotonic()
         self.counters = {"published": 0, "heartbeats": 0, "requests": 0, "rejected": 0,
-                         "pushed": 0, "dropped": 0, "clients": 0}
+                         "pushed": 0, "dropped": 0, "clients": 0, "errors": 0}
         self.rep = self.pub = self.pull = self.monitor = None
         self.curve = None
 
@@ -38,17 +48,18 @@ class Broker:
         # REP drops replies to a peer whose queue is full; a deep (still bounded) queue means a
         # client that pipelines many requests before reading still gets every answer.
         self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM)
-        self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]))
+        self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
+                                max_in=PUB_MAX_IN_BYTES)
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         if self.cfg["source"] == "pull":
             self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
         log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
                  self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
 
-    def _socket(self, kind, url, what, hwm=None):
+    def _socket(self, kind, url, what, hwm=None, max_in=protocol.SOCKET_MAX_BYTES):
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES)
+        sock.setsockopt(zmq.MAXMSGSIZE, max_in)
         if hwm is not None:
             sock.setsockopt(zmq.SNDHWM, hwm)
         if self.curve is not None:
@@ -64,6 +75,8 @@ class Broker:
 
     # --- publishing ----------------------------------------------------------------
     def publish(self, symbol, bid, ask, ts=None):
+        if symbol not in self.latest and len(self.latest) >= MAX_SYMBOLS:
+            raise protocol.ProtocolError("more than %d distinct symbols" % MAX_SYMBOLS)
         self.seq += 1
         ts = time.time() if ts is None else ts
         frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask)
@@ -86,6 +99,16 @@ class Broker:
         except protocol.ProtocolError as e:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
+        except Exception as e:  # noqa: BLE001 - a peer's message must never end the process
+            self.counters["rejected"] += 1
+            self._internal_error("REP", e)
+            return protocol.reply_error(req if isinstance(req, dict) else None, "internal error handling request")
+
+    def _internal_error(self, where, e):
+        self.counters["errors"] += 1
+        if self.counters["errors"] <= 10 or self.counters["errors"] % 10000 == 0:
+            log.error("%s: internal error (%d so far): %s: %s", where, self.counters["errors"],
+                      type(e).__name__, str(e)[:200])
 
     def uptime(self):
         return round(time.monotonic() - self.started, 3)
@@ -105,7 +128,7 @@ class Broker:
         return _splice(protocol.reply_ok(req, epoch=self.epoch, seq=self.seq), b"ticks", ticks)
 
     def cmd_replay(self, req):
-        payloads = self.ring.slice(req["from_seq"], req["limit"])
+        payloads = self.ring.slice(req["from_seq"], req["limit"], protocol.MAX_REPLAY_BYTES)
         if payloads is None:
             return protocol.reply_error(req, "events before seq %d are gone from the ring" % self.ring.oldest,
                                         epoch=self.epoch, oldest=self.ring.oldest, last=self.seq)
@@ -142,28 +165,42 @@ class Broker:
                 self._track_clients()
 
     def _serve_requests(self, budget=1000):
+        deadline = time.monotonic() + TURN_BUDGET_S
         for _i in range(budget):
             try:
                 frames = self.rep.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
             self.rep.send(self.handle(frames))
+            if time.monotonic() >= deadline:
+                return
 
     def _drain_pull(self, budget=10000):
-        for _i in range(budget):
+        deadline = time.monotonic() + TURN_BUDGET_S
+        for i in range(budget):
             try:
                 frames = self.pull.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            try:
-                t = protocol.decode_push(frames)
-            except protocol.ProtocolError as e:
-                self.counters["dropped"] += 1
-                if self.counters["dropped"] <= 10 or self.counters["dropped"] % 10000 == 0:
-                    log.warning("PULL: rejected push (%d so far): %s", self.counters["dropped"], e)
-                continue
-            self.counters["pushed"] += 1
+            self.push(frames)
+            if i % 100 == 99 and time.monotonic() >= deadline:
+                return
+
+    def push(self, frames):
+        """One EA push: published, or dropped and counted. Never raises."""
+        try:
+            t = protocol.decode_push(frames)
             self.publish(t["symbol"], t["bid"], t["ask"], t.get("ts"))
+        except protocol.ProtocolError as e:
+            self.counters["dropped"] += 1
+            if self.counters["dropped"] <= 10 or self.counters["dropped"] % 10000 == 0:
+                log.warning("PULL: rejected push (%d so far): %s", self.counters["dropped"], e)
+            return
+        except Exception as e:  # noqa: BLE001 - a peer's message must never end the process
+            self.counters["dropped"] += 1
+            self._internal_error("PULL", e)
+            return
+        self.counters["pushed"] += 1
 
     def _track_clients(self):
         from zmq.utils.monitor import recv_monitor_message

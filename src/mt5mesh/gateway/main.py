@@ -16,7 +16,7 @@ DEFAULTS = {
     "seed": 42,
     "heartbeat": 1.0,
     "ring_size": 200000,
-    "pub_hwm": 1000000,
+    "pub_hwm": 50000,
     "curve_secret_key": None,
     "curve_allowed_dir": None,
 }
@@ -53,6 +53,10 @@ def main(argv=None):
         source = None
         if cfg["source"] == "synthetic":
             symbols = [s.strip() for s in str(cfg["symbols"]).split(",") if s.strip()]
+            bad = [s for s in symbols if not protocol.valid_symbol(s)]
+            if bad or not symbols:
+                raise ServiceError("symbols must be 1-32 characters from A-Z a-z 0-9 . _ # -, got %r"
+                                   % (bad or cfg["symbols"]))
             source = SyntheticSource(symbols, float(cfg["rate"]), int(cfg["seed"]))
         broker = Broker(cfg, ctx, source)
         stop = stop_event_on_signals()

@@ -18,11 +18,21 @@ class Ring:
         self._buf[seq % self.size] = payload
         self.last = seq
 
-    def slice(self, from_seq, limit):
-        """Payloads for seq in [from_seq, from_seq+limit), contiguous. None when from_seq is gone."""
+    def slice(self, from_seq, limit, max_bytes=None):
+        """Payloads for seq in [from_seq, from_seq+limit), contiguous. None when from_seq is gone.
+
+        With ``max_bytes`` the slice stops before the payloads would exceed it (at least one
+        payload is always returned), so a small request cannot buy a huge reply."""
         if self.last == 0 or from_seq > self.last:
             return []
         if from_seq < self.oldest:
             return None
         end = min(self.last, from_seq + limit - 1)
-        return [self._buf[s % self.size] for s in range(from_seq, end + 1)]
+        out, total = [], 0
+        for seq in range(from_seq, end + 1):
+            payload = self._buf[seq % self.size]
+            total += len(payload) + 1
+            if max_bytes is not None and out and total > max_bytes:
+                break
+            out.append(payload)
+        return out

@@ -156,7 +156,19 @@ class Nexus:
         if not snap.get("ok"):
             self.rlog("snap", logging.ERROR, "snapshot refused: %s", snap.get("error"))
             return False
-        epoch, head = snap["epoch"], snap["seq"]
+        ticks = snap.get("ticks") or []
+        try:
+            epoch, head = snap.get("epoch"), snap.get("seq")
+            if not (isinstance(epoch, int) and protocol.finite(epoch, 0, protocol.MAX_SEQ)
+                    and isinstance(head, int) and protocol.finite(head, 0, protocol.MAX_SEQ)
+                    and isinstance(ticks, list)):
+                raise protocol.ProtocolError("snapshot needs integer epoch and seq and a list of ticks")
+            ticks = [protocol.check_tick(t) for t in ticks if isinstance(t, dict)]
+        except protocol.ProtocolError as e:
+            self.counts["malformed"] += 1
+            self.metrics.malformed.inc()
+            self.rlog("snap", logging.ERROR, "snapshot refused: %s", e)
+            return False
         old_epoch, old_seq = checkpoint
         if old_epoch == epoch:
             start = old_seq + 1
@@ -172,7 +184,6 @@ class Nexus:
         self.seq.head = head
         self.need_resync = False
         try:
-            ticks = snap.get("ticks") or []
             self.latest_ticks.write({t["symbol"]: protocol.encode(t) for t in ticks})
         except redis.RedisError as e:
             self.rlog("redis", logging.WARNING, "redis: %s", _first_line(e))
@@ -225,6 +236,7 @@ class Nexus:
             kind, ev = protocol.decode_event(frames)
         except protocol.ProtocolError as e:
             self.counts["malformed"] += 1
+            self.metrics.malformed.inc()
             self.rlog("malformed", logging.WARNING, "dropping malformed event: %s", e)
             return
         self.counts[kind] += 1
@@ -291,14 +303,16 @@ class Nexus:
                     return False
                 if rep.get("ok"):
                     events = rep.get("events") or []
-                    if not events:
+                    if not isinstance(events, list) or not events:
                         return False
                     for ev in events:
+                        if not self._replayed_ok(ev, first, last):
+                            return False
                         self._emit(ev)
                     self.counts["replayed"] += len(events)
                     self.metrics.replayed.inc(len(events))
                     first = self.seq.next_seq
-                elif "oldest" in rep:
+                elif _int(rep.get("oldest")) and _int(rep.get("last", rep.get("oldest"))):
                     # The ring keeps moving while we ask: skip a little past its tail (1% of
                     # what it holds) so the next replay does not chase it tick by tick.
                     resume = min(rep["oldest"] + max(1, (rep.get("last", rep["oldest"]) - rep["oldest"]) // 100),
@@ -317,6 +331,22 @@ class Nexus:
             self.metrics.gaps_filled.inc()
             return True
         return False
+
+    def _replayed_ok(self, ev, first, last):
+        """A replayed event is peer data like any other: checked before it is accepted."""
+        try:
+            if not isinstance(ev, dict):
+                raise protocol.ProtocolError("replayed event is not a JSON object")
+            protocol.check_tick(ev)
+            if ev["epoch"] != self.seq.epoch or ev["seq"] != self.seq.next_seq:
+                raise protocol.ProtocolError("replayed event out of order (epoch %r seq %r, wanted seq %d)"
+                                             % (ev["epoch"], ev["seq"], self.seq.next_seq))
+            return True
+        except protocol.ProtocolError as e:
+            self.counts["malformed"] += 1
+            self.metrics.malformed.inc()
+            self.rlog("malformed", logging.ERROR, "replay of %d-%d refused: %s", first, last, e)
+            return False
 
     def _unrecoverable(self, first, last):
         epoch = self.seq.epoch
@@ -348,7 +378,7 @@ class Nexus:
             return
         if rep.get("epoch") != self.seq.epoch:
             self.need_resync = True
-        elif rep.get("seq", 0) >= self.seq.next_seq:
+        elif _int(rep.get("seq")) and rep["seq"] >= self.seq.next_seq:
             self._fill(self.seq.next_seq, rep["seq"])
 
     # --- writer thread -----------------------------------------------------------------
@@ -389,7 +419,7 @@ class Nexus:
             self._drain_spool()  # oldest first, so order is kept
         if self.spool.depth == 0 and time.monotonic() >= self.pg_retry_at:
             try:
-                self.store.write(rows)
+                self._quarantined(self.store.write_checked(rows))
                 self._committed(rows)
                 return
             except psycopg2.Error as e:
@@ -423,7 +453,7 @@ class Nexus:
                 break
             name, rows = oldest
             try:
-                self.store.write(rows)
+                self._quarantined(self.store.write_checked(rows))
             except psycopg2.Error as e:
                 self._store_down(e)
                 return
@@ -440,6 +470,13 @@ class Nexus:
         self.metrics.store_up.labels("postgres").set(0)
         self.metrics.spool_depth.set(self.spool.depth)
         self.pg_retry_at = time.monotonic() + 1.0
+
+    def _quarantined(self, refused):
+        for row, reason in refused:
+            self.counts["quarantined"] += 1
+            self.metrics.quarantined.inc()
+            self.rlog("quarantine", logging.ERROR, "QUARANTINED epoch %r seq %r (PostgreSQL refused it: %s); "
+                      "%d so far, see table nexus_quarantine", row[0], row[1], reason, self.counts["quarantined"])
 
     def _committed(self, rows, spooled=False):
         if self.stores["postgres"] != "up":
@@ -520,6 +557,7 @@ class Nexus:
             "epoch_changes": self.counts["epoch_changes"],
             "duplicates": self.counts["duplicates"],
             "malformed": self.counts["malformed"],
+            "quarantined": self.counts["quarantined"],
             "spool_depth": self.spool.depth,
             "spool_full": self.spool_full,
             "stores": dict(self.stores),
@@ -527,6 +565,11 @@ class Nexus:
             "received": {"tick": self.counts["tick"], "hb": self.counts["hb"]},
         }
         return (200 if not problems else 503), body
+
+
+def _int(value):
+    """A sequence number from a peer: an int (not bool) in range, never a surprise type."""
+    return isinstance(value, int) and protocol.finite(value, 0, protocol.MAX_SEQ)
 
 
 def _first_line(e):

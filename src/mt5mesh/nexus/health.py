@@ -24,6 +24,40 @@ class Metrics:
         self.spool_full = Gauge("nexus_spool_full", "1 while the spool is full (consumption paused)", registry=r)
         self.store_up = Gauge("nexus_store_up", "1 when the store accepts writes", ["store"], registry=r)
         self.breaker_open = Gauge("nexus_gateway_circuit_open", "1 while the gateway circuit is open", registry=r)
+        self.quarantined = Counter("nexus_ticks_quarantined", "Events PostgreSQL refused as data, kept in "
+                                   "nexus_quarantine", registry=r)
+        self.malformed = Counter("nexus_events_malformed", "Events from the gateway that failed validation", registry=r)
+
+
+# A slow or silent HTTP client holds a thread for at most this long, and only this many at once.
+REQUEST_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 16
+
+
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a cap on concurrent connections: past it, new ones are closed."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, max_connections=MAX_CONNECTIONS):
+        self.slots = threading.BoundedSemaphore(max_connections)
+        ThreadingHTTPServer.__init__(self, address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            ThreadingHTTPServer.process_request(self, request, client_address)
+        except Exception:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            ThreadingHTTPServer.process_request_thread(self, request, client_address)
+        finally:
+            self.slots.release()
 
 
 def serve(listen, health_fn, metrics, log):
@@ -31,6 +65,8 @@ def serve(listen, health_fn, metrics, log):
     host, dummy, port = listen.rpartition(":")
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT_S  # socket timeout: an unfinished request is dropped
+
         def do_GET(self):
             if self.path.startswith("/healthz"):
                 code, body = health_fn()
@@ -49,9 +85,8 @@ def serve(listen, health_fn, metrics, log):
             log.debug("health: " + fmt, *args)
 
     try:
-        server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
+        server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
     except OSError as e:
         raise ServiceError("health: cannot listen on %s: %s" % (listen, "port already in use" if e.errno == errno.EADDRINUSE else e))
-    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server

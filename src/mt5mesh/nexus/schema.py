@@ -28,6 +28,14 @@ CREATE TABLE IF NOT EXISTS nexus_discontinuity (
     to_seq      bigint,
     detail      text
 );
+CREATE TABLE IF NOT EXISTS nexus_quarantine (
+    id             bigserial PRIMARY KEY,
+    quarantined_at timestamptz NOT NULL DEFAULT now(),
+    epoch          bigint,
+    seq            bigint,
+    reason         text NOT NULL,
+    event          text NOT NULL
+);
 """
 
 HUB_SCHEMA = """
@@ -51,4 +59,4 @@ CREATE TABLE IF NOT EXISTS hub_checkpoint (
 );
 """
 
-TABLES = {"inf": ("ticks", "nexus_checkpoint", "nexus_discontinuity"), "hub": ("bars_1s", "hub_checkpoint")}
+TABLES = {"inf": ("ticks", "nexus_checkpoint", "nexus_discontinuity", "nexus_quarantine"), "hub": ("bars_1s", "hub_checkpoint")}

@@ -1,6 +1,7 @@
 """The stores nexus writes: INF PostgreSQL (ticks + checkpoint in one transaction), INF Redis
 (latest tick per symbol), and the HUB feature store (1-second bars + its own checkpoint)."""
 import io
+import json
 import logging
 
 import psycopg2
@@ -12,6 +13,38 @@ from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-nexus")
 STREAM = "gateway"
+BIGINT_MAX = 2 ** 63 - 1
+# SQLSTATE classes that blame the data, not the server: 22 data exception, 23 integrity.
+DATA_ERROR_CLASSES = ("22", "23")
+_COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def is_data_error(e):
+    """True when PostgreSQL refused the rows themselves (a poison event), not when it is down."""
+    return (getattr(e, "pgcode", None) or "")[:2] in DATA_ERROR_CLASSES
+
+
+def copy_field(value):
+    """One value in COPY text format. Text is escaped (a tab or newline in it cannot start a
+    new column or row); numbers are written as numbers; anything else as escaped text, which
+    PostgreSQL then refuses as a data error for a numeric column."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).translate(_COPY_ESCAPES).replace("\x00", "")
+
+
+def copy_line(row):
+    return "\t".join(map(copy_field, row)) + "\n"
+
+
+def _fits_bigint(value):
+    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX <= value <= BIGINT_MAX
 
 
 def pg_connect(cfg, prefix):
@@ -73,10 +106,7 @@ class TickStore:
     def write(self, rows):
         """rows: [(epoch, seq, symbol, ts, bid, ask), ...] in stream order."""
         conn = self.connect()
-        buf = io.StringIO()
-        for r in rows:
-            buf.write("%d\t%d\t%s\t%r\t%r\t%r\n" % r)
-        buf.seek(0)
+        buf = io.StringIO("".join(copy_line(r) for r in rows))
         try:
             with conn.cursor() as cur:
                 cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
@@ -85,6 +115,46 @@ class TickStore:
                 cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
                             "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
                             "updated_at = now()", (STREAM, last[0], last[1]))
+            conn.commit()
+        except psycopg2.Error as e:
+            if is_data_error(e) and not conn.closed:
+                conn.rollback()  # the connection is fine; the rows are not
+            else:
+                self.drop()
+            raise
+
+    def write_checked(self, rows):
+        """Write rows; rows PostgreSQL refuses as data (SQLSTATE class 22 or 23) are split off
+        by bisection and quarantined with the reason, everything else is written in order.
+        Returns [(row, reason)] quarantined. Any other error raises: the store is down."""
+        try:
+            self.write(rows)
+            return []
+        except psycopg2.Error as e:
+            if not is_data_error(e):
+                raise
+            if len(rows) == 1:
+                reason = _first_line(e)
+                self.quarantine(rows[0], reason)
+                return [(rows[0], reason)]
+        mid = len(rows) // 2
+        return self.write_checked(rows[:mid]) + self.write_checked(rows[mid:])
+
+    def quarantine(self, row, reason):
+        """Keep a refused row (as JSON text) with the reason; the checkpoint moves past it in
+        the same commit, so the stream goes on and a restart does not retry it."""
+        conn = self.connect()
+        epoch, seq = (row[0], row[1]) if len(row) > 1 else (None, None)
+        epoch, seq = (epoch, seq) if _fits_bigint(epoch) and _fits_bigint(seq) else (None, None)
+        event = json.dumps(list(row), default=repr)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO nexus_quarantine (epoch, seq, reason, event) VALUES (%s, %s, %s, %s)",
+                            (epoch, seq, reason[:1000], event[:10000]))
+                if epoch is not None:
+                    cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
+                                "updated_at = now()", (STREAM, epoch, seq))
             conn.commit()
         except psycopg2.Error:
             self.drop()
@@ -121,6 +191,7 @@ class HubFeeder:
     def __init__(self, cfg):
         self.cfg = cfg
         self.inf = self.hub = None
+        self.skipped = 0
         self.redis = redis.Redis.from_url(cfg["hub_redis_url"], socket_timeout=2, socket_connect_timeout=2)
 
     def _conns(self):
@@ -157,6 +228,12 @@ class HubFeeder:
             return 0
         bars = {}
         for _e, _s, symbol, ts, bid, ask in ticks:
+            # Rows written before INF validated ticks may hold values no bar can: skip them
+            # (the checkpoint still moves) instead of freezing HUB on an out-of-range bucket.
+            if not (protocol.finite(ts, 0, protocol.MAX_TS) and protocol.finite(bid, 0, protocol.MAX_PRICE)
+                    and protocol.finite(ask, 0, protocol.MAX_PRICE)):
+                self.skipped += 1
+                continue
             mid, key = (bid + ask) / 2.0, (symbol, int(ts))
             b = bars.get(key)
             if b is None:
@@ -170,13 +247,14 @@ class HubFeeder:
         last = ticks[-1]
         try:
             with hub.cursor() as cur:
-                psycopg2.extras.execute_values(
-                    cur,
-                    "INSERT INTO bars_1s AS b (symbol, bucket, open, high, low, close, spread_sum, ticks) VALUES %s "
-                    "ON CONFLICT (symbol, bucket) DO UPDATE SET high = GREATEST(b.high, EXCLUDED.high), "
-                    "low = LEAST(b.low, EXCLUDED.low), close = EXCLUDED.close, "
-                    "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
-                    [(k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
+                if bars:
+                    psycopg2.extras.execute_values(
+                        cur,
+                        "INSERT INTO bars_1s AS b (symbol, bucket, open, high, low, close, spread_sum, ticks) VALUES %s "
+                        "ON CONFLICT (symbol, bucket) DO UPDATE SET high = GREATEST(b.high, EXCLUDED.high), "
+                        "low = LEAST(b.low, EXCLUDED.low), close = EXCLUDED.close, "
+                        "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
+                        [(k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
                 cur.execute("INSERT INTO hub_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
                             "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
                             "updated_at = now()", (STREAM, last[0], last[1]))
@@ -184,9 +262,11 @@ class HubFeeder:
                 for symbol, bucket in bars:
                     if bucket >= latest.get(symbol, -1):
                         latest[symbol] = bucket
-                cur.execute("SELECT symbol, bucket, open, high, low, close, spread_mean, ticks FROM bars_1s "
-                            "WHERE (symbol, bucket) IN %s", (tuple(latest.items()),))
-                rows = cur.fetchall()
+                rows = []
+                if latest:
+                    cur.execute("SELECT symbol, bucket, open, high, low, close, spread_mean, ticks FROM bars_1s "
+                                "WHERE (symbol, bucket) IN %s", (tuple(latest.items()),))
+                    rows = cur.fetchall()
             hub.commit()
         except psycopg2.Error:
             self.drop()
@@ -197,3 +277,7 @@ class HubFeeder:
                                                        "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
         return len(ticks)
+
+
+def _first_line(e):
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
