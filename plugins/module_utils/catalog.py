@@ -50,12 +50,43 @@ ARG_CHECKS = {
 }
 for _name in ('budget', 'max_age', 'max_lag', 'max_skew'):
     ARG_CHECKS[_name] = lambda n, v: inputs.bad_seconds(n, v, allow_zero=True)
+
+
+def _one_of(allowed):
+    def check(name, value):
+        if value not in allowed:
+            return '%s must be one of %s, got %r' % (name, ', '.join(str(a) for a in allowed), str(value)[:80])
+    return check
+
+
+def _of_type(typ, what):
+    def check(name, value):
+        if isinstance(value, bool) and typ is not bool or not isinstance(value, typ):
+            return '%s must be %s, got %s' % (name, what, type(value).__name__)
+    return check
+
+
+# Importing a module runs its code: a catalog may only name these (the runtime's libraries and
+# the MetaTrader 5 client libraries an INF host may need).
+ALLOWED_IMPORTS = ('zmq', 'redis', 'psycopg2', 'yaml', 'prometheus_client', 'json', 'ssl', 'sqlite3',
+                   'rpyc', 'MetaTrader5', 'mt5linux', 'numpy', 'pandas')
+ARG_CHECKS.update({
+    'db': _of_type(str, 'a string'), 'user': _of_type(str, 'a string'),
+    'ca_path': inputs.bad_path, 'kind': _one_of(('any', 'file', 'dir', 'executable')),
+    'expect_status': lambda n, v: inputs.bad_int(n, v, 100, 599),
+    'validate_certs': _of_type(bool, 'true or false'),
+    'password_from': _of_type(str, 'the name of a credential'),
+})
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
 COMPROMISING_PHASES = (1,)
 
 
-def validate(checks, credentials):
-    """Returns a list of error strings, each naming the check and the cause."""
+def validate(checks, credentials, allow_insecure_tls=False):
+    """Returns a list of error strings, each naming the check and the cause.
+
+    Beyond names and types, the allow-list: secrets only by ``password_from`` (never a
+    ``password`` in args), imports only from ALLOWED_IMPORTS, and ``validate_certs: false``
+    only with ``allow_insecure_tls``."""
     errors, seen = [], set()
     if not checks:
         errors.append('the catalog holds no check (a verify of nothing would pass)')
@@ -88,6 +119,7 @@ def validate(checks, credentials):
             if name not in allowed:
                 errors.append('check %s: kind %s takes no arg %r (takes: %s)' % (cid, kind, name, ', '.join(sorted(allowed))))
         errors.extend('check %s: %s' % (cid, e) for e in _arg_errors(args))
+        errors.extend('check %s: %s' % (cid, e) for e in _policy_errors(args, allow_insecure_tls))
         for name in _secret_refs(args):
             if name not in credentials:
                 errors.append('check %s: password_from %r is not in credentials' % (cid, name))
@@ -107,6 +139,23 @@ def _arg_errors(args, prefix=''):
             error = ARG_CHECKS[name](prefix + name, value)
             if error:
                 errors.append(error)
+    return errors
+
+
+def _policy_errors(args, allow_insecure_tls):
+    errors = []
+    nested = [v for v in args.values() if isinstance(v, dict)]
+    for where in [args] + nested:
+        if 'password' in where:
+            errors.append('a password in args would be logged with the catalog; name a credential with password_from')
+    modules = args.get('modules')
+    if isinstance(modules, list):
+        refused = [m for m in modules if m not in ALLOWED_IMPORTS]
+        if refused:
+            errors.append('modules %s are not on the import allow-list (%s)' % (
+                ', '.join(str(m)[:40] for m in refused), ', '.join(ALLOWED_IMPORTS)))
+    if args.get('validate_certs') is False and not allow_insecure_tls:
+        errors.append('validate_certs: false needs allow_insecure_tls: true on the module')
     return errors
 
 

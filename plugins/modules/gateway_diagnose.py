@@ -47,6 +47,12 @@ options:
       - Seconds one C(ping) attempt may take.
     type: float
     default: 1.0
+  clients_reach:
+    description:
+      - Whether the expected clients (INF and the other vantages of the inventory) reached the broker just before.
+      - An iptables rule that drops or rejects the broker ports is a fault only when they did not, or when this is not given.
+        With C(true), such rules are reported in C(notes) and left alone (an allow-list is the operator's design).
+    type: bool
 requirements:
   - pyzmq on the gateway host
   - systemd, iproute2 (ss) and iptables on the gateway host
@@ -62,7 +68,8 @@ EXAMPLES = r'''
 RETURN = r'''
 cause:
   description:
-    - C(healthy), C(unit_missing), C(disabled_stopped), C(stopped), C(crash_loop), C(killed_restarted), C(hung), C(port_conflict) or C(firewall).
+    - C(healthy), C(unit_missing), C(disabled_stopped), C(stopped), C(crash_loop), C(killed_restarted), C(hung), C(port_conflict),
+      C(firewall), or C(unknown) when the broker does not answer and none of these explains it.
   returned: always
   type: str
   sample: hung
@@ -75,6 +82,11 @@ findings:
   returned: always
   type: list
   elements: dict
+notes:
+  description: What was seen and is not a fault, for example firewall rules that do not keep the expected clients out.
+  returned: always
+  type: list
+  elements: str
 unit_state:
   description: ActiveState, SubState, UnitFileState, NRestarts, MainPID and Result of the unit.
   returned: always
@@ -109,7 +121,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import diagnosis, inputs, mesh_common, probes
 
 # A unit name goes to systemctl and journalctl as an argument: no option-looking or odd names.
 UNIT = re.compile(r'[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]{0,254}')
@@ -175,23 +187,6 @@ def journal(module, unit, lines, since=None):
     return out.splitlines()
 
 
-def restart_delay(lines):
-    """Seconds from the last SIGKILL exit to the next start, from journal timestamps."""
-    import datetime
-    killed_at = None
-    for line in lines:
-        stamp = line.split(' ', 1)[0]
-        try:
-            when = datetime.datetime.strptime(stamp[:26], '%Y-%m-%dT%H:%M:%S.%f')
-        except ValueError:
-            continue
-        if 'status=9/KILL' in line:
-            killed_at = when
-        elif killed_at is not None and 'Started ' in line:
-            return round((when - killed_at).total_seconds(), 3)
-    return None
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -200,6 +195,7 @@ def main():
             ports=dict(type='list', elements='int', default=[5555, 5556]),
             journal_lines=dict(type='int', default=15),
             timeout=dict(type='float', default=1.0),
+            clients_reach=dict(type='bool'),
         ),
         supports_check_mode=True,
     )
@@ -215,61 +211,15 @@ def main():
         module.fail_json(msg=error)
     state = unit_state(module, p['unit'])
     pid = int(state.get('MainPID') or 0)
-    ping = probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1)
-    holders = port_holders(module, p['ports'], pid)
-    rules = firewall_rules(module, p['ports'])
-    log = journal(module, p['unit'], p['journal_lines'])
-    findings = []
-
-    def found(cause, detail):
-        findings.append({'cause': cause, 'detail': detail})
-
-    unit_file = '/etc/systemd/system/%s' % p['unit']
-    if state.get('LoadState') == 'not-found' or not os.path.exists(unit_file):
-        found('unit_missing', '%s is not installed (%s missing)' % (p['unit'], unit_file))
-    active, sub = state.get('ActiveState'), state.get('SubState')
-    if holders:
-        found('port_conflict', 'port(s) held by another process: %s' % '; '.join(
-            '%(port)d by pid %(pid)d (%(cmdline)s)' % h for h in holders))
-    if rules:
-        found('firewall', 'iptables drops the broker ports: %s' % '; '.join(rules))
-    recent = journal(module, p['unit'], 200, since='-120s')
-    recent_exits = [line for line in recent if 'Main process exited' in line or 'Failed with result' in line]
-    if (active == 'failed' and state.get('Result') in ('start-limit-hit', 'exit-code')) or \
-            (sub == 'auto-restart' and int(state.get('NRestarts') or 0) >= 2):
-        found('crash_loop', '%s keeps failing (Result=%s, NRestarts=%s); last: %s' % (
-            p['unit'], state.get('Result'), state.get('NRestarts'), recent_exits[-1] if recent_exits else 'no exit logged'))
-    if state.get('UnitFileState') == 'disabled' and active in ('inactive', 'failed'):
-        found('disabled_stopped', '%s is disabled and %s' % (p['unit'], active))
-    elif active == 'inactive' and state.get('LoadState') == 'loaded':
-        found('stopped', '%s is stopped (enabled: %s)' % (p['unit'], state.get('UnitFileState')))
-    proc = process_state(pid) if pid else None
-    if proc == 'T':
-        found('hung', 'pid %d is stopped (state T) and does not answer ping: %s' % (pid, ping['detail']))
-    elif active == 'active' and not ping['ok'] and not rules and not holders:
-        found('hung', 'pid %d is alive but does not answer ping: %s' % (pid, ping['detail']))
-    kill_at = max([i for i, line in enumerate(recent) if 'status=9/KILL' in line] or [-1])
-    # Only a kill that the current process directly followed counts (no stop or restart since).
-    # systemd's own restart logs "Stopped" before "Started"; a stop after that start means the
-    # process running now is not the one systemd brought back.
-    after_kill = recent[kill_at + 1:] if kill_at >= 0 else []
-    started = [i for i, line in enumerate(after_kill) if 'Started ' in line]
-    killed = bool(started) and not any(w in line for line in after_kill[started[0] + 1:]
-                                       for w in ('Stopping', 'Stopped', 'Deactivated'))
-    delay = restart_delay(recent)
-    if killed and active in ('active', 'activating') and ping['ok']:
-        found('killed_restarted', 'the broker was killed (%s) and systemd restarted it %s s later (NRestarts=%s)'
-              % (recent[kill_at].split(': ', 1)[-1], delay, state.get('NRestarts')))
-    order = ['unit_missing', 'port_conflict', 'firewall', 'crash_loop', 'disabled_stopped', 'stopped', 'hung', 'killed_restarted']
-    findings.sort(key=lambda f: order.index(f['cause']))
-    if findings:
-        cause, detail = findings[0]['cause'], findings[0]['detail']
-    elif ping['ok']:
-        cause, detail = 'healthy', ping['detail']
-    else:
-        cause, detail = 'unknown', 'the broker does not answer and no known cause was found: %s' % ping['detail']
-    module.exit_json(changed=False, cause=cause, detail=detail, findings=findings, unit_state=state,
-                     port_holders=holders, firewall_rules=rules, journal=log, ping=ping, restart_delay_s=delay)
+    facts = dict(
+        unit=p['unit'], unit_state=state, unit_file_exists=os.path.exists('/etc/systemd/system/%s' % p['unit']),
+        proc_state=process_state(pid) if pid else None,
+        ping=probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1),
+        holders=port_holders(module, p['ports'], pid), rules=firewall_rules(module, p['ports']),
+        recent=journal(module, p['unit'], 200, since='-120s'), clients_reach=p['clients_reach'])
+    result = diagnosis.diagnose(facts)
+    module.exit_json(changed=False, unit_state=state, port_holders=facts['holders'], firewall_rules=facts['rules'],
+                     journal=journal(module, p['unit'], p['journal_lines']), ping=facts['ping'], **result)
 
 
 if __name__ == '__main__':

@@ -33,10 +33,18 @@ options:
         and optionally C(critical) and C(extended).
       - C(kind) is one of C(python), C(imports), C(redis), C(postgres), C(path), C(icmp), C(tcp), C(http), C(dns),
         C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew).
-      - Secrets are not written into C(args), an arg C(password_from) names an entry of I(credentials).
+      - Secrets are not written into C(args), an arg C(password_from) names an entry of I(credentials); a C(password)
+        in C(args) is refused, so the catalog can be logged.
+      - Each kind accepts only its own arguments, with their types; C(imports) only names modules of an allow-list;
+        a C(postgres) check runs one fixed query (C(SHOW server_version)), never SQL from the catalog.
     type: list
     elements: dict
     required: true
+  allow_insecure_tls:
+    description:
+      - Allow C(http) checks with C(validate_certs) false. Off, such a check is an error in the catalog.
+    type: bool
+    default: false
   credentials:
     description:
       - Secrets referenced by C(password_from) in the catalog, from inventory vars or Ansible Vault. Never logged.
@@ -134,8 +142,10 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, inputs
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            catalog=dict(type='list', elements='dict', required=True),
+            # Safe to log: validate() refuses any secret in it (only password_from names).
+            catalog=dict(type='list', elements='dict', required=True, no_log=False),
             credentials=dict(type='dict', default={}, no_log=True),
+            allow_insecure_tls=dict(type='bool', default=False),
             parallel=dict(type='int', default=16),
             curve_server_public_key=dict(type='path'),
             curve_client_secret_key=dict(type='path', no_log=False),
@@ -148,7 +158,7 @@ def main():
         error = "curve_server_public_key and curve_client_secret_key go together"
     if error:
         module.fail_json(msg=error)
-    errors = catalog.validate(p['catalog'], p['credentials'])
+    errors = catalog.validate(p['catalog'], p['credentials'], p['allow_insecure_tls'])
     if errors:
         module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)
     curve, curve_error = None, None

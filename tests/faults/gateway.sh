@@ -2,6 +2,7 @@
 # Inject one gateway fault on a lab host (run on the controller):
 #   tests/faults/gateway.sh FAULT [HOST]
 # FAULT: stopped | sigkill | disabled | unit_deleted | bad_config | hung | port_conflict | firewall
+#        | allowlist (not a fault: ACCEPT INF, DROP the rest on 5555) | clear_allowlist
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fault=${1:?fault}
@@ -22,6 +23,12 @@ case "$fault" in
     port_conflict)
         on "systemctl stop $unit; systemctl reset-failed mt5-squatter 2>/dev/null; systemd-run --unit=mt5-squatter --collect --quiet python3 -m http.server --bind $addr 5555; sleep 1" ;;
     firewall) on "iptables -A INPUT -p tcp --dport 5555 -j DROP" ;;
+    allowlist)
+        inf=$(lab_addr inf)
+        on "iptables -A INPUT -p tcp -s $inf --dport 5555 -j ACCEPT && iptables -A INPUT -p tcp --dport 5555 -j DROP" ;;
+    clear_allowlist)
+        inf=$(lab_addr inf)
+        on "iptables -D INPUT -p tcp -s $inf --dport 5555 -j ACCEPT; iptables -D INPUT -p tcp --dport 5555 -j DROP; true" ;;
     *) echo "unknown fault $fault" >&2; exit 2 ;;
 esac
 echo "fault $fault injected on $host"

@@ -103,8 +103,9 @@ def finite(value, low, high):
     """True for an int or float (not bool) with low <= value <= high; never raises."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    # Compare before any float conversion: a 400-digit int must not overflow math.isnan.
-    return low <= value <= high and value == value
+    # Range comparisons only (no float conversion): a 400-digit int must not overflow, and NaN
+    # fails both comparisons, so it is out of every range.
+    return low <= value <= high
 
 
 def valid_symbol(symbol):

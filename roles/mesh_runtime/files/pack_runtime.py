@@ -1,12 +1,20 @@
 """Pack the mt5mesh runtime into a deterministic tar (sorted, fixed owner and mtime), so an
 unchanged runtime gives a byte-identical bundle and copying it reports no change.
 
-Usage: pack_runtime.py COLLECTION_ROOT OUTPUT_TAR
+Usage: pack_runtime.py COLLECTION_ROOT  -> prints the bundle's path
+
+The bundle is unpacked as root on every mesh host, so no other local user may touch it between
+packing and copying: it is written into a fresh private directory (mkdtemp, mode 0700, checked
+to be ours) with O_EXCL, never into a predictable path and never over a file we did not create.
 """
 import io
 import os
+import stat
 import sys
 import tarfile
+import tempfile
+
+BUNDLE_NAME = "mt5mesh-runtime.tar"
 
 # package directory inside the bundle -> source directory in the collection
 LAYOUT = (
@@ -17,7 +25,7 @@ LAYOUT = (
 )
 
 
-def main(root, output):
+def bundle_bytes(root):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for package, source in LAYOUT:
@@ -30,19 +38,26 @@ def main(root, output):
                 info = tarfile.TarInfo("%s/%s" % (package, name))
                 info.size, info.mode, info.mtime = len(data), 0o644, 0
                 tar.addfile(info, io.BytesIO(data))
-    data = buf.getvalue()
-    try:
-        with open(output, "rb") as f:
-            if f.read() == data:
-                return 0
-    except OSError:
-        pass
-    tmp = output + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, output)
+    return buf.getvalue()
+
+
+def private_dir(parent=None):
+    """A new directory only we can enter; refuses one that is not ours or is open to others."""
+    path = tempfile.mkdtemp(prefix="mt5mesh-runtime-", dir=parent)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise SystemExit("pack_runtime: %s is not a private directory of ours" % path)
+    return path
+
+
+def main(root, parent=None):
+    path = os.path.join(private_dir(parent), BUNDLE_NAME)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(bundle_bytes(root))
+    print(path)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))

@@ -1,0 +1,103 @@
+"""The gateway diagnosis decided on plain data (module_utils/diagnosis.py): no patching."""
+import pytest
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import CAUSES, OUTCOMES, diagnose, restart_delay
+
+UNIT = "mt5mesh-gateway.service"
+ACTIVE = dict(ActiveState="active", SubState="running", UnitFileState="enabled", NRestarts="0", MainPID="77",
+              Result="success", LoadState="loaded")
+PING_OK = {"ok": True, "detail": "pong in 1 ms"}
+PING_DOWN = {"ok": False, "detail": "no reply in 1 s"}
+DROP = "-A INPUT -p tcp -m tcp --dport 5555 -j DROP"
+HOLDER = {"port": 5555, "pid": 4242, "cmdline": "python3 -m http.server 5555"}
+
+
+def facts(**kw):
+    f = dict(unit=UNIT, unit_state=dict(ACTIVE), ping=PING_DOWN)
+    state = kw.pop("state", {})
+    f["unit_state"].update(state)
+    f.update(kw)
+    return f
+
+
+@pytest.mark.parametrize("kw,cause", [
+    (dict(state=dict(ActiveState="inactive", SubState="dead")), "stopped"),
+    (dict(state=dict(ActiveState="inactive", UnitFileState="disabled")), "disabled_stopped"),
+    (dict(state=dict(ActiveState="failed", UnitFileState="disabled")), "disabled_stopped"),
+    (dict(state=dict(ActiveState="failed", Result="start-limit-hit", NRestarts="5")), "crash_loop"),
+    (dict(state=dict(ActiveState="failed", Result="exit-code")), "crash_loop"),
+    (dict(state=dict(SubState="auto-restart", NRestarts="2")), "crash_loop"),
+    (dict(), "hung"),
+    (dict(proc_state="T", ping=PING_OK), "hung"),
+    (dict(rules=[DROP]), "firewall"),
+    (dict(rules=[DROP], clients_reach=False), "firewall"),
+    (dict(holders=[HOLDER]), "port_conflict"),
+    (dict(unit_file_exists=False), "unit_missing"),
+    (dict(state=dict(LoadState="not-found")), "unit_missing"),
+    (dict(ping=PING_OK), "healthy"),
+])
+def test_each_fault_gives_its_cause(kw, cause):
+    assert diagnose(facts(**kw))["cause"] == cause
+
+
+def test_restarting_once_is_not_a_crash_loop():
+    assert diagnose(facts(state=dict(SubState="auto-restart", NRestarts="1")))["cause"] != "crash_loop"
+
+
+def test_allow_list_drop_rule_on_a_broker_the_clients_reach_is_a_note_not_a_fault():
+    # GTW's own ping is dropped by the allow-list, INF is served: healthy, rule left alone.
+    out = diagnose(facts(rules=[DROP], clients_reach=True))
+    assert out["cause"] == "healthy" and out["findings"] == []
+    assert DROP in out["notes"][0]
+
+
+def test_drop_rule_without_client_reachability_stays_the_fault():
+    out = diagnose(facts(rules=[DROP], clients_reach=None, ping=PING_OK))
+    assert out["cause"] == "firewall" and "expected clients" not in out["detail"]
+    out = diagnose(facts(rules=[DROP], clients_reach=False))
+    assert "expected clients cannot reach" in out["detail"] and out["notes"] == []
+
+
+def test_most_fundamental_cause_wins_and_every_finding_is_listed():
+    out = diagnose(facts(unit_file_exists=False, holders=[HOLDER], rules=[DROP],
+                         state=dict(ActiveState="inactive")))
+    assert out["cause"] == "unit_missing"
+    assert [f["cause"] for f in out["findings"]] == ["unit_missing", "port_conflict", "firewall", "stopped"]
+    assert "4242" in out["findings"][1]["detail"] and "http.server" in out["findings"][1]["detail"]
+
+
+def test_active_unit_with_rules_or_holders_is_not_called_hung():
+    assert diagnose(facts(holders=[HOLDER]))["cause"] == "port_conflict"
+    assert [f["cause"] for f in diagnose(facts(holders=[HOLDER]))["findings"]] == ["port_conflict"]
+
+
+def test_no_answer_and_no_known_cause_is_unknown():
+    out = diagnose(facts(state=dict(ActiveState="activating")))
+    assert out["cause"] == "unknown" and PING_DOWN["detail"] in out["detail"]
+    assert "unknown" in OUTCOMES and set(CAUSES) < set(OUTCOMES)
+
+
+KILL = [
+    "2026-11-27T03:00:00.100000+0000 gtw systemd[1]: mt5mesh-gateway.service: Main process exited, code=killed, status=9/KILL",
+    "2026-11-27T03:00:00.200000+0000 gtw systemd[1]: Stopped mt5mesh-gateway.service",
+    "2026-11-27T03:00:00.700000+0000 gtw systemd[1]: Started mt5mesh-gateway.service",
+]
+
+
+def test_sigkill_followed_by_a_systemd_restart_is_killed_restarted_with_its_delay():
+    out = diagnose(facts(recent=KILL, ping=PING_OK))
+    assert out["cause"] == "killed_restarted" and out["restart_delay_s"] == 0.6
+
+
+def test_a_stop_after_the_restart_means_the_kill_no_longer_explains_anything():
+    recent = KILL + ["2026-11-27T03:00:05.000000+0000 gtw systemd[1]: Stopping mt5mesh-gateway.service"]
+    assert diagnose(facts(recent=recent, ping=PING_OK))["cause"] == "healthy"
+
+
+def test_killed_but_not_serving_is_not_killed_restarted():
+    assert diagnose(facts(recent=KILL))["cause"] == "hung"
+
+
+def test_restart_delay_ignores_unparsable_lines_and_needs_a_start():
+    assert restart_delay(["garbage line", KILL[0]]) is None
+    assert restart_delay(KILL[:1] + ["nonsense"] + KILL[2:]) == 0.6
