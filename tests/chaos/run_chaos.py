@@ -5,6 +5,8 @@ faults    The gateway publishes at CHAOS_RATE (default 5 000) ticks/s during eve
           (except ticks nexus *recorded* as unrecoverable), HUB bars account for every INF tick,
           and nexus /healthz is healthy again.
 flood     100 000 malformed frames each at the gateway REP and PULL ports (flood.py).
+peers     hostile peers at the lab gateway under watch: fuzz, nesting, replay pipelining, slow and huge
+          subscribers, a connection flood (peers.py).
 hostile   Hostile inventory values to every module (unit matrix + a real ansible-playbook run).
 security  -vvv secret scan, systemd exposure, listeners, CURVE (security.py).
 scale     verify_mesh.yml from 3, 10, 20, 30 hosts (scale.py, docs/scale.md).
@@ -28,9 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from support import lab  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flood  # noqa: E402
+import peers  # noqa: E402
 import security  # noqa: E402
 
-STAGES = ("faults", "flood", "hostile", "security", "scale", "soak")
+STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "soak")
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 UNITS = (("inf", "mt5mesh-nexus"), ("gtw", "mt5mesh-gateway"))
@@ -217,6 +220,21 @@ def run_script(name, *argv, env=None):
     return proc.returncode == 0, proc.stdout.strip().splitlines()[-1:]
 
 
+def peers_report(r):
+    return ["## Hostile peers on the lab", "",
+            "From the controller at the lab gateway, all at once: %(fuzz_frames)d fuzzed requests (mutated, deep "
+            "nesting, NaN/Infinity/400-digit numbers in every numeric field, binary), 300 replays pipelined by a "
+            "DEALER that never reads, 5 subscribers that never read, 1 MiB subscriptions, %(connections)d idle TCP "
+            "connections (%(connections_refused)d refused). Measured while under attack:" % r, "",
+            "| property | bound | measured |", "|---|---|---|",
+            "| gateway / nexus restarts | 0 | %s -> %s |" % (r["restarts_before"], r["restarts_after"]),
+            "| gateway RSS (MiB) | < %(rss_bound_mib)d | %(rss_before_mib)s -> peak %(rss_peak_mib)s |" % r,
+            "| heartbeat gap (s) | < 2 | max %(heartbeat_max_gap_s)s over %(heartbeats)d beats |" % r,
+            "| nexus committing | seq grows | %(nexus_seq_before)s -> %(nexus_seq_after)s |" % r,
+            "| ping from INF | every one | %(inf_pings_answered)d / %(inf_pings)d |" % r,
+            "| fuzzed requests answered | all | %(fuzz_replies)d / %(fuzz_frames)d |" % r, ""]
+
+
 def hostile():
     """Hostile inventory values to every module: the unit matrix and the real playbook run."""
     return lab.pytest(os.path.join(lab.ROOT, "tests", "unit", "test_hostile_inputs.py"),
@@ -281,6 +299,11 @@ def main():
         flood_ok, flood_result = flood.main()
         print("flood:", json.dumps(flood_result), flush=True)
         failed += [] if flood_ok else ["bad-input flood: %s" % json.dumps(flood_result)]
+    if "peers" in stages:
+        ok, res = peers.main()
+        print("hostile peers:", json.dumps(res), flush=True)
+        extra += peers_report(res)
+        failed += ["hostile peers: %s" % "; ".join(res["failed"])] if not ok else []
     if "hostile" in stages:
         ok, line = hostile()
         print("hostile inputs:", line, flush=True)

@@ -164,7 +164,7 @@ def test_synthetic_symbol_with_newline_is_refused_at_start(tmp_path):
     rep, pub = free_port(), free_port()
     gw = Service("mt5mesh-gateway", gateway_args(rep, pub, extra=["--symbols", "EURUSD,BAD\tX"]), str(tmp_path))
     assert gw.proc.wait(20) == 2
-    assert "symbols must be" in gw.output()
+    assert "symbols: 'EURUSD,BAD\\tX' is not comma-separated symbols" in gw.output()
 
 
 def store_cfg(pg):

@@ -7,65 +7,12 @@ import psycopg2
 from mt5mesh.nexus.daemon import Nexus
 from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA, TABLES
 from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
-from mt5mesh.service import ServiceError, parse_args, run, setup_logging, stop_event_on_signals
-from mt5mesh.wire import protocol
+from mt5mesh.config import load
+from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
-DEFAULTS = {
-    "gateway_req": "tcp://127.0.0.1:%d" % protocol.DEFAULT_REP_PORT,
-    "gateway_sub": "tcp://127.0.0.1:%d" % protocol.DEFAULT_PUB_PORT,
-    "xpub": protocol.DEFAULT_XPUB_URL,
-    "pg_host": "127.0.0.1", "pg_port": 5432, "pg_db": "mt5_crs", "pg_user": "trader", "pg_password": None,
-    "redis_url": "redis://127.0.0.1:6379/0",
-    "hub_pg_host": None, "hub_pg_port": 5432, "hub_pg_db": "mt5_features", "hub_pg_user": "trader",
-    "hub_pg_password": None,
-    "hub_redis_url": "redis://127.0.0.1:6379/1",
-    "health_listen": "127.0.0.1:9110",
-    "spool_dir": "/var/lib/mt5mesh-nexus/spool",
-    "spool_max_bytes": 512 * 1024 * 1024,
-    "batch_size": 5000,
-    "flush_interval": 0.05,
-    "queue_batches": 64,
-    "request_timeout": 1.0,
-    "request_retries": 3,
-    "breaker_threshold": 3,
-    "breaker_reset": 2.0,
-    "heartbeat_timeout": 3.0,
-    "max_lag": 1.0,
-    "gap_alarm_s": 300.0,
-    "curve_client_key": None,
-    "curve_server_key": None,
-}
-SECRET_KEYS = ("pg_password", "hub_pg_password")
-
-
-def add_arguments(p):
-    p.add_argument("--gateway-req", help="gateway REQ/REP URL")
-    p.add_argument("--gateway-sub", help="gateway PUB URL to subscribe to")
-    p.add_argument("--xpub", help="local re-publish bind URL (default %s)" % protocol.DEFAULT_XPUB_URL)
-    for prefix, what in (("pg", "INF PostgreSQL"), ("hub-pg", "HUB PostgreSQL")):
-        p.add_argument("--%s-host" % prefix, help="%s host" % what)
-        p.add_argument("--%s-port" % prefix, type=int)
-        p.add_argument("--%s-db" % prefix)
-        p.add_argument("--%s-user" % prefix)
-        p.add_argument("--%s-password" % prefix, help="prefer the config file: argv is visible in ps")
-    p.add_argument("--redis-url")
-    p.add_argument("--hub-redis-url")
-    p.add_argument("--health-listen", help="HOST:PORT for /healthz and /metrics")
-    p.add_argument("--spool-dir")
-    p.add_argument("--spool-max-bytes", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--flush-interval", type=float)
-    p.add_argument("--queue-batches", type=int)
-    p.add_argument("--request-timeout", type=float)
-    p.add_argument("--request-retries", type=int)
-    p.add_argument("--breaker-threshold", type=int)
-    p.add_argument("--breaker-reset", type=float)
-    p.add_argument("--heartbeat-timeout", type=float)
-    p.add_argument("--max-lag", type=float)
-    p.add_argument("--gap-alarm-s", type=float)
-    p.add_argument("--curve-client-key", help="client secret key file; enables CURVE")
-    p.add_argument("--curve-server-key", help="gateway public key file")
-    p.add_argument("--init-schema", action="store_true", default=None,
+def add_actions(p):
+    p.add_argument("--init-schema", action="store_true",
                    help="create the INF (and HUB) tables if missing, print JSON, exit")
 
 
@@ -86,11 +33,11 @@ def init_all(cfg):
 
 
 def main(argv=None):
-    cfg = parse_args(__doc__, DEFAULTS, add_arguments, argv)
+    cfg, args = load(__doc__, SCHEMA, argv, add_actions)
     log = setup_logging("mt5mesh-nexus", cfg["log_level"])
 
     def go():
-        if cfg.get("init_schema"):
+        if args.init_schema:
             init_all(cfg)
             return
         stop = stop_event_on_signals()

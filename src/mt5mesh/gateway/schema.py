@@ -1,0 +1,26 @@
+"""The gateway's configuration schema: the one list of its settings, types, ranges and defaults
+(the role template renders these keys; tests/integration/test_config_schema.py checks that)."""
+import re
+
+from mt5mesh.config import LEVELS, ZMQ_URL, Option
+from mt5mesh.wire import protocol
+
+SYMBOLS = re.compile(r"%s(,%s)*" % (protocol.SYMBOL_RE.pattern, protocol.SYMBOL_RE.pattern))
+
+SCHEMA = (
+    Option("rep", str, "tcp://*:%d" % protocol.DEFAULT_REP_PORT, "REQ/REP bind URL", pattern=ZMQ_URL, what="a ZeroMQ bind URL"),
+    Option("pub", str, "tcp://*:%d" % protocol.DEFAULT_PUB_PORT, "PUB bind URL", pattern=ZMQ_URL, what="a ZeroMQ bind URL"),
+    Option("pull", str, "tcp://*:%d" % protocol.DEFAULT_PULL_PORT, "PULL bind URL for --source pull", pattern=ZMQ_URL,
+           what="a ZeroMQ bind URL"),
+    Option("source", str, "synthetic", "where ticks come from", choices=("synthetic", "pull")),
+    Option("symbols", str, "EURUSD,GBPUSD,USDJPY,XAUUSD", "comma-separated symbols for --source synthetic",
+           pattern=SYMBOLS, what="comma-separated symbols of 1-32 characters from A-Z a-z 0-9 . _ # -"),
+    Option("rate", float, 100.0, "synthetic ticks per second", low=0.001, high=1000000),
+    Option("seed", int, 42, "synthetic random-walk seed", low=0, high=2 ** 32),
+    Option("heartbeat", float, 1.0, "heartbeat interval, seconds", low=0.01, high=60),
+    Option("ring_size", int, 200000, "events kept for replay", low=1, high=10000000),
+    Option("pub_hwm", int, 50000, "PUB send high-water mark per subscriber", low=1, high=10000000),
+    Option("curve_secret_key", str, None, "server secret key file (zmq.auth format); enables CURVE", optional=True),
+    Option("curve_allowed_dir", str, None, "directory of allowed client public key files", optional=True),
+    Option("log_level", str, "INFO", "log level", choices=LEVELS),
+)
