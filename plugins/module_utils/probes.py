@@ -85,6 +85,12 @@ def redis_ping(host, port=6379, password=None, db=0, timeout=2.0):
 
 
 def postgres_login(host, db, user, password=None, port=5432, timeout=3.0):
+    """The catalog's postgres check: a login and SHOW server_version, no SQL from the catalog."""
+    return _postgres(host, db, user, password, port, timeout)
+
+
+def _postgres(host, db, user, password=None, port=5432, timeout=3.0, query=None):
+    """A login, then (for the probes below, never from the catalog) one fixed query."""
     try:
         import psycopg2
     except ImportError:
@@ -97,14 +103,18 @@ def postgres_login(host, db, user, password=None, port=5432, timeout=3.0):
         return _fail('%s: %s' % (where, _err(e)))
     try:
         with conn.cursor() as cur:
-            # The one fixed query of a login check: no SQL comes from the catalog.
             cur.execute('SHOW server_version')
             version = cur.fetchone()[0]
+            value = None
+            if query:
+                cur.execute(query)
+                row = cur.fetchone()
+                value = row[0] if row else None
     except psycopg2.Error as e:
         return _fail('%s: %s' % (where, _err(e)))
     finally:
         conn.close()
-    return _ok('PostgreSQL %s online (%s)' % (version.split()[0], where), version=version)
+    return _ok('PostgreSQL %s online (%s)' % (version.split()[0], where), version=version, value=value)
 
 
 def path_exists(path, kind='any'):
@@ -263,7 +273,7 @@ def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
     query = 'SELECT coalesce(max(seq), 0) FROM ticks WHERE epoch = %d' % int(epoch)
     deadline = time.time() + budget
     while True:
-        res = postgres_login(query=query, **pg)
+        res = _postgres(query=query, **pg)
         if not res['ok']:
             return res
         if res['value'] is not None and res['value'] >= target:
@@ -277,7 +287,7 @@ def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
 
 def hub_bar_fresh(pg, max_age=3.0):
     """The current 1-second bar is in the HUB feature store."""
-    res = postgres_login(query='SELECT extract(epoch from now()) - coalesce(max(bucket), 0) FROM bars_1s', **pg)
+    res = _postgres(query='SELECT extract(epoch from now()) - coalesce(max(bucket), 0) FROM bars_1s', **pg)
     if not res['ok']:
         return res
     age = float(res['value'])
@@ -295,7 +305,7 @@ def clock_skew(zmq, gateway_host, gateway_pub_port, pg, max_skew=0.5, curve=None
     else:
         return _fail('GTW heartbeat: %s' % hb['detail'])
     t0 = time.time()
-    res = postgres_login(query='SELECT extract(epoch from clock_timestamp())', **pg)
+    res = _postgres(query='SELECT extract(epoch from clock_timestamp())', **pg)
     if not res['ok']:
         return _fail('HUB clock: %s' % res['detail'])
     offsets['hub'] = round((t0 + time.time()) / 2 - float(res['value']), 3)

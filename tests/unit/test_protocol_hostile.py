@@ -148,3 +148,27 @@ def test_replay_slice_stops_at_max_bytes_but_returns_at_least_one_event():
     assert len(ring.slice(1, 10, max_bytes=299)) == 2
     assert len(ring.slice(1, 10, max_bytes=10)) == 1
     assert len(ring.slice(1, 10)) == 10
+
+
+@pytest.mark.parametrize("raw_id", [b"1e400", b"-1e400", b'"' + b"x" * 1000 + b'"', b"9" * 300])
+def test_an_unencodable_or_huge_id_is_dropped_from_the_reply_not_raised(raw_id):
+    frame = b'{"cmd":"nope","id":' + raw_id + b"}"
+    with pytest.raises(protocol.ProtocolError) as e:
+        protocol.decode_request([frame])
+    reply = json.loads(protocol.reply_error(e.value.request, e.value))
+    assert reply["ok"] is False and "id" not in reply
+    assert "id" not in json.loads(protocol.reply_ok(e.value.request))
+
+
+def test_a_small_id_is_echoed_exactly():
+    req = protocol.decode_request([b'{"cmd":"ping","id":{"a":[1,2.5,"x"]}}'])
+    assert json.loads(protocol.reply_ok(req))["id"] == {"a": [1, 2.5, "x"]}
+
+
+def test_gateway_handle_never_raises_on_any_json_request():
+    from mt5mesh.gateway.broker import Broker
+    broker = Broker({"ring_size": 10, "source": "pull"}, ctx=object())
+    for frame in (b'{"cmd":"replay","from_seq":1e400,"id":1e400}', b'{"cmd":"status","id":-1e400}',
+                  b'{"cmd":"ping","id":' + b"9" * 5000 + b"}", b"[" * 5000, b'{"cmd":"snapshot","id":NaN}'):
+        reply = json.loads(broker.handle([frame]))
+        assert isinstance(reply["ok"], bool)

@@ -172,18 +172,30 @@ def decode_request(frames):
     return req
 
 
+MAX_ID_BYTES = 256
+
+
+def _echo_id(req, msg):
+    """Echo the request's id when it is small and encodable: a peer's 1e400 (inf once parsed)
+    or a megabyte of id must not break or bloat the reply."""
+    if isinstance(req, dict) and "id" in req:
+        try:
+            if len(encode(req["id"])) <= MAX_ID_BYTES:
+                msg["id"] = req["id"]
+        except (ValueError, TypeError, RecursionError):
+            pass
+
+
 def reply_ok(req, **fields):
     msg = {"ok": True}
-    if isinstance(req, dict) and "id" in req:
-        msg["id"] = req["id"]
+    _echo_id(req, msg)
     msg.update(fields)
     return encode(msg)
 
 
 def reply_error(req, error, **fields):
-    msg = {"ok": False, "error": str(error)}
-    if isinstance(req, dict) and "id" in req:
-        msg["id"] = req["id"]
+    msg = {"ok": False, "error": str(error)[:500]}
+    _echo_id(req, msg)
     msg.update(fields)
     return encode(msg)
 

@@ -23,6 +23,7 @@ REP_SNDHWM = 1000
 PUB_MAX_IN_BYTES = 4096
 # Distinct symbols the snapshot keeps; pushes of further symbols are dropped and counted.
 MAX_SYMBOLS = 1000
+INTERNAL_ERROR = protocol.reply_error(None, "internal error handling request")
 # One loop turn serves requests for at most this long, so heartbeats keep their cadence.
 TURN_BUDGET_S = 0.02
 
@@ -91,7 +92,16 @@ class Broker:
 
     # --- commands ------------------------------------------------------------------
     def handle(self, frames):
+        """The reply to one request. Never raises: a peer's message must never end the process."""
         self.counters["requests"] += 1
+        try:
+            return self._handle(frames)
+        except Exception as e:  # pylint: disable=broad-except
+            self.counters["rejected"] += 1
+            self._internal_error("REP", e)
+            return INTERNAL_ERROR
+
+    def _handle(self, frames):
         req = None
         try:
             req = protocol.decode_request(frames)
@@ -99,10 +109,6 @@ class Broker:
         except protocol.ProtocolError as e:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
-        except Exception as e:  # noqa: BLE001 - a peer's message must never end the process
-            self.counters["rejected"] += 1
-            self._internal_error("REP", e)
-            return protocol.reply_error(req if isinstance(req, dict) else None, "internal error handling request")
 
     def _internal_error(self, where, e):
         self.counters["errors"] += 1
@@ -196,7 +202,8 @@ class Broker:
             if self.counters["dropped"] <= 10 or self.counters["dropped"] % 10000 == 0:
                 log.warning("PULL: rejected push (%d so far): %s", self.counters["dropped"], e)
             return
-        except Exception as e:  # noqa: BLE001 - a peer's message must never end the process
+        except Exception as e:  # pylint: disable=broad-except
+            # A peer's message must never end the process.
             self.counters["dropped"] += 1
             self._internal_error("PULL", e)
             return
