@@ -25,6 +25,7 @@ import time
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.errors import first_line
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.breaker import CircuitBreaker
@@ -41,8 +42,7 @@ def _ok(detail, **extra):
 
 
 def _err(e):
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    return first_line(e)
 
 
 def python_version(minimum='3.9'):

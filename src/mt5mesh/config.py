@@ -6,6 +6,7 @@ checks every value once at start: a bad one is one line naming the key, the valu
 allowed, and the service exits 2 before it touches anything. The result is a frozen ``Config``.
 """
 import argparse
+import math
 import re
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ def _coerce(opt, value):
             raise ValueError
         return value
     if opt.kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ValueError
         return float(value)
     if not isinstance(value, str) or "\n" in value or "\x00" in value:

@@ -5,11 +5,12 @@ import sys
 import psycopg2
 
 from mt5mesh.nexus.daemon import Nexus
-from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA, TABLES
-from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
 from mt5mesh.config import load
+from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA, TABLES
 from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
+
 
 def add_actions(p):
     p.add_argument("--init-schema", action="store_true",

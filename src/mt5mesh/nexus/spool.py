@@ -1,7 +1,9 @@
 """A bounded on-disk journal of batches that could not be written to PostgreSQL.
 
-One file per batch, written to a temporary name, fsynced and renamed, so a crash leaves
-either the whole batch or nothing. Files sort in stream order by name.
+One file per batch, written to a temporary name, fsynced, renamed, and the directory fsynced,
+so a crash (or a SIGKILL) leaves either the whole batch or nothing, and the rename survives a
+power cut. Files sort in stream order by name (epoch, then seq). Depth and bytes are counters
+kept by the one thread that owns the spool, not a directory listing per read.
 """
 import json
 import os
@@ -16,41 +18,59 @@ class Spool:
         self.dir = directory
         self.max_bytes = int(max_bytes)
         os.makedirs(directory, exist_ok=True)
+        self._sizes = {}
         for name in os.listdir(directory):
+            path = os.path.join(directory, name)
             if name.endswith(".tmp"):
-                os.unlink(os.path.join(directory, name))
-
-    def _files(self):
-        return sorted(n for n in os.listdir(self.dir) if n.endswith(".json"))
+                os.unlink(path)  # a write that never finished: its batch is still in the gateway ring
+            elif name.endswith(".json"):
+                self._sizes[name] = os.path.getsize(path)
+        self._bytes = sum(self._sizes.values())
 
     @property
     def depth(self):
-        return len(self._files())
+        return len(self._sizes)
 
     @property
     def bytes(self):
-        return sum(os.path.getsize(os.path.join(self.dir, n)) for n in self._files())
+        return self._bytes
+
+    @staticmethod
+    def name_for(rows):
+        return "%020d-%012d.json" % (rows[0][0], rows[0][1])
 
     def append(self, rows):
         """rows: list of (epoch, seq, symbol, ts, bid, ask), in order."""
         data = json.dumps(rows, separators=(",", ":")).encode()
-        if self.bytes + len(data) > self.max_bytes:
+        if self._bytes + len(data) > self.max_bytes:
             raise SpoolFull("spool %s full (%d bytes max)" % (self.dir, self.max_bytes))
-        name = "%020d-%012d.json" % (rows[0][0], rows[0][1])
+        name = self.name_for(rows)
         tmp = os.path.join(self.dir, name + ".tmp")
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, os.path.join(self.dir, name))
+        self._fsync_dir()
+        self._bytes += len(data) - self._sizes.get(name, 0)
+        self._sizes[name] = len(data)
 
     def oldest(self):
         """(name, rows) of the oldest batch, or None."""
-        files = self._files()
-        if not files:
+        if not self._sizes:
             return None
-        with open(os.path.join(self.dir, files[0]), "rb") as f:
-            return files[0], [tuple(r) for r in json.load(f)]
+        name = min(self._sizes)
+        with open(os.path.join(self.dir, name), "rb") as f:
+            return name, [tuple(r) for r in json.load(f)]
 
     def remove(self, name):
         os.unlink(os.path.join(self.dir, name))
+        self._fsync_dir()
+        self._bytes -= self._sizes.pop(name, 0)
+
+    def _fsync_dir(self):
+        fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

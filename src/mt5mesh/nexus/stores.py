@@ -10,6 +10,7 @@ import redis
 
 from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA
 from mt5mesh.wire import protocol
+from mt5mesh.wire.errors import first_line
 
 log = logging.getLogger("mt5mesh-nexus")
 STREAM = "gateway"
@@ -134,7 +135,7 @@ class TickStore:
             if not is_data_error(e):
                 raise
             if len(rows) == 1:
-                reason = _first_line(e)
+                reason = first_line(e)
                 self.quarantine(rows[0], reason)
                 return [(rows[0], reason)]
         mid = len(rows) // 2
@@ -277,7 +278,3 @@ class HubFeeder:
                                                        "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
         return len(ticks)
-
-
-def _first_line(e):
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

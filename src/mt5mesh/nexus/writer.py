@@ -1,0 +1,185 @@
+"""The writer thread: the only owner of INF PostgreSQL, INF Redis and the spool.
+
+It takes items from a queue (``("batch", rows, latest)``, ``("record", ...)``, ``None`` to stop)
+and publishes what others may read as an immutable snapshot dict (``status()``). The follower
+learns that the spool is full through an Event, never by reading an attribute.
+"""
+import logging
+import queue
+import threading
+import time
+
+import psycopg2
+import redis
+
+from mt5mesh.nexus.logutil import RateLimitedLog, first_line, redact
+from mt5mesh.nexus.spool import Spool, SpoolFull
+from mt5mesh.nexus.stores import LatestTicks, TickStore, pg_where
+
+log = logging.getLogger("mt5mesh-nexus")
+
+
+class Writer:
+    def __init__(self, cfg, metrics, stop):
+        self.cfg, self.metrics, self.stop = cfg, metrics, stop
+        self.queue = queue.Queue(maxsize=cfg["queue_batches"])
+        self.spool_full = threading.Event()
+        self._store = TickStore(cfg)
+        self._spool = Spool(cfg["spool_dir"], cfg["spool_max_bytes"])
+        self._latest = LatestTicks(cfg["redis_url"])
+        self._rlog = RateLimitedLog()
+        self._pg, self._redis = "unknown", "unknown"
+        self._committed = None  # (epoch, seq, ts) of the newest committed tick
+        self._commit_delay = None
+        self._quarantined = 0
+        self._retry_at = 0.0
+        self._snapshot = {}
+        self._publish()
+
+    # --- what other threads may read ---------------------------------------------------
+    def status(self):
+        return self._snapshot
+
+    def _publish(self):
+        # One new dict per change, assigned at once: readers see a whole state, never half.
+        self._snapshot = {"postgres": self._pg, "redis": self._redis, "committed": self._committed,
+                          "commit_delay": self._commit_delay, "spool_depth": self._spool.depth,
+                          "spool_full": self.spool_full.is_set(), "quarantined": self._quarantined,
+                          "queue_empty": self.queue.empty()}
+
+    # --- before the thread starts (called from the main thread, which then hands over) ----
+    def wait_for_store(self):
+        """Spooled batches from before a restart go first, then the checkpoint is read."""
+        while not self.stop.is_set():
+            try:
+                self._drain_spool(force=True)
+                if self._spool.depth == 0:
+                    checkpoint = self._store.checkpoint()
+                    self._pg = "up"
+                    self._publish()
+                    log.info("checkpoint: %s", "epoch %d seq %d" % checkpoint if checkpoint else "none (fresh start)")
+                    return checkpoint or (None, 0)
+            except psycopg2.Error as e:
+                self._pg = "down"
+                self._store.drop()
+                self._publish()
+                self._rlog("pgwait", logging.WARNING, "waiting for %s: %s", pg_where(self.cfg, "pg_"), first_line(e))
+            self.stop.wait(1.0)
+        return None
+
+    # --- the thread --------------------------------------------------------------------
+    def run(self):
+        while True:
+            try:
+                item = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                self._drain_spool()
+                self._publish()
+                continue
+            if item is None:
+                self._drain_spool(force=True)
+                self._publish()
+                return
+            if item[0] == "record":
+                self._write_record(item[1:])
+            elif item[0] == "latest":
+                self._write_latest(item[1])
+            else:
+                self._write_rows(item[1])
+                self._write_latest(item[2])
+            self._publish()
+
+    def _write_latest(self, latest):
+        try:
+            self._latest.write(latest)
+            self._redis = "up"
+        except redis.RedisError as e:
+            self._redis = "down"
+            self._rlog("redis", logging.WARNING, "redis %s: %s", redact(self.cfg["redis_url"]), first_line(e))
+
+    def _write_record(self, rec):
+        for _i in range(3):
+            try:
+                self._store.record(*rec)
+                return
+            except psycopg2.Error as e:
+                self._store.drop()
+                log.error("could not record %s in postgres (%s); it is in this log: %r", rec[0], first_line(e), rec)
+                time.sleep(0.5)
+
+    def _write_rows(self, rows):
+        if self._spool.depth:
+            self._drain_spool()  # oldest first, so order is kept
+        if self._spool.depth == 0 and time.monotonic() >= self._retry_at:
+            try:
+                self._quarantine(self._store.write_checked(rows))
+                self._committed_rows(rows)
+                return
+            except psycopg2.Error as e:
+                self._store_down(e)
+        while True:
+            try:
+                self._spool.append(rows)
+                self.metrics.spool_depth.set(self._spool.depth)
+                if self.spool_full.is_set():
+                    log.warning("spool has room again")
+                self.spool_full.clear()
+                return
+            except SpoolFull as e:
+                if not self.spool_full.is_set():
+                    log.error("ALARM %s: consumption paused until postgres is back", e)
+                self.spool_full.set()
+                self.metrics.spool_full.set(1)
+                self._publish()
+                if self.stop.is_set():
+                    log.error("stopping with a full spool: %d ticks from seq %d stay in the gateway ring",
+                              len(rows), rows[0][1])
+                    return
+                time.sleep(1.0)
+                self._drain_spool(force=True)
+
+    def _drain_spool(self, force=False):
+        if not force and time.monotonic() < self._retry_at:
+            return
+        while True:
+            oldest = self._spool.oldest()
+            if oldest is None:
+                break
+            name, rows = oldest
+            try:
+                self._quarantine(self._store.write_checked(rows))
+            except psycopg2.Error as e:
+                self._store_down(e)
+                return
+            self._spool.remove(name)
+            self._committed_rows(rows)
+        self.metrics.spool_full.set(0)
+        self.metrics.spool_depth.set(0)
+
+    def _store_down(self, e):
+        self._store.drop()
+        if self._pg != "down":
+            log.error("postgres %s down (%s): spooling to %s", pg_where(self.cfg, "pg_"), first_line(e), self._spool.dir)
+        self._pg = "down"
+        self.metrics.store_up.labels("postgres").set(0)
+        self.metrics.spool_depth.set(self._spool.depth)
+        self._retry_at = time.monotonic() + 1.0
+
+    def _quarantine(self, refused):
+        for row, reason in refused:
+            self._quarantined += 1
+            self.metrics.quarantined.inc()
+            self._rlog("quarantine", logging.ERROR, "QUARANTINED epoch %r seq %r (PostgreSQL refused it: %s); "
+                       "%d so far, see table nexus_quarantine", row[0], row[1], reason, self._quarantined)
+
+    def _committed_rows(self, rows):
+        if self._pg != "up":
+            log.info("postgres up")
+        self._pg = "up"
+        self.metrics.store_up.labels("postgres").set(1)
+        last = rows[-1]
+        self._committed = (last[0], last[1], last[3])
+        self._commit_delay = time.time() - last[3]
+        self.metrics.committed.inc(len(rows))
+        self.metrics.last_seq.set(last[1])
+        self.metrics.lag.set(self._commit_delay)
