@@ -13,7 +13,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean
+	sanity lint molecule bench chaos build clean mutation
 
 setup: apt venv
 
@@ -62,6 +62,9 @@ lint: setup
 
 molecule: lab-up
 	@bash tests/molecule.sh
+
+mutation: setup
+	@$(BIN)/python tests/mutation/run.py
 
 bench: setup
 	@$(BIN)/python tests/bench/run_bench.py

@@ -17,6 +17,8 @@ step "lab up" bash lab/lab.sh up
 step "ansible-test sanity" bash tests/sanity/run.sh
 step "ansible-lint (production)" ansible-lint --offline --profile production -q
 step "changelog (antsibull-changelog lint)" antsibull-changelog lint
+step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
+step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.
 step "pytest" pytest -ra tests/unit tests/integration tests/lab --junitxml=tests/output/pytest.xml

@@ -12,30 +12,46 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, probes
 
-# kind -> (probe function, needs pyzmq)
+# The one list of check kinds: kind -> (probe function, needs pyzmq, the argument that names the
+# target, usable alone from mesh_probe). mesh_verify's catalog and mesh_probe both dispatch here.
+Kind = collections.namedtuple('Kind', 'probe needs_zmq target standalone')
 KINDS = {
-    'python': (probes.python_version, False),
-    'imports': (probes.imports, False),
-    'redis': (probes.redis_ping, False),
-    'postgres': (probes.postgres_login, False),
-    'path': (probes.path_exists, False),
-    'icmp': (probes.icmp, False),
-    'tcp': (probes.tcp, False),
-    'http': (probes.http, False),
-    'dns': (probes.dns, False),
-    'zmq_ping': (probes.zmq_ping, True),
-    'zmq_heartbeat': (probes.zmq_heartbeat, True),
-    'nexus_health': (probes.nexus_health, False),
-    'ticks_fresh': (probes.ticks_fresh, True),
-    'hub_bar_fresh': (probes.hub_bar_fresh, False),
-    'clock_skew': (probes.clock_skew, True),
+    'python': Kind(probes.python_version, False, None, True),
+    'imports': Kind(probes.imports, False, None, True),
+    'redis': Kind(probes.redis_ping, False, 'host', True),
+    'postgres': Kind(probes.postgres_login, False, 'host', True),
+    'path': Kind(probes.path_exists, False, 'path', True),
+    'icmp': Kind(probes.icmp, False, 'host', True),
+    'tcp': Kind(probes.tcp, False, 'host', True),
+    'http': Kind(probes.http, False, 'url', True),
+    'dns': Kind(probes.dns, False, 'name', True),
+    'zmq_ping': Kind(probes.zmq_ping, True, 'host', False),
+    'zmq_heartbeat': Kind(probes.zmq_heartbeat, True, 'host', False),
+    'nexus_health': Kind(probes.nexus_health, False, 'url', True),
+    'ticks_fresh': Kind(probes.ticks_fresh, True, None, False),
+    'hub_bar_fresh': Kind(probes.hub_bar_fresh, False, None, False),
+    'clock_skew': Kind(probes.clock_skew, True, None, False),
 }
+STANDALONE_KINDS = [k for k, v in KINDS.items() if v.standalone]
+
+
+def probe_args(kind):
+    """The arguments a kind's probe takes (the ZeroMQ module and keys are supplied, not given)."""
+    return [n for n in inspect.signature(KINDS[kind].probe).parameters if n not in ('zmq', 'curve')]
+
+
+def arg_errors(args):
+    """Errors for probe arguments, validated by name (ARG_CHECKS), nested mappings included."""
+    return _arg_errors(args)
+
+
 # Probe arguments validated by name, wherever they appear (also inside a nested `pg` mapping).
 ARG_CHECKS = {
     'host': inputs.bad_host, 'gateway_host': inputs.bad_host, 'name': inputs.bad_host,
@@ -111,7 +127,7 @@ def validate(checks, credentials, allow_insecure_tls=False):
         if not isinstance(args, dict):
             errors.append('check %s: args must be a mapping' % cid)
             continue
-        params = inspect.signature(KINDS[kind][0]).parameters
+        params = inspect.signature(KINDS[kind].probe).parameters
         allowed = set(params) - {'zmq', 'curve'}
         for name in args:
             if name == 'password_from':
@@ -184,7 +200,7 @@ def _resolve(args, credentials):
 
 
 def run_check(check, credentials, zmq=None, curve=None, curve_error=None):
-    fn, needs_zmq = KINDS[check['kind']]
+    fn, needs_zmq = KINDS[check['kind']][:2]
     start = time.time()
     try:
         if needs_zmq and zmq is None:

@@ -35,6 +35,10 @@ def gateway_argument_spec():
     )
 
 
+# The CURVE keys only make sense as a pair (declared, not hand-checked).
+GATEWAY_REQUIRED_TOGETHER = [('curve_server_public_key', 'curve_client_secret_key')]
+
+
 def ensure_zmq(module):
     if not HAS_ZMQ:
         module.fail_json(msg=missing_required_lib('pyzmq'), exception=ZMQ_IMP_ERR)
@@ -47,14 +51,6 @@ def validate_gateway(module):
                                inputs.bad_seconds('timeout', p['timeout']))
     if error:
         module.fail_json(msg=error)
-    if bool(p['curve_server_public_key']) != bool(p['curve_client_secret_key']):
-        module.fail_json(msg="curve_server_public_key and curve_client_secret_key go together")
-
-
-def gateway_url(host, port):
-    if ':' in host and not host.startswith('['):
-        host = '[%s]' % host
-    return 'tcp://%s:%d' % (host, port)
 
 
 def load_curve(client_secret_file, server_public_file):

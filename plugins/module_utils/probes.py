@@ -25,10 +25,10 @@ import time
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.errors import first_line
-from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
-from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
-from ansible_collections.mt5crs.mesh.plugins.module_utils.wire.breaker import CircuitBreaker
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol, sockets
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.breaker import CircuitBreaker
 
 
 def _fail(detail, **extra):
@@ -183,7 +183,7 @@ def dns(name, timeout=2.0):
 
 def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, curve=None):
     """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket)."""
-    url = 'tcp://%s:%d' % (host, port)
+    url = sockets.tcp_url(host, port)
     client = LazyPirateClient(zmq, url, timeout=timeout, retries=retries,
                               breaker=CircuitBreaker(failure_threshold=retries + 1), curve=curve)
     start = time.time()
@@ -205,12 +205,8 @@ def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, 
 def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, within=3.0, curve=None,
                   topics=(protocol.TOPIC_HEARTBEAT,)):
     """At least ``min_messages`` protocol events on the gateway PUB within ``within`` seconds."""
-    url = 'tcp://%s:%d' % (host, port)
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.SUB)
-    sock.setsockopt(zmq.LINGER, 0)
-    if curve:
-        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+    url = sockets.tcp_url(host, port)
+    sock = sockets.client_socket(zmq, zmq.Context.instance(), zmq.SUB, url, curve)
     for topic in topics:
         sock.setsockopt(zmq.SUBSCRIBE, topic)
     sock.connect(url)

@@ -134,7 +134,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, inputs
 
 try:
     import redis  # noqa: F401  pylint: disable=unused-import
@@ -147,41 +147,33 @@ try:
 except ImportError:
     PSYCOPG2_IMP_ERR = traceback.format_exc()
 
-# How each kind's target is validated before it is used.
-TARGET_CHECKS = {'redis': inputs.bad_host, 'postgres': inputs.bad_host, 'icmp': inputs.bad_host, 'tcp': inputs.bad_host,
-                 'dns': inputs.bad_host, 'http': inputs.bad_url, 'nexus_health': inputs.bad_url, 'path': inputs.bad_path}
-NEEDS_TARGET = ('redis', 'postgres', 'path', 'icmp', 'tcp', 'http', 'dns', 'nexus_health')
+# Module option -> probe argument. The kind list, each kind's target argument and the dispatch
+# come from catalog.KINDS, the list mesh_verify uses too.
+OPTION_TO_ARG = {'port': 'port', 'password': 'password', 'user': 'user', 'database': 'db', 'path_type': 'kind',
+                 'expect_status': 'expect_status', 'ca_path': 'ca_path', 'validate_certs': 'validate_certs',
+                 'max_lag': 'max_lag', 'minimum': 'minimum', 'modules': 'modules', 'timeout': 'timeout'}
+
+
+def probe_kwargs(params):
+    """The probe's keyword arguments from the module's options: only those its probe takes."""
+    kind = catalog.KINDS[params['kind']]
+    given = dict((arg, params[opt]) for opt, arg in OPTION_TO_ARG.items() if params[opt] is not None)
+    if kind.target:
+        given[kind.target] = params['target']
+    if params['kind'] == 'redis' and 'db' in given:
+        given['db'] = int(given['db'])
+    wanted = catalog.probe_args(params['kind'])
+    return dict((k, v) for k, v in given.items() if k in wanted)
 
 
 def run(module):
-    p = module.params
-    kind, target, timeout = p['kind'], p['target'], p['timeout']
-    if kind == 'python':
-        return probes.python_version(p['minimum'])
-    if kind == 'imports':
-        return probes.imports(p['modules'])
-    if kind == 'redis':
-        return probes.redis_ping(target, p['port'] or 6379, p['password'], int(p['database'] or 0), timeout)
-    if kind == 'postgres':
-        return probes.postgres_login(target, p['database'], p['user'], p['password'], p['port'] or 5432, timeout)
-    if kind == 'path':
-        return probes.path_exists(target, p['path_type'])
-    if kind == 'icmp':
-        return probes.icmp(target, timeout)
-    if kind == 'tcp':
-        return probes.tcp(target, p['port'], timeout)
-    if kind == 'http':
-        return probes.http(target, p['expect_status'], timeout, p['ca_path'], p['validate_certs'])
-    if kind == 'dns':
-        return probes.dns(target, timeout)
-    return probes.nexus_health(target, p['max_lag'], timeout)
+    return catalog.KINDS[module.params['kind']].probe(**probe_kwargs(module.params))
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            kind=dict(type='str', required=True, choices=['python', 'imports', 'redis', 'postgres', 'path', 'icmp',
-                                                          'tcp', 'http', 'dns', 'nexus_health']),
+            kind=dict(type='str', required=True, choices=catalog.STANDALONE_KINDS),
             target=dict(type='str'),
             port=dict(type='int'),
             timeout=dict(type='float', default=2.0),
@@ -201,10 +193,12 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['kind'] in NEEDS_TARGET and not p['target']:
+    target = catalog.KINDS[p['kind']].target
+    if target and not p['target']:
         module.fail_json(msg="kind=%s needs target" % p['kind'])
+    target_errors = catalog.arg_errors({target: p['target']}) if target else []
     error = inputs.first_error(
-        TARGET_CHECKS.get(p['kind'], lambda name, value: None)('target', p['target']) if p['target'] is not None else None,
+        target_errors[0].replace(target, 'target', 1) if target_errors else None,
         inputs.bad_port('port', p['port']) if p['port'] is not None else None,
         inputs.bad_seconds('timeout', p['timeout'], maximum=300),
         inputs.bad_seconds('max_lag', p['max_lag'], allow_zero=True),

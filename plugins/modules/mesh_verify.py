@@ -150,12 +150,11 @@ def main():
             curve_server_public_key=dict(type='path'),
             curve_client_secret_key=dict(type='path', no_log=False),
         ),
+        required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
     p = module.params
     error = inputs.bad_int('parallel', p['parallel'], 1, 64)
-    if bool(p['curve_server_public_key']) != bool(p['curve_client_secret_key']):
-        error = "curve_server_public_key and curve_client_secret_key go together"
     if error:
         module.fail_json(msg=error)
     errors = catalog.validate(p['catalog'], p['credentials'], p['allow_insecure_tls'])

@@ -109,7 +109,8 @@ def main():
         sleep=dict(type='float', default=0.2),
         msg=dict(type='str'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
+                           supports_check_mode=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params

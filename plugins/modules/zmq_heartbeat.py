@@ -97,7 +97,7 @@ detail:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
-from ansible_collections.mt5crs.mesh.plugins.module_utils.wire import protocol
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol
 
 
 def main():
@@ -109,7 +109,8 @@ def main():
         include_ticks=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
+                           supports_check_mode=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params

@@ -91,7 +91,8 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_co
 def main():
     argument_spec = mesh_common.gateway_argument_spec()
     argument_spec.update(retries=dict(type='int', default=2))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
+                           supports_check_mode=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     error = inputs.bad_int('retries', module.params['retries'], 1, 100)

@@ -42,11 +42,3 @@ def make_server(sock, public, secret):
     sock.curve_secretkey = secret
     sock.curve_publickey = public
     sock.curve_server = True
-
-
-def make_client(sock, client_key_file, server_public_key_file):
-    public, secret = zmq.auth.load_certificate(client_key_file)
-    server_public, dummy = zmq.auth.load_certificate(server_public_key_file)
-    sock.curve_secretkey = secret
-    sock.curve_publickey = public
-    sock.curve_serverkey = server_public

@@ -119,6 +119,22 @@ def test_hostile_value_is_a_clear_error(module, args, no_io):
     assert isinstance(msg, str) and msg.strip(), result
     assert "Traceback" not in msg and "exception" not in result, result
     assert not no_io, "I/O before validation: %s" % no_io
+    # A clear error names what is wrong: the option (or, inside a catalog, the argument) given.
+    names = option_names(args)
+    assert any(name in msg for name in names), "message names none of %s: %s" % (sorted(names), msg)
+
+
+def option_names(value):
+    """Every key of the module args, nested mappings and lists of mappings included."""
+    names = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            names.add(str(key))
+            names |= option_names(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            names |= option_names(inner)
+    return names
 
 
 def test_every_module_has_hostile_cases():

@@ -59,7 +59,7 @@ def test_zmq_ping_success_fields():
     ({"host": "gtw", "timeout": 0}, "timeout must be > 0"),
     ({"host": "g t w"}, "host must be"),
     ({"host": "gtw", "retries": 0}, "retries must be an integer 1-100"),
-    ({"host": "gtw", "curve_client_secret_key": "/x"}, "go together"),
+    ({"host": "gtw", "curve_client_secret_key": "/x"}, "parameters are required together: curve_server_public_key, curve_client_secret_key"),
 ])
 def test_zmq_ping_validates_input(args, needle):
     kind, res = run_module(zmq_ping, args)

@@ -42,11 +42,12 @@ def test_replay_limit_is_capped():
 
 
 def test_tick_event_frames_roundtrip_bytes_exactly():
-    frames = protocol.tick(1, 2, 1700000000.123456, "EURUSD", 1.1, 1.1002)
-    assert frames[0] == b"tick.EURUSD"
-    kind, ev = protocol.decode_event(frames)
+    # Bytes as another implementation would send them (not produced by our own encode()).
+    wire = [b"tick.EURUSD", b'{"epoch":1,"seq":2,"ts":1700000000.123456,"symbol":"EURUSD","bid":1.1,"ask":1.1002}']
+    assert protocol.tick(1, 2, 1700000000.123456, "EURUSD", 1.1, 1.1002) == wire
+    kind, ev = protocol.decode_event(wire)
     assert kind == "tick" and ev["seq"] == 2
-    assert protocol.event_frames(ev) == frames  # the proxy re-publishes unchanged bytes
+    assert protocol.event_frames(ev) == wire  # the proxy re-publishes unchanged bytes
 
 
 def test_heartbeat_and_bad_events():

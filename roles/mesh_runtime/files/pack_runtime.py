@@ -16,19 +16,28 @@ import tempfile
 
 BUNDLE_NAME = "mt5mesh-runtime.tar"
 
-# package directory inside the bundle -> source directory in the collection
-LAYOUT = (
-    ("mt5mesh", "src/mt5mesh"),
-    ("mt5mesh/gateway", "src/mt5mesh/gateway"),
-    ("mt5mesh/nexus", "src/mt5mesh/nexus"),
-    ("mt5mesh/wire", "plugins/module_utils/wire"),
-)
+
+
+def layout(root):
+    """(package directory in the bundle, source directory) for each package, read from the one
+    declaration of the layout: pyproject.toml's packages and package-dir."""
+    import tomllib
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        conf = tomllib.load(f)["tool"]["setuptools"]
+    dirs = conf["package-dir"]
+    out = []
+    for package in conf["packages"]:
+        # The longest mapped prefix decides where a package lives (mt5mesh.wire before mt5mesh).
+        prefix = max((p for p in dirs if package == p or package.startswith(p + ".")), key=len)
+        source = dirs[prefix] + package[len(prefix):].replace(".", "/")
+        out.append((package.replace(".", "/"), source))
+    return out
 
 
 def bundle_bytes(root):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for package, source in LAYOUT:
+        for package, source in layout(root):
             directory = os.path.join(root, source)
             for name in sorted(os.listdir(directory)):
                 if not name.endswith(".py"):

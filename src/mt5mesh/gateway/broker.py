@@ -29,8 +29,9 @@ TURN_BUDGET_S = 0.02
 
 
 class Broker:
-    def __init__(self, cfg, ctx=None, source=None):
+    def __init__(self, cfg, ctx=None, source=None, kind=None):
         self.cfg = cfg
+        self.kind = kind or ("ea" if cfg.get("source") == "pull" else "synthetic")
         self.ctx = ctx or zmq.Context.instance()
         self.source = source
         self.epoch = int(time.time() * 1000)
@@ -52,7 +53,7 @@ class Broker:
         self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
                                 max_in=PUB_MAX_IN_BYTES)
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
-        if self.cfg["source"] == "pull":
+        if self.kind == "ea":
             self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
         log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
                  self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
@@ -75,12 +76,12 @@ class Broker:
                 sock.close(0)
 
     # --- publishing ----------------------------------------------------------------
-    def publish(self, symbol, bid, ask, ts=None):
+    def publish(self, symbol, bid, ask, ts=None, extra=None):
         if symbol not in self.latest and len(self.latest) >= MAX_SYMBOLS:
             raise protocol.ProtocolError("more than %d distinct symbols" % MAX_SYMBOLS)
         self.seq += 1
         ts = time.time() if ts is None else ts
-        frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask)
+        frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask, extra)
         self.pub.send_multipart(frames, copy=False)
         self.ring.put(self.seq, frames[1])
         self.latest[symbol] = frames[1]
@@ -126,7 +127,11 @@ class Broker:
     def cmd_status(self, req):
         return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(),
                                  ring_oldest=self.ring.oldest, ring_size=self.ring.size,
-                                 source=self.cfg["source"], **self.counters)
+                                 source=self.kind, terminal=self.terminal_status(), **self.counters)
+
+    def terminal_status(self):
+        status = getattr(self.source, "status", None)
+        return status() if status else {"name": self.kind, "connected": None}
 
     def cmd_snapshot(self, req):
         # Payloads are already canonical JSON: splice them instead of decoding and re-encoding.
@@ -154,8 +159,8 @@ class Broker:
         while not stop.is_set():
             now = time.monotonic()
             if self.source is not None:
-                for symbol, bid, ask in self.source.due(now):
-                    self.publish(symbol, bid, ask)
+                for tick in self.source.due(now):
+                    self.publish(*tick)
             if now >= next_hb:
                 self.heartbeat()
                 next_hb = now + hb_every

@@ -14,7 +14,7 @@ import zmq.auth
 from mt5mesh.nexus.logutil import RateLimitedLog
 from mt5mesh.nexus.sequencer import ACCEPT, DUPLICATE, EPOCH_CHANGE, GAP, Sequencer
 from mt5mesh.service import bind
-from mt5mesh.wire import protocol
+from mt5mesh.wire import protocol, sockets
 from mt5mesh.wire.breaker import CLOSED, OPEN, CircuitBreaker, CircuitOpen
 from mt5mesh.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 
@@ -69,9 +69,8 @@ class Follower:
         # Every (un)subscription reaches us, so we know whether anyone listens to the proxy.
         self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
         bind(self.xpub, self.cfg["xpub"], "XPUB")
-        self.sub = self.ctx.socket(zmq.SUB)
+        self.sub = sockets.client_socket(zmq, self.ctx, zmq.SUB, self.cfg["gateway_sub"], self.curve)
         self.sub.setsockopt(zmq.RCVHWM, 2000000)
-        self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES)
         # ZMTP heartbeats: a link that died without a RST is dropped and redialled in seconds,
         # instead of waiting for TCP's retransmission timeout.
@@ -79,8 +78,6 @@ class Follower:
         self.sub.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
         self.sub.setsockopt(zmq.RECONNECT_IVL, 100)
         self.sub.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
-        if self.curve:
-            self.sub.curve_publickey, self.sub.curve_secretkey, self.sub.curve_serverkey = self.curve
         # Clone pattern: subscribe before the snapshot so nothing published after it is missed.
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.sub.connect(self.cfg["gateway_sub"])

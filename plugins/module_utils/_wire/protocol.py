@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 import re
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"
 
 DEFAULT_REP_PORT = 5555
 DEFAULT_PUB_PORT = 5556
@@ -126,6 +126,9 @@ def check_tick(data):
     for key in ("bid", "ask"):
         if not finite(data.get(key), 0, MAX_PRICE):
             raise ProtocolError("tick %r must be a finite price between 0 and %g" % (key, MAX_PRICE))
+    for key in TERMINAL_TICK_FIELDS:
+        if key in data and not finite(data[key], 0, MAX_SEQ):
+            raise ProtocolError("tick %r must be a finite number >= 0" % key)
     return data
 
 
@@ -209,10 +212,16 @@ def decode_reply(frame):
 
 # --- PUB events ----------------------------------------------------------------------
 
-def tick(epoch, seq, ts, symbol, bid, ask):
-    """A tick event as its two frames [topic, payload]."""
-    payload = encode({"epoch": epoch, "seq": seq, "ts": ts, "symbol": symbol, "bid": bid, "ask": ask})
-    return [TOPIC_TICK_PREFIX + symbol.encode("utf-8"), payload]
+# Optional tick fields from a terminal backend (protocol 1.1, additive): MT5's own tick record.
+TERMINAL_TICK_FIELDS = ("time_msc", "last", "volume", "flags")
+
+
+def tick(epoch, seq, ts, symbol, bid, ask, extra=None):
+    """A tick event as its two frames [topic, payload]; ``extra`` adds the terminal's fields."""
+    event = {"epoch": epoch, "seq": seq, "ts": ts, "symbol": symbol, "bid": bid, "ask": ask}
+    if extra:
+        event.update(extra)
+    return [TOPIC_TICK_PREFIX + symbol.encode("utf-8"), encode(event)]
 
 
 def heartbeat(epoch, seq, ts):

@@ -15,7 +15,7 @@ import itertools
 import time
 
 from .breaker import CircuitBreaker, CircuitOpen
-from . import protocol
+from . import protocol, sockets
 
 
 class GatewayUnavailable(Exception):
@@ -41,11 +41,8 @@ class LazyPirateClient:
 
     def _connect(self):
         zmq = self.zmq
-        sock = self.ctx.socket(zmq.REQ)
-        sock.setsockopt(zmq.LINGER, 0)
+        sock = sockets.client_socket(zmq, self.ctx, zmq.REQ, self.url, self.curve)
         sock.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES * 4)
-        if self.curve:
-            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
         sock.connect(self.url)
         self.sock = sock
 

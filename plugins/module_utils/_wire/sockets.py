@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where client sockets are addressed and keyed: the one place that builds a gateway URL (an
+IPv6 host gets brackets, and its socket ZMQ_IPV6) and sets up a CURVE client. Used by the
+probes, the Lazy Pirate client and nexus alike."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def is_ipv6(host):
+    return ':' in host.strip('[]')
+
+
+def tcp_url(host, port):
+    """tcp://host:port, with [brackets] around an IPv6 address."""
+    if is_ipv6(host) and not host.startswith('['):
+        host = '[%s]' % host
+    return 'tcp://%s:%d' % (host, int(port))
+
+
+def client_socket(zmq, ctx, kind, url, curve=None):
+    """A client socket for ``url``, not yet connected: no linger, IPv6 on for an IPv6 URL, and
+    with ``curve`` = (public, secret, server public) a CURVE client."""
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.LINGER, 0)
+    if is_ipv6(url.split('://', 1)[-1].rsplit(':', 1)[0]):
+        sock.setsockopt(zmq.IPV6, 1)
+    if curve:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+    return sock

@@ -1,0 +1,95 @@
+"""`make mutation`: mutmut on the zero-loss and scoring core (pyproject [tool.mutmut]), the score
+per file, and a failure when a file falls below its floor in thresholds.json.
+
+A mutant counts as killed when the unit tests fail with it; as survived when they pass. Mutants
+listed in equivalent.txt (reviewed: they cannot change behaviour) are left out of the score.
+The floors only ever go up (a new test that kills more raises them with --update); the goal for
+every file is 90% (docs/testing.md).
+
+Usage: python tests/mutation/run.py [--no-run] [--update]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GOAL = 90.0
+
+
+def source_paths():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        return tomllib.load(f)["tool"]["mutmut"]["source_paths"]
+
+
+def equivalents():
+    out = set()
+    with open(os.path.join(HERE, "equivalent.txt")) as f:
+        for line in f:
+            name = line.split("#", 1)[0].strip()
+            if name:
+                out.add(name)
+    return out
+
+
+def scores(equivalent):
+    rows = []
+    for path in source_paths():
+        with open(os.path.join(ROOT, "mutants", path + ".meta")) as f:
+            codes = json.load(f)["exit_code_by_key"]
+        counted = {k: v for k, v in codes.items() if k not in equivalent}
+        killed = sum(1 for v in counted.values() if v not in (0, None))
+        survived = sorted(k for k, v in counted.items() if v == 0)
+        rows.append({"file": path, "mutants": len(codes), "equivalent": len(codes) - len(counted), "killed": killed,
+                     "survived": survived, "score": round(100.0 * killed / max(1, len(counted)), 1)})
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-run", action="store_true", help="score the last run in mutants/")
+    parser.add_argument("--update", action="store_true", help="raise the floors to the scores reached")
+    args = parser.parse_args()
+    if not args.no_run:
+        shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
+        proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
+                               str(os.cpu_count() or 2)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=1800)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            return 2
+    thresholds_path = os.path.join(HERE, "thresholds.json")
+    with open(thresholds_path) as f:
+        floors = json.load(f)
+    rows = scores(equivalents())
+    failed = []
+    print("| file | mutants | equivalent | killed | survived | score | floor |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        floor = floors.get(r["file"], GOAL)
+        print("| %s | %d | %d | %d | %d | %.1f%% | %.1f%% |" % (r["file"], r["mutants"], r["equivalent"], r["killed"],
+                                                            len(r["survived"]), r["score"], floor))
+        if r["score"] < floor:
+            failed.append("%s: %.1f%% < floor %.1f%% (survivors: %s)" % (r["file"], r["score"], floor,
+                                                                         ", ".join(r["survived"][:20])))
+    if args.update:
+        for r in rows:
+            floors[r["file"]] = max(floors.get(r["file"], 0), r["score"])
+        with open(thresholds_path, "w") as f:
+            json.dump(floors, f, indent=2, sort_keys=True)
+            f.write("\n")
+    below_goal = [r["file"] for r in rows if r["score"] < GOAL]
+    print("goal %.0f%%: %s" % (GOAL, "reached by every file" if not below_goal else "not yet: " + ", ".join(below_goal)))
+    if failed:
+        print("MUTATION FAILED:\n  " + "\n  ".join(failed))
+        return 1
+    print("MUTATION PASSED (no file below its floor)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Every tick the terminal has, exactly once (terminal/follow.py), on plain data and on the paper
+terminal driven by a fake clock: bursts in one millisecond, identical ticks, batches."""
+from mt5mesh.gateway.terminal import api
+from mt5mesh.gateway.terminal.follow import Cursor, TerminalFollower, rows_of
+from mt5mesh.gateway.terminal.paper import PaperTerminal
+
+
+def tick(msc, bid=1.0):
+    return api.Tick(msc // 1000, bid, bid + 0.1, 0.0, 0, msc, 6, 0.0)
+
+
+def test_ticks_of_the_cursor_millisecond_are_skipped_once_each_and_new_ones_kept():
+    c = Cursor(0, 0)
+    first = [tick(1000), tick(1001), tick(1001)]
+    assert c.fresh(first) == first and (c.time_msc, c.at_msc) == (1001, 2)
+    # The terminal returns the same millisecond again with one more tick in it, identical to the others.
+    again = [tick(1000), tick(1001), tick(1001), tick(1001), tick(1002)]
+    assert c.fresh(again) == [tick(1001), tick(1002)] and (c.time_msc, c.at_msc) == (1002, 1)
+
+
+def test_older_milliseconds_are_never_published_again():
+    c = Cursor(5000, 1)
+    assert c.fresh([tick(4999), tick(5000)]) == []
+    assert c.fresh([tick(5000), tick(5000)]) == [tick(5000)] and c.at_msc == 2
+
+
+def test_rows_of_reads_lists_and_structured_rows():
+    assert rows_of(None) == []
+    assert rows_of([tuple(tick(7))]) == [tick(7)]
+
+    class Rows:
+        def tolist(self):
+            return [tuple(tick(8))]
+    assert rows_of(Rows()) == [tick(8)]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1767139200.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_every_paper_tick_is_followed_exactly_once_across_polls_and_bursts():
+    clock = Clock()
+    paper = PaperTerminal(["EURUSD", "GBPUSD"], rate=5000, seed=3, clock=clock, burst=5)
+    paper.initialize()
+    for s in paper.symbols:
+        paper.symbol_select(s)
+    follower = TerminalFollower(paper, paper.symbols, int(clock.now * 1000))
+    seen = []
+    for step in range(300):
+        clock.now += 0.0007 if step % 3 else 0.013  # polls inside and across milliseconds
+        seen.extend(follower.poll())
+    for symbol in paper.symbols:
+        history = [t for t in paper.history[symbol]]
+        mine = [t for s, t in seen if s == symbol]
+        assert mine == history, symbol
+    times = [t.time_msc for s, t in seen if s == "EURUSD"]
+    assert len(times) > len(set(times)), "the test needs ticks sharing a millisecond"
+    assert len(seen) > 1000
+
+
+def test_a_follower_starting_later_does_not_publish_the_past():
+    clock = Clock()
+    paper = PaperTerminal(["EURUSD"], rate=1000, clock=clock)
+    paper.initialize()
+    clock.now += 1.0
+    paper.symbol_info_tick("EURUSD")
+    follower = TerminalFollower(paper, ["EURUSD"], int(clock.now * 1000) + 1)
+    assert follower.poll() == []
