@@ -260,6 +260,34 @@ def nexus_health(url, max_lag=1.0, timeout=2.0):
                health=body)
 
 
+def gateway_terminal(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, curve=None):
+    """The MetaTrader 5 terminal behind the gateway answers: connected, account known, symbols
+    selected (from the gateway's ``status``). A gateway without a terminal (synthetic, ea) passes
+    and says so."""
+    url = sockets.tcp_url(host, port)
+    client = LazyPirateClient(zmq, url, timeout=timeout, retries=2, breaker=CircuitBreaker(failure_threshold=3),
+                              curve=curve)
+    try:
+        status = client.call('status')
+    except GatewayUnavailable as e:
+        return _fail(_err(e))
+    finally:
+        client.close()
+    term = status.get('terminal') if isinstance(status.get('terminal'), dict) else {}
+    name = term.get('name') or status.get('source')
+    if term.get('connected') is None:
+        return _ok('%s: no terminal behind the gateway (%s)' % (url, name), terminal=term)
+    if not term.get('connected'):
+        return _fail('%s: terminal %s is not connected%s' % (url, name, ': %s' % term['error'] if term.get('error') else ''),
+                     terminal=term)
+    if not term.get('account_known'):
+        return _fail('%s: terminal %s knows no account' % (url, name), terminal=term)
+    if not term.get('symbols'):
+        return _fail('%s: terminal %s has no symbol selected' % (url, name), terminal=term)
+    return _ok('terminal %s connected, account %s, symbols %s' % (name, term.get('login'), ', '.join(term['symbols'])),
+               terminal=term)
+
+
 def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
     """End to end: the seq the gateway reports now is in INF ``ticks`` within ``budget`` seconds."""
     ping = zmq_ping(zmq, gateway_host, gateway_port, timeout=1.0, retries=1, curve=curve)
