@@ -245,3 +245,15 @@ def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatc
             s.close()
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("service,yaml_text,needle", [
+    ("mt5mesh-nexus", "batch_size: lots\n", "batch_size: 'lots' is not an integer"),
+    ("mt5mesh-gateway", "heartbeat: -1\n", "heartbeat: -1 is not a number from 0.01 to 60"),
+])
+def test_a_bad_yaml_value_exits_2_naming_the_key(tmp_path, service, yaml_text, needle):
+    conf = tmp_path / "conf.yml"
+    conf.write_text(yaml_text)
+    svc = Service(service, ["--config", str(conf)], str(tmp_path))
+    assert svc.proc.wait(20) == 2
+    assert needle in svc.output()
