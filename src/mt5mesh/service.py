@@ -1,46 +1,16 @@
-"""What both services share: config files with command-line overrides, stdout logging,
-clean SIGTERM, and clear errors for ports already in use."""
-import argparse
+"""What both services share: stdout logging, clean SIGTERM, and clear errors for ports already
+in use (configuration is mt5mesh.config)."""
 import errno
 import logging
 import signal
 import sys
 import threading
 
-import yaml
 import zmq
 
 
 class ServiceError(Exception):
     """A startup problem reported as one clear line and a non-zero exit."""
-
-
-def parse_args(description, defaults, add_arguments, argv=None):
-    """Options come from defaults < --config FILE (YAML) < command-line flags."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", help="YAML file; its keys are the long option names with _ for -")
-    parser.add_argument("--log-level", default=None)
-    add_arguments(parser)
-    parser.set_defaults(**{k: None for k in defaults})
-    args = parser.parse_args(argv)
-    merged = dict(defaults)
-    if args.config:
-        try:
-            with open(args.config) as f:
-                loaded = yaml.safe_load(f) or {}
-        except (OSError, yaml.YAMLError) as e:
-            parser.error("cannot read --config %s: %s" % (args.config, e))
-        if not isinstance(loaded, dict):
-            parser.error("--config %s must hold a mapping" % args.config)
-        unknown = sorted(set(loaded) - set(defaults) - {"log_level"})
-        if unknown:
-            parser.error("--config %s: unknown keys %s" % (args.config, ", ".join(unknown)))
-        merged.update(loaded)
-    for key, value in vars(args).items():
-        if value is not None and key != "config":
-            merged[key] = value
-    merged.setdefault("log_level", "INFO")
-    return merged
 
 
 def setup_logging(name, level):

@@ -167,18 +167,22 @@ def test_synthetic_symbol_with_newline_is_refused_at_start(tmp_path):
     assert "symbols: 'EURUSD,BAD\\tX' is not comma-separated symbols" in gw.output()
 
 
-def store_cfg(pg):
-    return {"pg_host": "127.0.0.1", "pg_port": pg.port, "pg_db": "mt5_crs", "pg_user": "trader",
-            "pg_password": pg.PASSWORD, "hub_pg_host": "127.0.0.1", "hub_pg_port": pg.port,
-            "hub_pg_db": "mt5_features", "hub_pg_user": "trader", "hub_pg_password": pg.PASSWORD,
-            "hub_redis_url": "redis://127.0.0.1:1/1"}
-
-
-def test_poison_row_is_quarantined_and_following_ticks_reach_inf_and_hub(clean_stores):
+@pytest.fixture
+def writers(clean_stores):
+    """The INF store writer and the HUB feeder on the throwaway stores, closed afterwards."""
     pg, redis_server = clean_stores
-    cfg = store_cfg(pg)
-    cfg["hub_redis_url"] = redis_server.url(1)
-    store = TickStore(cfg)
+    cfg = {"pg_host": "127.0.0.1", "pg_port": pg.port, "pg_db": "mt5_crs", "pg_user": "trader",
+           "pg_password": pg.PASSWORD, "hub_pg_host": "127.0.0.1", "hub_pg_port": pg.port,
+           "hub_pg_db": "mt5_features", "hub_pg_user": "trader", "hub_pg_password": pg.PASSWORD,
+           "hub_redis_url": redis_server.url(1)}
+    store, hub = TickStore(cfg), HubFeeder(cfg)
+    yield pg, store, hub
+    store.drop()
+    hub.drop()
+
+
+def test_poison_row_is_quarantined_and_following_ticks_reach_inf_and_hub(writers):
+    pg, store, hub = writers
     now = time.time()
     rows = [(7, 1, "EURUSD", now, 1.1, 1.2), (7, 2, "EURUSD", 10 ** 401, 1.1, 1.2),
             (7, 3, "EUR\tUSD\nX", now, 1.1, 1.2), (7, 4, "GBPUSD", now, 1.3, 1.4)]
@@ -192,31 +196,22 @@ def test_poison_row_is_quarantined_and_following_ticks_reach_inf_and_hub(clean_s
         cur.execute("SELECT epoch, seq FROM nexus_checkpoint")
         assert cur.fetchone() == (7, 4)
     assert [(q[0], q[1]) for q in quarantined] == [(7, 2)] and quarantined[0][2]
-    hub = HubFeeder(cfg)
     assert hub.step() == 3
     with pg.connect("mt5_features") as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(sum(ticks), 0) FROM bars_1s")
         assert cur.fetchone()[0] == 3
         cur.execute("SELECT seq FROM hub_checkpoint")
         assert cur.fetchone()[0] == 4
-    store.drop()
-    hub.drop()
 
 
-def test_hub_skips_an_out_of_range_ts_already_in_inf_and_its_checkpoint_moves_on(clean_stores):
-    pg, redis_server = clean_stores
-    cfg = store_cfg(pg)
-    cfg["hub_redis_url"] = redis_server.url(1)
-    store = TickStore(cfg)
+def test_hub_skips_an_out_of_range_ts_already_in_inf_and_its_checkpoint_moves_on(writers):
+    pg, store, hub = writers
     now = time.time()
     store.write([(8, 1, "EURUSD", 1e300, 1.1, 1.2), (8, 2, "EURUSD", now, 1.1, 1.2)])
-    hub = HubFeeder(cfg)
     assert hub.step() == 2 and hub.skipped == 1
     with pg.connect("mt5_features") as conn, conn.cursor() as cur:
         cur.execute("SELECT seq FROM hub_checkpoint")
         assert cur.fetchone()[0] == 2
-    store.drop()
-    hub.drop()
 
 
 def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatch):

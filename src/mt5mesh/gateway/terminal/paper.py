@@ -75,6 +75,15 @@ class PaperTerminal:
     def last_error(self) -> Tuple[int, str]:
         return self.error
 
+    def _known(self, symbol):
+        """Connected and the symbol exists; otherwise last_error() says which (MT5's own codes)."""
+        if not self._need():
+            return False
+        if symbol not in self.mid:
+            self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            return False
+        return True
+
     def _need(self):
         if not self.connected:
             self.error = (api.RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed, MetaTrader 5 x64 not found")
@@ -112,8 +121,7 @@ class PaperTerminal:
 
     def symbol_info(self, symbol: str) -> Optional[api.SymbolInfo]:
         with self.lock:
-            if not self._need() or symbol not in self.mid:
-                self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            if not self._known(symbol):
                 return None
             self._advance()
             last = self._last(symbol)
@@ -124,8 +132,7 @@ class PaperTerminal:
 
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
         with self.lock:
-            if not self._need() or symbol not in self.mid:
-                self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            if not self._known(symbol):
                 return False
             (self.selected.add if enable else self.selected.discard)(symbol)
             return True
@@ -139,16 +146,14 @@ class PaperTerminal:
 
     def symbol_info_tick(self, symbol: str) -> Optional[api.Tick]:
         with self.lock:
-            if not self._need() or symbol not in self.mid:
-                self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            if not self._known(symbol):
                 return None
             self._advance()
             return self._last(symbol)
 
     def copy_ticks_from(self, symbol: str, date_from: DateLike, count: int, flags: int) -> Optional[List[api.Tick]]:
         with self.lock:
-            if not self._need() or symbol not in self.mid:
-                self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            if not self._known(symbol):
                 return None
             self._advance()
             keys = self.keys[symbol]
@@ -159,8 +164,7 @@ class PaperTerminal:
     def copy_ticks_range(self, symbol: str, date_from: DateLike, date_to: DateLike,
                          flags: int) -> Optional[List[api.Tick]]:
         with self.lock:
-            if not self._need() or symbol not in self.mid:
-                self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            if not self._known(symbol):
                 return None
             self._advance()
             keys, hist = self.keys[symbol], self.history[symbol]
