@@ -4,7 +4,6 @@ rpyc's own classic server on loopback (as `python -m mt5linux` runs it under Win
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest

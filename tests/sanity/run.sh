@@ -5,9 +5,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity}
 dest="$work/ansible_collections/mt5crs/mesh"
 mkdir -p "$dest"
+rm -rf "$dest/mutants" "$dest/.hypothesis" "$dest/.mypy_cache"  # excluded below, so rsync would keep old copies
 rsync -a --delete --exclude .venv --exclude collections --exclude tests/output --exclude .git \
     --exclude reports --exclude '*.egg-info' --exclude __pycache__ --exclude .pytest_cache \
-    --exclude 'tests/output' --exclude dist --exclude build "$root/" "$dest/"
+    --exclude 'tests/output' --exclude dist --exclude build --exclude mutants --exclude .hypothesis \
+    --exclude .mypy_cache "$root/" "$dest/"
 # ansible-test bootstraps pip in its venvs from a download this machine may not reach; a
 # stand-in that uses ensurepip and the machine's own pip settings is used only then.
 "$root/.venv/bin/python" "$root/tests/sanity/get_pip_standin.py"

@@ -54,7 +54,7 @@ def test_every_paper_tick_is_followed_exactly_once_across_polls_and_bursts():
         clock.now += 0.0007 if step % 3 else 0.013  # polls inside and across milliseconds
         seen.extend(follower.poll())
     for symbol in paper.symbols:
-        history = [t for t in paper.history[symbol]]
+        history = list(paper.history[symbol])
         mine = [t for s, t in seen if s == symbol]
         assert mine == history, symbol
     times = [t.time_msc for s, t in seen if s == "EURUSD"]

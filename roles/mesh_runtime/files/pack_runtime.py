@@ -17,7 +17,6 @@ import tempfile
 BUNDLE_NAME = "mt5mesh-runtime.tar"
 
 
-
 def layout(root):
     """(package directory in the bundle, source directory) for each package, read from the one
     declaration of the layout: pyproject.toml's packages and package-dir."""

@@ -9,6 +9,10 @@ from mt5mesh.gateway.terminal import TerminalError, TerminalSource, open_backend
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
 
+def _nothing():
+    """Closing a backend that holds no connection."""
+
+
 def main(argv=None):
     cfg, _args = load(__doc__, SCHEMA, argv)
     log = setup_logging("mt5mesh-gateway", cfg["log_level"])
@@ -21,7 +25,7 @@ def main(argv=None):
             auth, public, secret = start_curve(ctx, cfg["curve_secret_key"], cfg["curve_allowed_dir"] or "", log)
             curve = (public, secret)
         kind = "ea" if cfg.source == "pull" else cfg.terminal
-        source, close_terminal = None, (lambda: None)
+        source, close_terminal = None, _nothing
         if kind == "synthetic":
             # The schema checked every symbol against the protocol's pattern (topics, COPY rows).
             source = SyntheticSource(cfg.symbols.split(","), cfg.rate, cfg.seed)

@@ -3,7 +3,7 @@ official module's function names, so the gateway's mt5linux backend takes exactl
 a Wine terminal would get (rpyc.classic.connect, remote `import MetaTrader5 as mt5`, calls)."""
 import os
 
-from mt5mesh.gateway.terminal.api import *  # noqa: F401,F403  (the constants, as the real module has)
+from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.paper import PaperTerminal
 
 _terminal = PaperTerminal(os.environ.get("PAPER_SYMBOLS", "EURUSD,GBPUSD").split(","),
@@ -24,3 +24,6 @@ order_send = _terminal.order_send
 positions_get = _terminal.positions_get
 orders_get = _terminal.orders_get
 history_deals_get = _terminal.history_deals_get
+
+# The constants, as the real module has them.
+globals().update((k, v) for k, v in vars(api).items() if k.isupper())

@@ -82,9 +82,13 @@ class RemoteMT5:
         return self._obtain(self._ticks("copy_ticks_range", symbol, date_from, date_to, flags))
 
 
+def _nothing():
+    """Closing a backend that holds no connection."""
+
+
 def open_backend(cfg):
     """(mt5 API object, closer) for the configured backend, initialized."""
-    name, closer = cfg["terminal"], (lambda: None)
+    name, closer = cfg["terminal"], _nothing
     if name == "paper":
         from mt5mesh.gateway.terminal.paper import PaperTerminal
         mt5 = PaperTerminal(cfg["symbols"].split(","), cfg["rate"], cfg["seed"], cfg["paper_balance"],
@@ -113,8 +117,8 @@ class TerminalSource:
         self.selected = [s for s in self.symbols if mt5.symbol_select(s, True)]
         missing = sorted(set(self.symbols) - set(self.selected))
         if missing:
-            raise TerminalError("terminal %s: symbols not available: %s (%s)" % (name, ", ".join(missing),
-                                                                                mt5.last_error()))
+            raise TerminalError("terminal %s: symbols not available: %s (%s)"
+                                % (name, ", ".join(missing), mt5.last_error()))
         self.follower = TerminalFollower(mt5, self.symbols, int(time.time() * 1000))
         self.next_poll = 0.0
         self.errors = 0

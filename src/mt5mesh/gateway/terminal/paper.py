@@ -224,14 +224,15 @@ class PaperTerminal:
         with self.lock:
             lo = _seconds(date_from) if date_from is not None else 0.0
             hi = _seconds(date_to) if date_to is not None else float("inf")
-            return tuple(d for d in self.deals if lo <= d.time <= hi and (ticket is None or d.ticket == ticket)
+            return tuple(d for d in self.deals
+                         if lo <= d.time <= hi and (ticket is None or d.ticket == ticket)
                          and (position is None or d.position_id == position))
 
     def _check(self, request):
         """(retcode, comment, fill price) for a market request, without executing it."""
         symbol, volume = request.get("symbol"), request.get("volume")
-        if request.get("action") != api.TRADE_ACTION_DEAL or request.get("type") not in (api.ORDER_TYPE_BUY,
-                                                                                        api.ORDER_TYPE_SELL):
+        market = (api.ORDER_TYPE_BUY, api.ORDER_TYPE_SELL)
+        if request.get("action") != api.TRADE_ACTION_DEAL or request.get("type") not in market:
             return api.TRADE_RETCODE_INVALID, "Invalid request", 0.0
         if symbol not in self.mid:
             return api.TRADE_RETCODE_INVALID, "Unknown symbol", 0.0
