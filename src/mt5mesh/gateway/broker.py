@@ -15,8 +15,8 @@ from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-gateway")
 # Replies queued per REP peer. With replay replies capped at MAX_REPLAY_BYTES this bounds what
-# one client that never reads can pin in memory (1 000 x 64 KiB), yet a client that pipelines
-# and reads still gets every answer.
+# one client that never reads can pin in memory (1 000 x 128 KiB at most); REP drops replies
+# past it, so a pipelining client must read as it goes (docs/protocol.md).
 REP_SNDHWM = 1000
 # Messages a PUB subscriber may send (subscriptions, and the CURVE handshake, whose INITIATE
 # is ~300 bytes); a bigger one disconnects it.
@@ -47,8 +47,6 @@ class Broker:
     # --- sockets ------------------------------------------------------------------
     def open(self, curve=None):
         self.curve = curve
-        # REP drops replies to a peer whose queue is full; a deep (still bounded) queue means a
-        # client that pipelines many requests before reading still gets every answer.
         self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM)
         self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
                                 max_in=PUB_MAX_IN_BYTES)

@@ -112,9 +112,7 @@ class Follower:
         ticks = snap.get("ticks") or []
         try:
             epoch, head = snap.get("epoch"), snap.get("seq")
-            if not (isinstance(epoch, int) and protocol.finite(epoch, 0, protocol.MAX_SEQ)
-                    and isinstance(head, int) and protocol.finite(head, 0, protocol.MAX_SEQ)
-                    and isinstance(ticks, list)):
+            if not (_int(epoch) and _int(head) and isinstance(ticks, list)):
                 raise protocol.ProtocolError("snapshot needs integer epoch and seq and a list of ticks")
             ticks = [protocol.check_tick(t) for t in ticks if isinstance(t, dict)]
         except protocol.ProtocolError as e:

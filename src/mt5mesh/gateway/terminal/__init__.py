@@ -110,10 +110,9 @@ def open_backend(cfg):
 class TerminalSource:
     """The broker's tick source for a terminal backend: every tick, once, with its terminal fields."""
 
-    def __init__(self, name, mt5, symbols, poll_interval=0.01, clock=time.monotonic):
+    def __init__(self, name, mt5, symbols, poll_interval=0.01):
         self.name, self.mt5, self.symbols = name, mt5, list(symbols)
         self.poll_interval = poll_interval
-        self.clock = clock
         self.selected = [s for s in self.symbols if mt5.symbol_select(s, True)]
         missing = sorted(set(self.symbols) - set(self.selected))
         if missing:

@@ -58,7 +58,6 @@ class TerminalFollower:
         self.symbols = list(symbols)
         # Start at "now": the gateway publishes what arrives from its start, not the terminal's past.
         self.cursors = {s: Cursor(start_msc, 0) for s in self.symbols}
-        self.polls = 0
 
     def poll(self, max_batches=4):
         out = []
@@ -69,5 +68,4 @@ class TerminalFollower:
                 out.extend((symbol, t) for t in cursor.fresh(ticks))
                 if len(ticks) < BATCH:
                     break
-        self.polls += 1
         return out

@@ -183,6 +183,10 @@ class PaperTerminal:
         return round((last.bid - p.price_open) * size if p.type == api.POSITION_TYPE_BUY
                      else (p.price_open - last.ask) * size, 2)
 
+    def _floating(self):
+        """Profit of all open positions at the current quotes."""
+        return sum(self._profit(p) for p in self.positions.values())
+
     def _contract(self, symbol):
         return 100.0 if "XAU" in symbol else 100000.0
 
@@ -195,7 +199,7 @@ class PaperTerminal:
             if not self._need():
                 return None
             self._advance()
-            profit = round(sum(self._profit(p) for p in self.positions.values()), 2)
+            profit = round(self._floating(), 2)
             equity, margin = round(self.balance + profit, 2), self._margin()
             return api.AccountInfo(5000001, api.ACCOUNT_TRADE_MODE_DEMO, self.leverage, 0, 0, True, True, 2, 2, False,
                                    round(self.balance, 2), 0.0, profit, equity, margin, round(equity - margin, 2),
@@ -248,8 +252,7 @@ class PaperTerminal:
         closing = request.get("position") in self.positions
         if not closing:
             need = self._contract(symbol) * volume * price / self.leverage
-            profit = sum(self._profit(p) for p in self.positions.values())
-            if self.balance + profit - self._margin() < need:
+            if self.balance + self._floating() - self._margin() < need:
                 return api.TRADE_RETCODE_NO_MONEY, "No money", 0.0
         return api.TRADE_RETCODE_DONE, "Request executed", round(price, self._digits(symbol))
 
@@ -259,7 +262,7 @@ class PaperTerminal:
                 return None
             self._advance()
             retcode, comment, _price = self._check(request)
-            equity = self.balance + sum(self._profit(p) for p in self.positions.values())
+            equity = self.balance + self._floating()
             margin = self._margin()
             return api.OrderCheckResult(0 if retcode == api.TRADE_RETCODE_DONE else retcode, round(self.balance, 2),
                                         round(equity, 2), 0.0, margin, round(equity - margin, 2), 0.0, comment,
