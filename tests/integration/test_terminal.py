@@ -55,7 +55,7 @@ def rpyc_server(tmp_path):
 def gateway(tmp_path, *extra):
     rep, pub = free_port(), free_port()
     gw = Service("mt5mesh-gateway", ["--rep", "tcp://127.0.0.1:%d" % rep, "--pub", "tcp://127.0.0.1:%d" % pub,
-                                     "--heartbeat", 0.2] + list(extra), str(tmp_path))
+                                     "--heartbeat", 0.2, "--journal", tmp_path / "journal"] + list(extra), str(tmp_path))
     wait_until(lambda: call(rep, "ping", 0.5) is not None, 15, "gateway answers ping")
     return gw, rep, pub
 

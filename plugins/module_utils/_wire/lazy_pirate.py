@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import itertools
 import time
+import uuid
 
 from .breaker import CircuitBreaker, CircuitOpen
 from . import protocol, sockets
@@ -37,6 +38,10 @@ class LazyPirateClient:
         self.ctx = context or zmq.Context.instance()
         self.sock = None
         self.resets = 0
+        # Ids unique across clients and restarts: the gateway answers a repeated trading id
+        # with the first reply (exactly-once orders), so a counter from 1 per client would make
+        # a new client's first order look like an old client's retry.
+        self._prefix = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)
 
     def _connect(self):
@@ -55,8 +60,9 @@ class LazyPirateClient:
     def close(self):
         self.reset()
 
-    def call(self, cmd, timeout=None, retries=None, **fields):
-        """Send one command; returns the decoded reply dict (ok may be false).
+    def call(self, cmd, timeout=None, retries=None, req_id=None, **fields):
+        """Send one command; returns the decoded reply dict (ok may be false). Every retry
+        carries the same id (``req_id``, or a new unique one), so a gateway can tell a retry.
 
         Raises CircuitOpen while the breaker is open, GatewayUnavailable after the retries.
         """
@@ -64,7 +70,7 @@ class LazyPirateClient:
             raise CircuitOpen("gateway %s: circuit open after %d failures" % (self.url, self.breaker.failures))
         timeout = self.timeout if timeout is None else timeout
         retries = self.retries if retries is None else retries
-        req_id = next(self._ids)
+        req_id = req_id if req_id is not None else "%s-%d" % (self._prefix, next(self._ids))
         payload = protocol.request(cmd, req_id, **fields)
         last_error = "no reply"
         for _attempt in range(retries):

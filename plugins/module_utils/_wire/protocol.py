@@ -38,13 +38,23 @@ MAX_SEQ = 2 ** 62
 
 TOPIC_HEARTBEAT = b"hb"
 TOPIC_TICK_PREFIX = b"tick."
+TOPIC_TRADE_PREFIX = b"trade."
 
-COMMANDS = ("ping", "status", "snapshot", "replay")
+# Read-only account commands always work; trading commands need an id (exactly-once) and,
+# except close_all (it only reduces risk), a gateway started with --trading.
+READ_COMMANDS = ("account", "positions", "orders", "symbol_info", "history_deals")
+TRADE_COMMANDS = ("order_send", "order_close", "close_all")
+COMMANDS = ("ping", "status", "snapshot", "replay") + READ_COMMANDS + TRADE_COMMANDS
+SIDES = ("buy", "sell")
+MAX_VOLUME = 1e6
+MAX_COMMENT = 31  # MT5 keeps at most 31 characters of an order comment
+TRADE_KINDS = ("fill", "reject", "unknown")
 # Symbols end up in topics and COPY rows: keep them to a safe alphabet.
 SYMBOL_RE = re.compile(r"[A-Za-z0-9._#-]{1,32}")
 
 TICK_FIELDS = ("epoch", "seq", "ts", "symbol", "bid", "ask")
 HEARTBEAT_FIELDS = ("epoch", "seq", "ts")
+TRADE_FIELDS = ("epoch", "seq", "ts", "symbol", "trade")
 
 
 class ProtocolError(ValueError):
@@ -172,7 +182,57 @@ def decode_request(frames):
                 err.request = req
                 raise err
         req["limit"] = min(req.get("limit", 1000), MAX_REPLAY_LIMIT)
+    elif cmd in READ_COMMANDS or cmd in TRADE_COMMANDS:
+        problem = trade_request_problem(req)
+        if problem:
+            err = ProtocolError("%s: %s" % (cmd, problem))
+            err.request = req
+            raise err
     return req
+
+
+def _integer(value, low, high):
+    """An int (not bool) with low <= value <= high; never raises."""
+    return isinstance(value, int) and finite(value, low, high)
+
+
+def trade_request_problem(req):
+    """What is wrong with an account or trading request's fields, naming the field; None when
+    the request is well formed (pure: the terminal is not asked anything here)."""
+    cmd = req["cmd"]
+    if cmd in TRADE_COMMANDS and "id" not in req:
+        return "a trading command needs an 'id' (without one it could never be retried safely)"
+    if cmd in ("symbol_info", "order_send") and "symbol" not in req:
+        return "'symbol' is required"
+    if "symbol" in req and not valid_symbol(req["symbol"]):
+        return "'symbol' must be 1-32 characters from A-Z a-z 0-9 . _ # -"
+    if "magic" in req and not _integer(req["magic"], 0, 2 ** 63 - 1):
+        return "'magic' must be an integer >= 0"
+    if cmd == "order_send":
+        if req.get("side") not in SIDES:
+            return "'side' must be buy or sell"
+        if not finite(req.get("volume"), 0, MAX_VOLUME) or req["volume"] <= 0:
+            return "'volume' must be a number > 0 and <= %g" % MAX_VOLUME
+        for key in ("sl", "tp"):
+            if key in req and not finite(req[key], 0, MAX_PRICE):
+                return "%r must be a finite price between 0 and %g" % (key, MAX_PRICE)
+        if "deviation" in req and not _integer(req["deviation"], 0, 100000):
+            return "'deviation' must be an integer of points from 0 to 100000"
+        if "comment" in req and not (isinstance(req["comment"], str) and len(req["comment"]) <= MAX_COMMENT
+                                     and req["comment"].isprintable()):
+            return "'comment' must be printable text of at most %d characters" % MAX_COMMENT
+    elif cmd == "order_close":
+        if not _integer(req.get("position"), 1, MAX_SEQ):
+            return "'position' must be a ticket (an integer >= 1)"
+        if "volume" in req and not (finite(req["volume"], 0, MAX_VOLUME) and req["volume"] > 0):
+            return "'volume' must be a number > 0 and <= %g" % MAX_VOLUME
+    elif cmd == "history_deals":
+        for key in ("from", "to"):
+            if not finite(req.get(key), 0, MAX_TS):
+                return "%r must be seconds since 1970 before 2100" % key
+        if req["from"] > req["to"]:
+            return "'from' must not be after 'to'"
+    return None
 
 
 MAX_ID_BYTES = 256
@@ -228,8 +288,47 @@ def heartbeat(epoch, seq, ts):
     return [TOPIC_HEARTBEAT, encode({"epoch": epoch, "seq": seq, "ts": ts})]
 
 
+def trade(epoch, seq, ts, symbol, fields):
+    """A trade event as its two frames [topic, payload]: an order's outcome (``trade``: fill,
+    reject, or unknown for an order cut off by a restart) with the terminal's retcode and tickets."""
+    event = {"epoch": epoch, "seq": seq, "ts": ts, "symbol": symbol}
+    event.update(fields)
+    return [TOPIC_TRADE_PREFIX + symbol.encode("utf-8"), encode(event)]
+
+
+TRADE_INT_FIELDS = ("retcode", "order", "deal", "position", "magic", "time_msc")
+TRADE_NUMBER_FIELDS = ("volume", "price", "profit", "sl", "tp")
+TRADE_TEXT_FIELDS = ("cmd", "client_id", "retcode_name", "comment", "error")
+
+
+def check_trade(data):
+    """Raise ProtocolError unless a trade event's fields are of the right type and range."""
+    check_tick(dict(data, bid=0, ask=0))
+    if data.get("trade") not in TRADE_KINDS:
+        raise ProtocolError("trade 'trade' must be one of %s" % ", ".join(TRADE_KINDS))
+    if data.get("side") not in SIDES + (None,) or data.get("entry") not in ("in", "out", None):
+        raise ProtocolError("trade 'side' must be buy or sell and 'entry' in or out")
+    for key in TRADE_INT_FIELDS:
+        if key in data and not _integer(data[key], -MAX_SEQ, MAX_SEQ):
+            raise ProtocolError("trade %r must be an integer" % key)
+    for key in TRADE_NUMBER_FIELDS:
+        if key in data and not finite(data[key], -MAX_PRICE * MAX_VOLUME, MAX_PRICE * MAX_VOLUME):
+            raise ProtocolError("trade %r must be a finite number" % key)
+    for key in TRADE_TEXT_FIELDS:
+        if key in data and not (isinstance(data[key], str) and len(data[key]) <= 600):
+            raise ProtocolError("trade %r must be text of at most 600 characters" % key)
+    return data
+
+
+def check_event(data):
+    """A tick or trade event from a replay or snapshot: checked like one that came live."""
+    if not isinstance(data, dict):
+        raise ProtocolError("event is not a JSON object")
+    return check_trade(data) if "trade" in data else check_tick(data)
+
+
 def decode_event(frames):
-    """Returns (kind, payload dict) where kind is 'tick' or 'hb'. Raises ProtocolError."""
+    """Returns (kind, payload dict) where kind is 'tick', 'trade' or 'hb'. Raises ProtocolError."""
     if len(frames) != 2:
         raise ProtocolError("event must have 2 frames, got %d" % len(frames))
     topic, payload = frames
@@ -240,6 +339,8 @@ def decode_event(frames):
         fields, kind = HEARTBEAT_FIELDS, "hb"
     elif topic.startswith(TOPIC_TICK_PREFIX):
         fields, kind = TICK_FIELDS, "tick"
+    elif topic.startswith(TOPIC_TRADE_PREFIX):
+        fields, kind = TRADE_FIELDS, "trade"
     else:
         raise ProtocolError("unknown topic %r" % topic[:64])
     missing = [f for f in fields if f not in data]
@@ -247,6 +348,8 @@ def decode_event(frames):
         raise ProtocolError("%s event lacks %s" % (kind, ", ".join(missing)))
     if kind == "tick":
         check_tick(data)
+    elif kind == "trade":
+        check_trade(data)
     elif not (isinstance(data["epoch"], int) and finite(data["epoch"], 0, MAX_SEQ)
               and isinstance(data["seq"], int) and finite(data["seq"], 0, MAX_SEQ)
               and finite(data["ts"], 0, MAX_TS)):
@@ -256,6 +359,8 @@ def decode_event(frames):
 
 def event_frames(event):
     """Frames of an event dict as returned by ``replay`` (inverse of decode_event)."""
+    if "trade" in event:
+        return [TOPIC_TRADE_PREFIX + event["symbol"].encode("utf-8"), encode(event)]
     if "symbol" in event:
         return [TOPIC_TICK_PREFIX + event["symbol"].encode("utf-8"), encode(event)]
     return [TOPIC_HEARTBEAT, encode(event)]

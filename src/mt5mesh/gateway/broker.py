@@ -3,6 +3,7 @@
 One thread owns every socket (ZeroMQ sockets are not thread-safe); the loop never blocks on
 a single client, so malformed input can cost at most one reply each.
 """
+import json
 import logging
 import time
 
@@ -29,7 +30,7 @@ TURN_BUDGET_S = 0.02
 
 
 class Broker:
-    def __init__(self, cfg, ctx=None, source=None, kind=None):
+    def __init__(self, cfg, ctx=None, source=None, kind=None, journal=None, restored=None):
         self.cfg = cfg
         self.kind = kind or ("ea" if cfg.get("source") == "pull" else "synthetic")
         self.ctx = ctx or zmq.Context.instance()
@@ -43,6 +44,38 @@ class Broker:
                          "pushed": 0, "dropped": 0, "clients": 0, "errors": 0}
         self.rep = self.pub = self.pull = self.monitor = None
         self.curve = None
+        self.trader = None  # set by main for terminal backends (mt5mesh.gateway.trading)
+        self.journal = journal
+        if restored is not None:
+            self._restore(restored)
+
+    def _restore(self, loaded):
+        """Continue a journal's epoch: its ring, its latest tick per symbol, the next seq."""
+        self.epoch = loaded.epoch
+        for seq, payload in loaded.events:
+            self.ring.put(seq, payload)
+            if b'"trade":' not in payload:
+                try:
+                    self.latest[json.loads(payload)["symbol"]] = payload
+                except (ValueError, KeyError, TypeError):
+                    pass
+        self.seq = loaded.last_seq
+
+    def checkpoint(self):
+        """What a new journal segment opens with: the whole state a restart needs."""
+        cursors = getattr(self.source, "cursors", None)
+        state = {"epoch": self.epoch, "seq": self.seq, "cursors": cursors() if cursors else {}}
+        if self.trader is not None:
+            state.update(self.trader.journal_state())
+        return state
+
+    def start_journal(self):
+        if self.journal is not None:
+            self.journal.start(self.seq + 1, self.checkpoint())
+
+    def _roll_journal(self):
+        self.journal.start(self.seq + 1, self.checkpoint())
+        self.journal.drop_older_than(self.ring.oldest)
 
     # --- sockets ------------------------------------------------------------------
     def open(self, curve=None):
@@ -72,6 +105,8 @@ class Broker:
         for sock in (self.monitor, self.rep, self.pub, self.pull):
             if sock is not None:
                 sock.close(0)
+        if self.journal is not None:
+            self.journal.close()
 
     # --- publishing ----------------------------------------------------------------
     def publish(self, symbol, bid, ask, ts=None, extra=None):
@@ -80,9 +115,19 @@ class Broker:
         self.seq += 1
         ts = time.time() if ts is None else ts
         frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask, extra)
+        self._send(frames)
+        self.latest[symbol] = frames[1]
+
+    def publish_trade(self, symbol, fields):
+        """A trade event, in the same seq stream as the ticks (replay and gap fill cover it)."""
+        self.seq += 1
+        self._send(protocol.trade(self.epoch, self.seq, time.time(), symbol, fields))
+
+    def _send(self, frames):
+        if self.journal is not None:
+            self.journal.event(self.seq, frames[1])  # on disk (page cache) before anyone sees it
         self.pub.send_multipart(frames, copy=False)
         self.ring.put(self.seq, frames[1])
-        self.latest[symbol] = frames[1]
         self.counters["published"] += 1
 
     def heartbeat(self):
@@ -104,10 +149,22 @@ class Broker:
         req = None
         try:
             req = protocol.decode_request(frames)
+            if req["cmd"] in protocol.READ_COMMANDS or req["cmd"] in protocol.TRADE_COMMANDS:
+                return self._account_command(req)
             return getattr(self, "cmd_" + req["cmd"])(req)
         except protocol.ProtocolError as e:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
+
+    def _account_command(self, req):
+        if self.trader is None:
+            return protocol.reply_error(req, "%s: this gateway has no terminal (it runs --terminal %s); account and "
+                                             "trading commands need paper, metatrader5 or mt5linux" % (req["cmd"], self.kind))
+        reply = self.trader.handle(req)
+        fields = {k: v for k, v in reply.items() if k not in ("ok", "error")}
+        if reply["ok"]:
+            return protocol.reply_ok(req, **fields)
+        return protocol.reply_error(req, reply["error"], **fields)
 
     def _internal_error(self, where, e):
         self.counters["errors"] += 1
@@ -123,9 +180,14 @@ class Broker:
                                  epoch=self.epoch, seq=self.seq, uptime_s=self.uptime())
 
     def cmd_status(self, req):
+        journal = None
+        if self.journal is not None:
+            journal = {"path": self.journal.path, "segments": len(self.journal.segments), "syncs": self.journal.syncs}
         return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(),
                                  ring_oldest=self.ring.oldest, ring_size=self.ring.size,
-                                 source=self.kind, terminal=self.terminal_status(), **self.counters)
+                                 source=self.kind, terminal=self.terminal_status(), journal=journal,
+                                 trading=self.trader.state() if self.trader is not None else None,
+                                 **self.counters)
 
     def terminal_status(self):
         status = getattr(self.source, "status", None)
@@ -162,6 +224,8 @@ class Broker:
             if now >= next_hb:
                 self.heartbeat()
                 next_hb = now + hb_every
+            if self.journal is not None and self.journal.due(now):
+                self._roll_journal()
             wait = next_hb - now
             if self.source is not None:
                 wait = min(wait, max(self.source.next_in(time.monotonic()), 0.001))

@@ -1,16 +1,52 @@
 """mt5mesh-gateway: the ZeroMQ broker in front of the MetaTrader 5 terminal."""
+import os
+
 import zmq
 
 from mt5mesh.config import load
 from mt5mesh.gateway.broker import Broker
+from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, cursors_from
 from mt5mesh.gateway.schema import SCHEMA
 from mt5mesh.gateway.sources import SyntheticSource
 from mt5mesh.gateway.terminal import TerminalError, TerminalSource, open_backend
+from mt5mesh.gateway.trading import Limits, Trader
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
 
 def _nothing():
     """Closing a backend that holds no connection."""
+
+
+def journal_dir(cfg, environ=os.environ):
+    """The journal directory, or None when it is turned off (pure)."""
+    if cfg["journal"] == "none":
+        return None
+    return cfg["journal"] or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/mt5mesh-gateway"
+
+
+def open_journal(cfg, log):
+    """(journal, loaded state or None) for a terminal backend; (None, None) when it is off."""
+    path = journal_dir(cfg)
+    if path is None:
+        log.warning("journal off: a restart starts a new epoch")
+        return None, None
+    journal = Journal(path, cfg["ring_size"])
+    try:
+        journal.lock()
+        try:
+            loaded = journal.load()
+        except JournalCorrupt as e:
+            journal.set_aside(e)
+            loaded = None
+    except (JournalError, OSError) as e:
+        journal.close()
+        raise ServiceError(str(e))
+    if loaded is None:
+        log.info("journal %s: new, starting a new epoch", path)
+    else:
+        log.info("journal %s: continuing epoch %d at seq %d (%d events, %d order replies)", path, loaded.epoch,
+                 loaded.last_seq + 1, len(loaded.events), len(loaded.replies))
+    return journal, loaded
 
 
 def main(argv=None):
@@ -25,20 +61,35 @@ def main(argv=None):
             auth, public, secret = start_curve(ctx, cfg["curve_secret_key"], cfg["curve_allowed_dir"] or "", log)
             curve = (public, secret)
         kind = "ea" if cfg.source == "pull" else cfg.terminal
-        source, close_terminal = None, _nothing
+        source, close_terminal, mt5 = None, _nothing, None
+        journal = loaded = None
+        if kind not in ("synthetic", "ea"):
+            journal, loaded = open_journal(cfg, log)
         if kind == "synthetic":
             # The schema checked every symbol against the protocol's pattern (topics, COPY rows).
             source = SyntheticSource(cfg.symbols.split(","), cfg.rate, cfg.seed)
         elif kind != "ea":
             try:
-                mt5, close_terminal = open_backend(cfg)
-                source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll)
+                mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
+                source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,
+                                        cursors_from(loaded) if loaded else None)
             except TerminalError as e:
+                if journal is not None:
+                    journal.close()
                 raise ServiceError(str(e))
             log.info("terminal %s: connected, symbols %s", kind, ", ".join(source.selected))
-        broker = Broker(cfg, ctx, source, kind)
+        broker = Broker(cfg, ctx, source, kind, journal, loaded)
+        if mt5 is not None:
+            limits = Limits((cfg.trade_symbols or cfg.symbols).split(","), cfg.max_volume, cfg.max_positions,
+                            cfg.max_orders_per_s)
+            broker.trader = Trader(mt5, broker.publish_trade, journal, cfg.trading, limits)
+            if loaded is not None:
+                broker.trader.restore(loaded)
+            log.info("trading %s; limits %s", "ON" if cfg.trading else "off (read-only and close_all only)",
+                     limits.as_dict())
         stop = stop_event_on_signals()
         broker.open(curve)
+        broker.start_journal()
         try:
             broker.serve(stop)
         finally:

@@ -195,11 +195,11 @@ class Follower:
         if action == ACCEPT:
             self._emit(ev, frames)
         elif action == GAP:
-            if self._fill(first, last) and kind == "tick" and ev["seq"] == self.seq.next_seq:
+            if self._fill(first, last) and kind != "hb" and ev["seq"] == self.seq.next_seq:
                 self._emit(ev, frames)
         elif action == EPOCH_CHANGE:
             self._flush()
-            if self._resync((self.seq.epoch, self.seq.next_seq - 1)) and kind == "tick":
+            if self._resync((self.seq.epoch, self.seq.next_seq - 1)) and kind != "hb":
                 if ev["epoch"] == self.seq.epoch and ev["seq"] == self.seq.next_seq:
                     self._emit(ev, frames)
         elif action == DUPLICATE:
@@ -214,8 +214,12 @@ class Follower:
             self.xpub.send_multipart(frames)
         if not self.batch:
             self.batch_since = time.monotonic()
-        self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev["bid"], ev["ask"]))
-        self.batch_latest[ev["symbol"]] = frames[1] if frames else ev
+        if "trade" in ev:
+            # A trade event: same stream, same batch (so same transaction), its own tables.
+            self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], None, None, ev))
+        else:
+            self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev["bid"], ev["ask"]))
+            self.batch_latest[ev["symbol"]] = frames[1] if frames else ev
         self.seq.accepted(ev["seq"])
         if len(self.batch) >= int(self.cfg["batch_size"]):
             self._flush()
@@ -285,9 +289,7 @@ class Follower:
     def _replayed_ok(self, ev, first, last):
         """A replayed event is peer data like any other: checked before it is accepted."""
         try:
-            if not isinstance(ev, dict):
-                raise protocol.ProtocolError("replayed event is not a JSON object")
-            protocol.check_tick(ev)
+            protocol.check_event(ev)
             if ev["epoch"] != self.seq.epoch or ev["seq"] != self.seq.next_seq:
                 raise protocol.ProtocolError("replayed event out of order (epoch %r seq %r, wanted seq %d)"
                                              % (ev["epoch"], ev["seq"], self.seq.next_seq))

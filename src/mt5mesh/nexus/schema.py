@@ -13,6 +13,41 @@ CREATE TABLE IF NOT EXISTS ticks (
     ask     double precision NOT NULL,
     PRIMARY KEY (epoch, seq)
 );
+-- Trade events (trade.<SYMBOL>): one row per event, in the same seq stream as the ticks, so
+-- (epoch, seq) over ticks and orders together is the gateway's whole stream.
+CREATE TABLE IF NOT EXISTS orders (
+    epoch         bigint           NOT NULL,
+    seq           bigint           NOT NULL,
+    ts            double precision NOT NULL,
+    symbol        text             NOT NULL,
+    kind          text             NOT NULL,
+    cmd           text,
+    client_id     text,
+    side          text,
+    volume        double precision,
+    price         double precision,
+    retcode       integer,
+    retcode_name  text,
+    order_ticket  bigint,
+    deal_ticket   bigint,
+    position      bigint,
+    error         text,
+    PRIMARY KEY (epoch, seq)
+);
+CREATE TABLE IF NOT EXISTS deals (
+    ticket        bigint PRIMARY KEY,
+    order_ticket  bigint           NOT NULL,
+    position      bigint,
+    symbol        text             NOT NULL,
+    side          text,
+    entry         text,
+    volume        double precision NOT NULL,
+    price         double precision NOT NULL,
+    profit        double precision,
+    time_msc      bigint,
+    epoch         bigint           NOT NULL,
+    seq           bigint           NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nexus_checkpoint (
     stream     text PRIMARY KEY,
     epoch      bigint NOT NULL,
@@ -59,4 +94,4 @@ CREATE TABLE IF NOT EXISTS hub_checkpoint (
 );
 """
 
-TABLES = {"inf": ("ticks", "nexus_checkpoint", "nexus_discontinuity", "nexus_quarantine"), "hub": ("bars_1s", "hub_checkpoint")}
+TABLES = {"inf": ("ticks", "orders", "deals", "nexus_checkpoint", "nexus_discontinuity", "nexus_quarantine"), "hub": ("bars_1s", "hub_checkpoint")}

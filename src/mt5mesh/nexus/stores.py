@@ -105,13 +105,19 @@ class TickStore:
         return tuple(row) if row else None
 
     def write(self, rows):
-        """rows: [(epoch, seq, symbol, ts, bid, ask), ...] in stream order."""
+        """rows: [(epoch, seq, symbol, ts, bid, ask), ...] in stream order; a trade event is
+        (epoch, seq, symbol, ts, None, None, event dict) and goes to orders (and deals)."""
         conn = self.connect()
-        buf = io.StringIO("".join(copy_line(r) for r in rows))
+        ticks = [r for r in rows if len(r) == 6]
+        trades = [r[6] for r in rows if len(r) == 7]
+        buf = io.StringIO("".join(copy_line(r) for r in ticks))
         try:
             with conn.cursor() as cur:
-                cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
-                cur.execute("INSERT INTO ticks SELECT * FROM ticks_in ON CONFLICT DO NOTHING")
+                if ticks:
+                    cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
+                    cur.execute("INSERT INTO ticks SELECT * FROM ticks_in ON CONFLICT DO NOTHING")
+                for ev in trades:
+                    write_trade(cur, ev)
                 last = rows[-1]
                 cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
                             "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
@@ -167,6 +173,24 @@ class TickStore:
             cur.execute("INSERT INTO nexus_discontinuity (kind, epoch, from_seq, to_seq, detail) "
                         "VALUES (%s, %s, %s, %s, %s)", (kind, epoch, from_seq, to_seq, detail))
         conn.commit()
+
+
+def write_trade(cur, ev):
+    """One trade event: its orders row (unique by epoch, seq) and, for a fill, its deals row
+    (unique by ticket), both idempotent so a replayed or re-spooled batch cannot double them."""
+    get = ev.get
+    cur.execute("INSERT INTO orders (epoch, seq, ts, symbol, kind, cmd, client_id, side, volume, price, retcode, "
+                "retcode_name, order_ticket, deal_ticket, position, error) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (ev["epoch"], ev["seq"], ev["ts"], ev["symbol"], ev["trade"], get("cmd"), get("client_id"), get("side"),
+                 get("volume"), get("price"), get("retcode"), get("retcode_name"), get("order"), get("deal"),
+                 get("position"), get("error")))
+    if ev["trade"] == "fill" and get("deal"):
+        cur.execute("INSERT INTO deals (ticket, order_ticket, position, symbol, side, entry, volume, price, profit, "
+                    "time_msc, epoch, seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (ev["deal"], get("order") or 0, get("position"), ev["symbol"], get("side"), get("entry"),
+                     get("volume") or 0.0, get("price") or 0.0, get("profit"), get("time_msc"), ev["epoch"], ev["seq"]))
 
 
 class LatestTicks:

@@ -86,13 +86,16 @@ def _nothing():
     """Closing a backend that holds no connection."""
 
 
-def open_backend(cfg):
-    """(mt5 API object, closer) for the configured backend, initialized."""
+def open_backend(cfg, state_dir=None):
+    """(mt5 API object, closer) for the configured backend, initialized. The paper terminal keeps
+    its account in ``state_dir`` (beside the journal), as a real terminal keeps it at the broker."""
     name, closer = cfg["terminal"], _nothing
     if name == "paper":
+        import os
         from mt5mesh.gateway.terminal.paper import PaperTerminal
         mt5 = PaperTerminal(cfg["symbols"].split(","), cfg["rate"], cfg["seed"], cfg["paper_balance"],
-                            cfg["paper_leverage"], cfg["paper_slippage"], burst=cfg["paper_burst"])
+                            cfg["paper_leverage"], cfg["paper_slippage"], burst=cfg["paper_burst"],
+                            account_file=os.path.join(state_dir, "paper-account.json") if state_dir else None)
     elif name == "metatrader5":
         try:
             import MetaTrader5 as mt5  # pylint: disable=import-error
@@ -110,7 +113,7 @@ def open_backend(cfg):
 class TerminalSource:
     """The broker's tick source for a terminal backend: every tick, once, with its terminal fields."""
 
-    def __init__(self, name, mt5, symbols, poll_interval=0.01):
+    def __init__(self, name, mt5, symbols, poll_interval=0.01, cursors=None):
         self.name, self.mt5, self.symbols = name, mt5, list(symbols)
         self.poll_interval = poll_interval
         self.selected = [s for s in self.symbols if mt5.symbol_select(s, True)]
@@ -118,7 +121,7 @@ class TerminalSource:
         if missing:
             raise TerminalError("terminal %s: symbols not available: %s (%s)"
                                 % (name, ", ".join(missing), mt5.last_error()))
-        self.follower = TerminalFollower(mt5, self.symbols, int(time.time() * 1000))
+        self.follower = TerminalFollower(mt5, self.symbols, int(time.time() * 1000), cursors)
         self.next_poll = 0.0
         self.errors = 0
 
@@ -136,6 +139,10 @@ class TerminalSource:
             return []
         return [(s, t.bid, t.ask, t.time_msc / 1000.0,
                  {"time_msc": t.time_msc, "last": t.last, "volume": t.volume, "flags": t.flags}) for s, t in got]
+
+    def cursors(self):
+        """{symbol: [time_msc, ticks at that msc]}: where a restart resumes (the journal keeps it)."""
+        return {s: [c.time_msc, c.at_msc] for s, c in self.follower.cursors.items()}
 
     def next_in(self, now):
         return max(0.0, self.next_poll - now)

@@ -53,11 +53,13 @@ class Cursor:
 class TerminalFollower:
     """Follows every symbol of one terminal; ``poll()`` returns (symbol, Tick) in time order per symbol."""
 
-    def __init__(self, mt5, symbols, start_msc):
+    def __init__(self, mt5, symbols, start_msc, saved=None):
         self.mt5 = mt5
         self.symbols = list(symbols)
-        # Start at "now": the gateway publishes what arrives from its start, not the terminal's past.
-        self.cursors = {s: Cursor(start_msc, 0) for s in self.symbols}
+        # Start at "now": the gateway publishes what arrives from its start, not the terminal's past;
+        # after a restart, at the journal's cursors, so the ticks of the downtime come too.
+        saved = saved or {}
+        self.cursors = {s: Cursor(*saved[s]) if s in saved else Cursor(start_msc, 0) for s in self.symbols}
 
     def poll(self, max_batches=4):
         out = []

@@ -11,6 +11,8 @@ reads both).
 import bisect
 import collections
 import datetime
+import json
+import os
 import random
 import threading
 import time
@@ -21,6 +23,7 @@ from mt5mesh.gateway.terminal import api
 DateLike = Union[datetime.datetime, int, float]
 
 HISTORY_TICKS = 200000  # per symbol: ticks older than this fall off the paper history
+DEALS_KEPT = 100000  # the account file keeps this many of the newest deals
 DIGITS = {"JPY": 3, "XAU": 2}
 
 
@@ -36,7 +39,7 @@ class PaperTerminal:
     """One paper account on a random-walk market. Thread-safe (rpyc serves calls from threads)."""
 
     def __init__(self, symbols, rate=100.0, seed=42, balance=10000.0, leverage=100, slippage_points=0,
-                 clock=time.time, burst=1):
+                 clock=time.time, burst=1, account_file=None):
         self.symbols = list(symbols)
         self.rate = float(rate)
         self.burst = max(1, int(burst))
@@ -57,6 +60,29 @@ class PaperTerminal:
         self.positions = collections.OrderedDict()
         self.deals = []
         self.tickets = iter(range(100001, 10 ** 12))
+        self.account_file = account_file
+        if account_file and os.path.exists(account_file):
+            self._load_account()
+
+    # --- the account on disk (like a real account, it outlives the gateway) ------------------
+    def _load_account(self):
+        with open(self.account_file, encoding="utf-8") as f:
+            saved = json.load(f)
+        self.balance = float(saved["balance"])
+        self.positions = collections.OrderedDict((p[0], api.TradePosition(*p)) for p in saved["positions"])
+        self.deals = [api.TradeDeal(*d) for d in saved["deals"]]
+        self.tickets = iter(range(int(saved["next_ticket"]), 10 ** 12))
+
+    def _save_account(self, next_ticket):
+        """Atomically: a temp file, fsynced, renamed over the old one."""
+        self.deals = self.deals[-DEALS_KEPT:]
+        tmp = self.account_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"balance": self.balance, "positions": [list(p) for p in self.positions.values()],
+                       "deals": [list(d) for d in self.deals], "next_ticket": next_ticket}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.account_file)
 
     # --- session --------------------------------------------------------------------
     def initialize(self, path: Optional[str] = None, *, login: Optional[int] = None, password: Optional[str] = None,
@@ -303,4 +329,6 @@ class PaperTerminal:
             self.deals.append(api.TradeDeal(deal, order, int(now), int(now * 1000), request["type"], entry,
                                             int(request.get("magic", 0)), pos_id, 3, volume, price, 0.0, 0.0, profit,
                                             0.0, request["symbol"], str(request.get("comment", "")), ""))
+            if self.account_file:
+                self._save_account(deal + 1)
             return api.OrderSendResult(retcode, deal, order, volume, price, bid, ask, comment, 0, 0, dict(request))

@@ -1,0 +1,279 @@
+"""The gateway journal: what a terminal-backed gateway must not lose when it is killed.
+
+Every event is appended here before it is published, with the order ids the gateway has
+answered (exactly-once orders) and the intents it sent to the terminal. A killed process keeps
+all of it (the writes are in the kernel's page cache); the file is fsynced at least once a
+second, and before every trading reply, so only a power loss can cost the last second of ticks.
+
+Layout: ``DIR/lock`` (flock: one gateway per journal) and segments ``DIR/seg-<first seq>.log``.
+A segment is lines of ``<crc32 hex> <type> <data>``:
+
+* ``H {"epoch": E, "cursors": {...}, "replies": [[key, reply], ...], "intents": [...]}``, the
+  checkpoint that opens every segment, so older segments can be dropped without losing state;
+* ``E <seq> <payload>``, one published event (payload as on the wire);
+* ``I <key>``, an order about to be sent to the terminal; ``R [key, reply]``, its answer.
+
+A bad checksum on the last line of the newest segment is a write torn by the kill and is cut
+off; anywhere else the journal is corrupt and the gateway starts a new epoch (and says so).
+Segments roll at ``segment_bytes``; a segment is dropped once its events are all older than the
+ring, so the disk holds about one ring of events plus a segment.
+"""
+import fcntl
+import json
+import logging
+import os
+import time
+import zlib
+
+log = logging.getLogger("mt5mesh-gateway")
+SEGMENT_BYTES = 32 * 1024 * 1024
+SYNC_EVERY_S = 1.0
+
+
+class JournalError(Exception):
+    """The journal cannot be used (in use by another gateway, unreadable directory)."""
+
+
+class JournalCorrupt(Exception):
+    """A journal whose content cannot be trusted; the gateway starts a new epoch."""
+
+
+class Loaded:
+    """What a journal held: the epoch, its events (seq, payload) in order, cursors, replies, intents."""
+
+    def __init__(self, epoch, events, cursors, replies, intents, checkpoint_seq=0):
+        self.epoch, self.events, self.cursors = epoch, events, cursors
+        self.replies, self.intents = replies, intents
+        self.checkpoint_seq = checkpoint_seq  # the last seq written before the newest checkpoint
+
+    @property
+    def last_seq(self):
+        return max(self.events[-1][0] if self.events else 0, self.checkpoint_seq)
+
+
+def _line(kind, data):
+    body = kind + b" " + data
+    return b"%08x " % zlib.crc32(body) + body + b"\n"
+
+
+def parse_line(line):
+    """(kind, data) of one journal line, or None when it is torn or altered (pure)."""
+    if not line.endswith(b"\n") or len(line) < 12 or line[8:9] != b" ":
+        return None
+    body = line[9:-1]
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return None
+    if zlib.crc32(body) != crc or body[1:2] != b" ":
+        return None
+    return body[:1], body[2:]
+
+
+def replay_lines(segments, ring_size):
+    """Rebuild the state from the lines of each segment, oldest first (pure).
+
+    ``segments`` is a list of lists of raw lines. Returns ``Loaded`` or raises JournalCorrupt;
+    a torn last line of the last segment is ignored (it was never published)."""
+    epoch, events, cursors, replies, intents, mark = None, [], {}, {}, [], 0
+    for n, lines in enumerate(segments):
+        for i, raw in enumerate(lines):
+            parsed = parse_line(raw)
+            if parsed is None:
+                if n == len(segments) - 1 and i == len(lines) - 1:
+                    break  # torn by the kill: never published, since publish follows the write
+                raise JournalCorrupt("segment %d line %d fails its checksum" % (n + 1, i + 1))
+            kind, data = parsed
+            try:
+                if kind == b"H":
+                    head = json.loads(data)
+                    if epoch is not None and head["epoch"] != epoch:
+                        raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]))
+                    epoch = head["epoch"]
+                    cursors = dict(head.get("cursors") or {})
+                    replies = {k: v for k, v in head.get("replies") or []}
+                    intents = list(head.get("intents") or [])
+                    mark = events[-1][0] if events else int(head.get("seq", 0))
+                elif kind == b"E":
+                    seq_text, payload = data.split(b" ", 1)
+                    seq = int(seq_text)
+                    if events and seq != events[-1][0] + 1:
+                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq))
+                    events.append((seq, payload))
+                elif kind == b"I":
+                    intents.append(json.loads(data))
+                elif kind == b"R":
+                    key, reply = json.loads(data)
+                    replies[key] = reply
+                    if key in intents:
+                        intents.remove(key)
+                else:
+                    raise JournalCorrupt("unknown record type %r" % kind)
+            except (ValueError, KeyError, TypeError) as e:
+                raise JournalCorrupt("segment %d line %d: %s" % (n + 1, i + 1, e))
+    if epoch is None:
+        raise JournalCorrupt("no checkpoint record")
+    return Loaded(epoch, events[-ring_size:], cursors, replies, intents, mark)
+
+
+def cursors_from(loaded):
+    """Per-symbol terminal cursors {symbol: [time_msc, ticks at that msc]}: the checkpoint's,
+    advanced by the journal's tick events after it (pure; scans from the newest event back)."""
+    cursors = {k: list(v) for k, v in loaded.cursors.items()}
+    found, done = {}, set()
+    for seq, payload in reversed(loaded.events):
+        if seq <= loaded.checkpoint_seq:
+            break  # the checkpoint already counts these
+        try:
+            ev = json.loads(payload)
+        except ValueError:
+            continue
+        symbol, msc = ev.get("symbol"), ev.get("time_msc")
+        if "trade" in ev or not isinstance(msc, int) or symbol in done:
+            continue
+        if symbol not in found:
+            found[symbol] = [msc, 1]
+        elif found[symbol][0] == msc:
+            found[symbol][1] += 1
+        else:
+            done.add(symbol)
+    for symbol, (msc, count) in found.items():
+        old = cursors.get(symbol)
+        if old and old[0] == msc:
+            count += old[1] if symbol not in done else 0
+        cursors[symbol] = [msc, count]
+    return cursors
+
+
+class Journal:
+    """One gateway's journal directory. Owned by the broker thread; nothing else writes it."""
+
+    def __init__(self, path, ring_size, segment_bytes=SEGMENT_BYTES, sync_every=SYNC_EVERY_S, clock=time.monotonic):
+        self.path, self.ring_size = path, int(ring_size)
+        self.segment_bytes, self.sync_every, self.clock = segment_bytes, sync_every, clock
+        self._lock_fd = None
+        self._fd = None
+        self._size = 0
+        self._dirty = False
+        self._synced_at = clock()
+        self.segments = []  # (first seq, file name), oldest first
+        self.syncs = 0
+
+    # --- opening -----------------------------------------------------------------------
+    def lock(self):
+        try:
+            os.makedirs(self.path, mode=0o700, exist_ok=True)
+            self._lock_fd = os.open(os.path.join(self.path, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise JournalError("journal %s: cannot open: %s" % (self.path, e.strerror or e))
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self._lock_fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise JournalError("journal %s is in use by another gateway (pid %s); two gateways on one journal "
+                               "would interleave their events" % (self.path, holder))
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, b"%d\n" % os.getpid(), 0)
+
+    def _segment_files(self):
+        names = sorted(n for n in os.listdir(self.path) if n.startswith("seg-") and n.endswith(".log"))
+        return [(int(n[4:-4]), n) for n in names]
+
+    def load(self):
+        """The journal's state, or None when there is none. Raises JournalCorrupt."""
+        self.segments = self._segment_files()
+        if not self.segments:
+            return None
+        contents = []
+        for _first, name in self.segments:
+            with open(os.path.join(self.path, name), "rb") as f:
+                contents.append(f.readlines())
+        return replay_lines(contents, self.ring_size)
+
+    def set_aside(self, reason):
+        """Move a corrupt journal's segments to DIR/corrupt-<time>/ (kept for a post-mortem)."""
+        aside = os.path.join(self.path, "corrupt-%d" % int(time.time()))
+        os.makedirs(aside, exist_ok=True)
+        for _first, name in self._segment_files():
+            os.rename(os.path.join(self.path, name), os.path.join(aside, name))
+        log.error("journal %s is corrupt (%s): moved to %s; starting a new epoch", self.path, reason, aside)
+        self.segments = []
+
+    # --- writing -----------------------------------------------------------------------
+    def start(self, first_seq, checkpoint):
+        """Open a new segment that begins with the checkpoint (a dict with the epoch)."""
+        name = "seg-%020d.log" % first_seq
+        if self._fd is not None:
+            self.sync()
+            os.close(self._fd)
+        self._fd = os.open(os.path.join(self.path, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = 0
+        self.segments = [s for s in self.segments if s[1] != name] + [(first_seq, name)]
+        self._write(b"H", json.dumps(checkpoint, separators=(",", ":")).encode("utf-8"))
+        self.sync()
+        self._fsync_dir()
+
+    def event(self, seq, payload):
+        self._write(b"E", b"%d " % seq + payload)
+
+    def intent(self, key):
+        """Before an order goes to the terminal: on disk before the terminal sees it."""
+        self._write(b"I", json.dumps(key).encode("utf-8"))
+        self.sync()
+
+    def reply(self, key, reply):
+        self._write(b"R", json.dumps([key, reply], separators=(",", ":")).encode("utf-8"))
+        self.sync()
+
+    def _write(self, kind, data):
+        line = _line(kind, data)
+        os.write(self._fd, line)  # one write per record: a kill leaves whole lines or a torn last one
+        self._size += len(line)
+        self._dirty = True
+
+    def due(self, now=None):
+        """fsync when a second has passed since the last one; returns whether the segment is full."""
+        now = self.clock() if now is None else now
+        if self._dirty and now - self._synced_at >= self.sync_every:
+            self.sync()
+        return self._size >= self.segment_bytes
+
+    def sync(self):
+        if self._fd is not None and self._dirty:
+            os.fsync(self._fd)
+            self.syncs += 1
+        self._dirty = False
+        self._synced_at = self.clock()
+
+    def _fsync_dir(self):
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def drop_older_than(self, oldest_seq):
+        """Delete segments whose every event is older than ``oldest_seq`` (never the open one)."""
+        keep = []
+        for i, (first, name) in enumerate(self.segments):
+            following = self.segments[i + 1][0] if i + 1 < len(self.segments) else None
+            if following is not None and following <= oldest_seq:
+                os.unlink(os.path.join(self.path, name))
+            else:
+                keep.append((first, name))
+        self.segments = keep
+
+    def close(self):
+        if self._fd is not None:
+            self.sync()
+            os.close(self._fd)
+            self._fd = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def disk_bytes(self):
+        return sum(os.path.getsize(os.path.join(self.path, n)) for _f, n in self.segments
+                   if os.path.exists(os.path.join(self.path, n)))

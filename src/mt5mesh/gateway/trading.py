@@ -1,0 +1,321 @@
+"""Trading through the gateway: account commands, and orders sent to the terminal at most once
+per client id.
+
+The exactly-once rule: a trading command's ``id`` is its key. The first time a key is seen the
+intent is fsynced to the journal, the order goes to the terminal once, and the reply is fsynced
+and kept (the most recent ``REPLIES_KEPT``). A retry with the same key gets that reply again and
+nothing is sent; a key reused for a different request is refused; a key whose intent is in the
+journal without a reply (the gateway died between the two) is never re-sent: its outcome is
+reported unknown, and positions/history_deals tell the client what happened.
+
+Every outcome the terminal gave (fill or reject) is published as a ``trade.<SYMBOL>`` event in
+the gateway's seq stream, which nexus records in INF.
+"""
+import collections
+import datetime
+import hashlib
+import logging
+import time
+
+from mt5mesh.gateway.terminal import api
+from mt5mesh.wire import protocol
+
+log = logging.getLogger("mt5mesh-gateway")
+REPLIES_KEPT = 10000
+DISABLED = "trading is disabled on this gateway"
+OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED)
+
+
+class Limits:
+    """Risk limits from config (0 or empty: no limit of that kind)."""
+
+    def __init__(self, symbols=(), max_volume=0.0, max_positions=0, max_orders_per_s=0):
+        self.symbols = tuple(symbols)
+        self.max_volume, self.max_positions = float(max_volume), int(max_positions)
+        self.max_orders_per_s = int(max_orders_per_s)
+
+    def as_dict(self):
+        return {"symbols": list(self.symbols), "max_volume": self.max_volume, "max_positions": self.max_positions,
+                "max_orders_per_s": self.max_orders_per_s}
+
+
+def retcode_name(retcode):
+    return api.RETCODE_NAMES.get(retcode, "TRADE_RETCODE_%s" % retcode)
+
+
+def order_problem(req, info, limits, open_positions):
+    """Why an order_send must not reach the terminal, naming the field; None when it may (pure).
+
+    ``info`` is the terminal's SymbolInfo (None: unknown symbol)."""
+    symbol, volume = req["symbol"], req["volume"]
+    if limits.symbols and symbol not in limits.symbols:
+        return "'symbol' %s is not among the symbols allowed to trade (%s)" % (symbol, ", ".join(limits.symbols))
+    if info is None:
+        return "'symbol' %s is unknown to the terminal" % symbol
+    if not info.volume_min <= volume <= info.volume_max:
+        return "'volume' %g is outside %g-%g for %s" % (volume, info.volume_min, info.volume_max, symbol)
+    step = info.volume_step or 0.01
+    if abs(round(volume / step) * step - volume) > 1e-9:
+        return "'volume' %g is not a multiple of the volume step %g" % (volume, step)
+    if limits.max_volume and volume > limits.max_volume:
+        return "'volume' %g exceeds the limit of %g per order" % (volume, limits.max_volume)
+    if limits.max_positions and open_positions >= limits.max_positions:
+        return "%d positions are open: the limit is %d" % (open_positions, limits.max_positions)
+    price = info.ask if req["side"] == "buy" else info.bid
+    below, above = ("sl", "tp") if req["side"] == "buy" else ("tp", "sl")
+    if req.get(below) and req[below] >= price:
+        return "%r %g must be below the price %g for a %s" % (below, req[below], price, req["side"])
+    if req.get(above) and req[above] <= price:
+        return "%r %g must be above the price %g for a %s" % (above, req[above], price, req["side"])
+    return None
+
+
+def fingerprint(req):
+    """The request without its id: a reused id with a different request is not a retry."""
+    body = {k: v for k, v in req.items() if k != "id"}
+    return hashlib.sha256(protocol.encode(body)).hexdigest()[:16]
+
+
+def _position(p):
+    return {"ticket": p.ticket, "symbol": p.symbol, "type": "buy" if p.type == api.POSITION_TYPE_BUY else "sell",
+            "volume": p.volume, "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "profit": p.profit,
+            "magic": p.magic, "comment": p.comment}
+
+
+def _deal(d):
+    return {"ticket": d.ticket, "order": d.order, "position": d.position_id, "symbol": d.symbol,
+            "type": "buy" if d.type == api.DEAL_TYPE_BUY else "sell",
+            "entry": "in" if d.entry == api.DEAL_ENTRY_IN else "out", "volume": d.volume, "price": d.price,
+            "profit": d.profit, "time_msc": d.time_msc}
+
+
+class Trader:
+    """The account and trading commands of one gateway. Owned by the broker thread."""
+
+    def __init__(self, mt5, publish, journal=None, enabled=False, limits=None, clock=time.monotonic):
+        self.mt5, self.publish, self.journal = mt5, publish, journal
+        self.enabled, self.limits, self.clock = bool(enabled), limits or Limits(), clock
+        self.replies = collections.OrderedDict()  # key -> [fingerprint, reply dict]
+        self.intents = set()
+        self.recent = collections.deque()  # monotonic times of recent orders (rate limit)
+        self.counters = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0}
+
+    # --- state the journal keeps --------------------------------------------------------
+    def restore(self, loaded):
+        self.replies = collections.OrderedDict(loaded.replies)
+        self.intents = set(loaded.intents)
+
+    def journal_state(self):
+        return {"replies": [[k, v] for k, v in self.replies.items()], "intents": sorted(self.intents)}
+
+    def state(self):
+        return dict(self.counters, enabled=self.enabled, limits=self.limits.as_dict(), kept=len(self.replies))
+
+    # --- dispatch -----------------------------------------------------------------------
+    def handle(self, req):
+        """The reply dict (without ok/id: the broker adds them) for an account or trading command."""
+        cmd = req["cmd"]
+        if cmd in protocol.READ_COMMANDS:
+            return getattr(self, "read_" + cmd)(req)
+        key = protocol.encode(req["id"]).decode("utf-8")
+        seen = self.replies.get(key)
+        if seen is not None:
+            if seen[0] != fingerprint(req):
+                return {"ok": False, "error": "id %s was already used for a different request" % key[:64]}
+            self.counters["retried"] += 1
+            return seen[1]
+        if key in self.intents:
+            # Sent before a restart, answer never written: never send it again.
+            self.counters["unknown"] += 1
+            reply = {"ok": False, "retcode": None, "retcode_name": None,
+                     "error": "order %s reached the terminal before a gateway restart and its outcome is unknown; "
+                              "it was not sent again: check positions and history_deals" % key[:64]}
+            return self._keep(key, req, reply)
+        if cmd != "close_all" and not self.enabled:
+            self.counters["refused"] += 1
+            return {"ok": False, "error": DISABLED}
+        problem = self._refusal(req)
+        if problem:
+            self.counters["refused"] += 1
+            return {"ok": False, "error": "%s: %s" % (cmd, problem)}
+        if self.journal is not None:
+            self.journal.intent(key)
+        self.intents.add(key)
+        try:
+            reply = getattr(self, "send_" + cmd)(req, key)
+        except Exception as e:  # pylint: disable=broad-except
+            # The terminal may or may not have acted: recorded as unknown, never re-sent.
+            self.counters["unknown"] += 1
+            log.error("terminal call for order %s failed: %s: %s", key[:64], type(e).__name__, e)
+            reply = {"ok": False, "retcode": None, "retcode_name": None,
+                     "error": "terminal call failed (%s: %s); the outcome is unknown: check positions"
+                              % (type(e).__name__, str(e)[:200])}
+            self._event(req.get("symbol") or "UNKNOWN", key, req, "unknown", reply)
+        self.counters["orders"] += 1
+        return self._keep(key, req, reply)
+
+    def _keep(self, key, req, reply):
+        if self.journal is not None:
+            self.journal.reply(key, [fingerprint(req), reply])
+        self.intents.discard(key)
+        self.replies[key] = [fingerprint(req), reply]
+        while len(self.replies) > REPLIES_KEPT:
+            self.replies.popitem(last=False)
+        return reply
+
+    def _refusal(self, req):
+        cmd = req["cmd"]
+        if cmd in ("order_send", "order_close") and self.limits.max_orders_per_s:
+            now = self.clock()
+            while self.recent and now - self.recent[0] >= 1.0:
+                self.recent.popleft()
+            if len(self.recent) >= self.limits.max_orders_per_s:
+                return "more than %d orders per second" % self.limits.max_orders_per_s
+            self.recent.append(now)
+        if cmd == "order_send":
+            positions = self.mt5.positions_get()
+            return order_problem(req, self.mt5.symbol_info(req["symbol"]), self.limits, len(positions or ()))
+        return None
+
+    # --- read-only commands ---------------------------------------------------------------
+    def _terminal_error(self, what):
+        return {"ok": False, "error": "terminal: %s failed: %s" % (what, self.mt5.last_error())}
+
+    def read_account(self, req):
+        a = self.mt5.account_info()
+        if a is None:
+            return self._terminal_error("account_info")
+        return {"ok": True, "login": a.login, "server": a.server, "currency": a.currency, "balance": a.balance,
+                "equity": a.equity, "margin": a.margin, "margin_free": a.margin_free, "leverage": a.leverage}
+
+    def _positions(self, symbol=None, magic=None):
+        got = self.mt5.positions_get(symbol=symbol) if symbol else self.mt5.positions_get()
+        if got is None:
+            return None
+        return [p for p in got if magic is None or p.magic == magic]
+
+    def read_positions(self, req):
+        got = self._positions(req.get("symbol"), req.get("magic"))
+        if got is None:
+            return self._terminal_error("positions_get")
+        return {"ok": True, "positions": [_position(p) for p in got]}
+
+    def read_orders(self, req):
+        got = self.mt5.orders_get(symbol=req["symbol"]) if req.get("symbol") else self.mt5.orders_get()
+        if got is None:
+            return self._terminal_error("orders_get")
+        return {"ok": True, "orders": [{"ticket": o.ticket, "symbol": o.symbol, "type": o.type,
+                                        "volume": getattr(o, "volume_current", 0.0), "price_open": o.price_open,
+                                        "sl": o.sl, "tp": o.tp, "magic": o.magic, "comment": o.comment} for o in got]}
+
+    def read_symbol_info(self, req):
+        i = self.mt5.symbol_info(req["symbol"])
+        if i is None:
+            return {"ok": False, "error": "symbol_info: 'symbol' %s is unknown to the terminal" % req["symbol"]}
+        return {"ok": True, "symbol": i.name, "digits": i.digits, "point": i.point, "volume_min": i.volume_min,
+                "volume_max": i.volume_max, "volume_step": i.volume_step, "contract_size": i.trade_contract_size,
+                "trade_mode": i.trade_mode, "bid": i.bid, "ask": i.ask}
+
+    def read_history_deals(self, req):
+        utc = datetime.timezone.utc
+        got = self.mt5.history_deals_get(datetime.datetime.fromtimestamp(req["from"], tz=utc),
+                                         datetime.datetime.fromtimestamp(req["to"], tz=utc))
+        if got is None:
+            return self._terminal_error("history_deals_get")
+        return {"ok": True, "deals": [_deal(d) for d in got]}
+
+    # --- orders -----------------------------------------------------------------------------
+    def _send(self, key, req, request, side):
+        """One order_send to the terminal; the reply, and its trade event."""
+        result = self.mt5.order_send(request)
+        if result is None:
+            reply = {"ok": False, "retcode": None, "retcode_name": None,
+                     "error": "terminal: order_send failed: %s" % (self.mt5.last_error(),)}
+            self._event(request["symbol"], key, req, "unknown", reply, side)
+            return reply
+        deal = self._deal_of(result.deal) if result.deal else None
+        reply = {"ok": result.retcode in OK_RETCODES, "retcode": result.retcode,
+                 "retcode_name": retcode_name(result.retcode), "order": result.order, "deal": result.deal,
+                 "position": deal.position_id if deal else request.get("position", 0), "price": result.price,
+                 "volume": result.volume}
+        if not reply["ok"]:
+            reply["error"] = "terminal refused the order: %s (%s)" % (reply["retcode_name"], result.comment)
+        self._event(request["symbol"], key, req, "fill" if result.deal else "reject", reply, side, deal)
+        return reply
+
+    def _deal_of(self, ticket):
+        try:
+            got = self.mt5.history_deals_get(ticket=ticket)
+            return got[0] if got else None
+        except Exception:  # pylint: disable=broad-except
+            return None  # the fill stands; only its details are missing from the event
+
+    def _event(self, symbol, key, req, kind, reply, side=None, deal=None):
+        fields = {"trade": kind, "cmd": req["cmd"], "client_id": key[:256], "side": side or req.get("side")}
+        for name in ("retcode", "retcode_name", "order", "deal", "position", "price", "volume"):
+            if reply.get(name) is not None:
+                fields[name] = reply[name]
+        if deal is not None:
+            fields.update(entry="in" if deal.entry == api.DEAL_ENTRY_IN else "out", profit=deal.profit,
+                          time_msc=deal.time_msc)
+        if req.get("magic") is not None:
+            fields["magic"] = req["magic"]
+        if "error" in reply:
+            fields["error"] = reply["error"][:500]
+        if fields["side"] is None:
+            del fields["side"]
+        self.publish(symbol, fields)
+
+    def send_order_send(self, req, key):
+        info = self.mt5.symbol_info(req["symbol"])
+        buy = req["side"] == "buy"
+        request = {"action": api.TRADE_ACTION_DEAL, "symbol": req["symbol"], "volume": float(req["volume"]),
+                   "type": api.ORDER_TYPE_BUY if buy else api.ORDER_TYPE_SELL, "price": info.ask if buy else info.bid,
+                   "sl": float(req.get("sl", 0.0)), "tp": float(req.get("tp", 0.0)),
+                   "deviation": int(req.get("deviation", 10)), "magic": int(req.get("magic", 0)),
+                   "comment": req.get("comment", ""), "type_time": api.ORDER_TIME_GTC,
+                   "type_filling": api.ORDER_FILLING_IOC}
+        return self._send(key, req, request, req["side"])
+
+    def _close(self, key, req, p, volume=None):
+        info = self.mt5.symbol_info(p.symbol)
+        sell = p.type == api.POSITION_TYPE_BUY
+        request = {"action": api.TRADE_ACTION_DEAL, "symbol": p.symbol, "volume": float(volume or p.volume),
+                   "type": api.ORDER_TYPE_SELL if sell else api.ORDER_TYPE_BUY, "position": p.ticket,
+                   "price": (info.bid if sell else info.ask) if info else 0.0, "deviation": int(req.get("deviation", 10)),
+                   "magic": p.magic, "comment": "mt5mesh close", "type_time": api.ORDER_TIME_GTC,
+                   "type_filling": api.ORDER_FILLING_IOC}
+        return self._send(key, req, request, "sell" if sell else "buy")
+
+    def send_order_close(self, req, key):
+        got = self.mt5.positions_get(ticket=req["position"])
+        if not got:
+            return {"ok": False, "retcode": api.TRADE_RETCODE_POSITION_CLOSED,
+                    "retcode_name": retcode_name(api.TRADE_RETCODE_POSITION_CLOSED),
+                    "error": "order_close: 'position' %d is not open" % req["position"]}
+        volume = req.get("volume")
+        if volume is not None and volume > got[0].volume:
+            return {"ok": False, "retcode": api.TRADE_RETCODE_INVALID_VOLUME,
+                    "retcode_name": retcode_name(api.TRADE_RETCODE_INVALID_VOLUME),
+                    "error": "order_close: 'volume' %g is more than the position's %g" % (volume, got[0].volume)}
+        return self._close(key, req, got[0], volume)
+
+    def send_close_all(self, req, key):
+        got = self._positions(req.get("symbol"), req.get("magic"))
+        if got is None:
+            return dict(self._terminal_error("positions_get"), retcode=None, retcode_name=None)
+        closed, failed = [], []
+        for p in got:
+            try:
+                r = self._close(key, req, p)
+            except Exception as e:  # pylint: disable=broad-except
+                r = {"ok": False, "retcode": None, "error": "%s: %s" % (type(e).__name__, e)}
+            entry = {"position": p.ticket, "symbol": p.symbol, "volume": p.volume, "price": r.get("price"),
+                     "retcode": r.get("retcode"), "retcode_name": r.get("retcode_name"), "deal": r.get("deal")}
+            if r["ok"]:
+                closed.append(entry)
+            else:
+                failed.append(dict(entry, error=r.get("error")))
+        retcode = failed[0]["retcode"] if failed else api.TRADE_RETCODE_DONE
+        return {"ok": not failed, "retcode": retcode, "retcode_name": retcode_name(retcode) if retcode else None,
+                "closed": closed, "failed": failed}
