@@ -36,6 +36,7 @@ KINDS = {
     'zmq_heartbeat': Kind(probes.zmq_heartbeat, True, 'host', False),
     'nexus_health': Kind(probes.nexus_health, False, 'url', True),
     'gateway_terminal': Kind(probes.gateway_terminal, True, 'host', False),
+    'gateway_trading': Kind(probes.gateway_trading, True, 'host', False),
     'ticks_fresh': Kind(probes.ticks_fresh, True, None, False),
     'hub_bar_fresh': Kind(probes.hub_bar_fresh, False, None, False),
     'clock_skew': Kind(probes.clock_skew, True, None, False),

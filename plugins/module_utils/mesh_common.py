@@ -75,3 +75,18 @@ def curve_keys(module):
     if error:
         module.fail_json(msg=error)
     return keys
+
+
+def bad_trade_filter(params):
+    """The symbol/magic/client_id filters of the account modules, checked before any I/O."""
+    from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol
+    symbol, magic, client_id = params.get('symbol'), params.get('magic'), params.get('client_id')
+    if symbol is not None and not protocol.valid_symbol(symbol):
+        return 'symbol %r must be 1-32 characters from A-Z a-z 0-9 . _ # -' % symbol[:64]
+    if magic is not None:
+        error = inputs.bad_int('magic', magic, 0, 2 ** 63 - 1)
+        if error:
+            return error
+    if client_id is not None and not (0 < len(client_id) <= 128 and client_id.isprintable()):
+        return 'client_id must be 1-128 printable characters'
+    return None

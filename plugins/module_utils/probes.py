@@ -288,6 +288,30 @@ def gateway_terminal(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, cur
                terminal=term)
 
 
+def gateway_trading(zmq, host, port=protocol.DEFAULT_REP_PORT, expect_trading=False, timeout=1.0, curve=None):
+    """Trading on the gateway is on or off as the inventory says (``gateway_broker_trading``):
+    a gateway that trades when it should not is as wrong as one that cannot."""
+    url = sockets.tcp_url(host, port)
+    client = LazyPirateClient(zmq, url, timeout=timeout, retries=2, breaker=CircuitBreaker(failure_threshold=3),
+                              curve=curve)
+    try:
+        status = client.call('status')
+    except GatewayUnavailable as e:
+        return _fail(_err(e))
+    finally:
+        client.close()
+    expect = str(expect_trading).lower() in ('true', '1', 'yes', 'on')
+    trading = status.get('trading') if isinstance(status.get('trading'), dict) else None
+    enabled = bool(trading and trading.get('enabled') is True)
+    words = {True: 'on', False: 'off'}
+    if enabled != expect:
+        return _fail('%s: trading is %s, the inventory says %s (gateway_broker_trading)' % (url, words[enabled], words[expect]),
+                     trading=trading)
+    if trading is None:
+        return _ok('%s: no terminal, so no trading (as configured)' % url, trading=None)
+    return _ok('trading %s as configured; limits %s' % (words[enabled], trading.get('limits')), trading=trading)
+
+
 def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
     """End to end: the seq the gateway reports now is in INF ``ticks`` within ``budget`` seconds."""
     ping = zmq_ping(zmq, gateway_host, gateway_port, timeout=1.0, retries=1, curve=curve)

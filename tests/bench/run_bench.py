@@ -27,12 +27,12 @@ def pct(values, p):
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-def raw_rep_server(port, ready):
+def raw_rep_server(port, ready, reply=None):
     ctx = zmq.Context()
     rep = ctx.socket(zmq.REP)
     rep.bind("tcp://127.0.0.1:%d" % port)
     ready.set()
-    reply = b'{"ok":true,"id":1,"version":"0.1.0","protocol":"1.0","epoch":1795675383246,"seq":123456,"uptime_s":1.234}'
+    reply = reply or b'{"ok":true,"id":1,"version":"0.1.0","protocol":"1.0","epoch":1795675383246,"seq":123456,"uptime_s":1.234}'
     while True:
         msg = rep.recv()
         rep.send(reply)
@@ -72,6 +72,64 @@ def bench_ping(tmp):
     gw.stop()
     return {"raw_p50_us": raw_p50, "raw_p99_us": raw_p99, "gw_p50_us": gw_p50, "gw_p99_us": gw_p99,
             "ratio": gw_p50 / raw_p50}
+
+
+ORDER_REPLY = (b'{"ok":true,"id":"bench-000001","retcode":10009,"retcode_name":"TRADE_RETCODE_DONE","order":100001,'
+               b'"deal":100002,"position":100001,"price":1.00032,"volume":0.01}')
+
+
+def order_rtt(port, n, client="raw"):
+    """order_send round trips, each a new id; with client="lazy" through the Lazy Pirate client."""
+    from mt5mesh.wire.lazy_pirate import LazyPirateClient
+    ctx = zmq.Context.instance()
+    lazy = LazyPirateClient(zmq, "tcp://127.0.0.1:%d" % port, timeout=5.0, retries=1) if client == "lazy" else None
+    req = None if lazy else ctx.socket(zmq.REQ)
+    if req is not None:
+        req.connect("tcp://127.0.0.1:%d" % port)
+    lat = []
+    for i in range(n + 100):
+        side = "buy" if i % 2 else "sell"
+        t0 = time.perf_counter_ns()
+        if lazy:
+            reply = lazy.call("order_send", req_id="bench-%06d" % i, symbol="EURUSD", side=side, volume=0.01)
+        else:
+            req.send(b'{"cmd":"order_send","id":"bench-%06d","symbol":"EURUSD","side":"%s","volume":0.01}' % (i, side.encode()))
+            reply = json.loads(req.recv())
+        if i >= 100:
+            lat.append((time.perf_counter_ns() - t0) / 1000.0)
+        assert reply["ok"], reply
+        if reply.get("position"):  # closed untimed, so the account stays at one position (a real one has a few)
+            close = b'{"cmd":"order_close","id":"close-%06d","position":%d}' % (i, reply["position"])
+            if lazy:
+                lazy.call("order_close", req_id="close-%06d" % i, position=reply["position"])
+            else:
+                req.send(close)
+                req.recv()
+    (lazy or req).close()
+    return statistics.median(lat), pct(lat, 0.99)
+
+
+def bench_orders(tmp, n=2000):
+    port = free_port()
+    ready = multiprocessing.Event()
+    proc = multiprocessing.Process(target=raw_rep_server, args=(port, ready, ORDER_REPLY), daemon=True)
+    proc.start()
+    ready.wait(10)
+    raw_p50, raw_p99 = order_rtt(port, n)
+    proc.terminate()
+    out = {"raw_p50_us": raw_p50, "raw_p99_us": raw_p99, "orders": n}
+    for client in ("raw", "lazy"):
+        rep, pub = free_port(), free_port()
+        journal = os.path.join(tmp, "journal-%s" % client)
+        gw = Service("mt5mesh-gateway", gateway_args(rep, pub, rate=100, extra=[
+            "--terminal", "paper", "--symbols", "EURUSD", "--trading", "--journal", journal, "--paper-balance", 1e12,
+            "--max-orders-per-s", 100000, "--max-positions", 1000000]), tmp)
+        wait_until(lambda: os.path.exists(os.path.join(journal, "lock")), 15, "gateway journal")
+        time.sleep(1.0)
+        p50, p99 = order_rtt(rep, n, client)
+        gw.stop()
+        out[client] = {"p50_us": p50, "p99_us": p99, "ratio": p50 / raw_p50}
+    return out
 
 
 def raw_pub_server(port, payload, seconds):
@@ -226,7 +284,10 @@ def bench_latency(tmp, pg, redis_server, rate=10000, seconds=10):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="mt5-bench-")
-    results = {"ping": bench_ping(tmp), "publish": bench_publish(tmp)}
+    if sys.argv[1:] == ["--orders"]:  # one benchmark alone, printed, docs untouched
+        print(json.dumps(bench_orders(tmp), indent=2))
+        return
+    results = {"ping": bench_ping(tmp), "publish": bench_publish(tmp), "orders": bench_orders(tmp)}
     pg, redis_server = PostgresCluster(), RedisServer()
     try:
         results["ingest"] = bench_ingest(tmp, pg, redis_server)
@@ -234,6 +295,7 @@ def main():
     finally:
         pg.destroy()
         redis_server.stop()
+    o = results["orders"]
     p, u, g, lt = results["ping"], results["publish"], results["ingest"], results["latency"]
     rows = [
         ("Gateway `ping` round trip p50", "%.0f us (p99 %.0f)" % (p["gw_p50_us"], p["gw_p99_us"]),
@@ -247,6 +309,12 @@ def main():
          "met" if g["nexus_ticks_s"] >= 100000 else "MISSED"),
         ("Publish -> PostgreSQL row at %d ticks/s" % lt["rate"], "p50 %.1f ms, p99 %.1f ms (%d ticks)" % (lt["p50_ms"], lt["p99_ms"], lt["samples"]),
          "-", "-", "p99 < 100 ms", "met" if lt["p99_ms"] < 100 else "MISSED"),
+        ("`order_send` round trip p50, paper terminal, journal on", "%.0f us (p99 %.0f)" % (o["raw"]["p50_us"], o["raw"]["p99_us"]),
+         "raw pyzmq REQ/REP %.0f us (p99 %.0f)" % (o["raw_p50_us"], o["raw_p99_us"]), "%.2fx" % o["raw"]["ratio"], "<= 3.0x",
+         "met" if o["raw"]["ratio"] <= 3.0 else "MISSED"),
+        ("`order_send` round trip p50, Lazy Pirate client", "%.0f us (p99 %.0f)" % (o["lazy"]["p50_us"], o["lazy"]["p99_us"]),
+         "raw pyzmq REQ/REP %.0f us (p99 %.0f)" % (o["raw_p50_us"], o["raw_p99_us"]), "%.2fx" % o["lazy"]["ratio"], "<= 3.0x",
+         "met" if o["lazy"]["ratio"] <= 3.0 else "MISSED"),
     ]
     table = ["| benchmark | mt5mesh | raw baseline (same run) | ratio | goal | |", "|---|---|---|---|---|---|"]
     table += ["| %s |" % " | ".join(r) for r in rows]

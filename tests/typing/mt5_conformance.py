@@ -32,6 +32,9 @@ def same_calls_on_both(p: PaperTerminal) -> None:
     p.symbol_info_tick(symbol="EURUSD")
     mt5.positions_get(symbol="EURUSD", group="*USD*", ticket=7)
     p.positions_get(symbol="EURUSD", group="*USD*", ticket=7)
+    total: int = mt5.positions_total()
+    total = p.positions_total()
+    del total
     mt5.orders_get(symbol="EURUSD", group="*USD*", ticket=7)
     p.orders_get(symbol="EURUSD", group="*USD*", ticket=7)
     mt5.order_send(REQUEST)

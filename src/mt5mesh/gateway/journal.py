@@ -3,7 +3,8 @@
 Every event is appended here before it is published, with the order ids the gateway has
 answered (exactly-once orders) and the intents it sent to the terminal. A killed process keeps
 all of it (the writes are in the kernel's page cache); the file is fsynced at least once a
-second, and before every trading reply, so only a power loss can cost the last second of ticks.
+second, and before every order goes to the terminal, so a power loss can cost the last second
+of ticks but never lets an order be sent twice.
 
 Layout: ``DIR/lock`` (flock: one gateway per journal) and segments ``DIR/seg-<first seq>.log``.
 A segment is lines of ``<crc32 hex> <type> <data>``:
@@ -224,8 +225,9 @@ class Journal:
         self.sync()
 
     def reply(self, key, reply):
+        # Not fsynced at once: should a power loss take it, the fsynced intent remains and a
+        # retry is answered "outcome unknown", never sent again. A kill cannot take it.
         self._write(b"R", json.dumps([key, reply], separators=(",", ":")).encode("utf-8"))
-        self.sync()
 
     def _write(self, kind, data):
         line = _line(kind, data)

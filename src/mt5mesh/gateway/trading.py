@@ -173,8 +173,7 @@ class Trader:
                 return "more than %d orders per second" % self.limits.max_orders_per_s
             self.recent.append(now)
         if cmd == "order_send":
-            positions = self.mt5.positions_get()
-            return order_problem(req, self.mt5.symbol_info(req["symbol"]), self.limits, len(positions or ()))
+            return order_problem(req, self.mt5.symbol_info(req["symbol"]), self.limits, self.mt5.positions_total())
         return None
 
     # --- read-only commands ---------------------------------------------------------------

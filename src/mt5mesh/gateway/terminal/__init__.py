@@ -95,7 +95,7 @@ def open_backend(cfg, state_dir=None):
         from mt5mesh.gateway.terminal.paper import PaperTerminal
         mt5 = PaperTerminal(cfg["symbols"].split(","), cfg["rate"], cfg["seed"], cfg["paper_balance"],
                             cfg["paper_leverage"], cfg["paper_slippage"], burst=cfg["paper_burst"],
-                            account_file=os.path.join(state_dir, "paper-account.json") if state_dir else None)
+                            account_file=os.path.join(state_dir, "paper-account.jsonl") if state_dir else None)
     elif name == "metatrader5":
         try:
             import MetaTrader5 as mt5  # pylint: disable=import-error

@@ -65,24 +65,34 @@ class PaperTerminal:
             self._load_account()
 
     # --- the account on disk (like a real account, it outlives the gateway) ------------------
+    # One appended line per fill: the deal, the position as it now stands (or its ticket when
+    # closed), the balance and the next ticket. Not fsynced: a kill keeps it (page cache); for a
+    # paper account a power loss costing its last trades is acceptable.
     def _load_account(self):
+        positions, deals = collections.OrderedDict(), collections.deque(maxlen=DEALS_KEPT)
         with open(self.account_file, encoding="utf-8") as f:
-            saved = json.load(f)
-        self.balance = float(saved["balance"])
-        self.positions = collections.OrderedDict((p[0], api.TradePosition(*p)) for p in saved["positions"])
-        self.deals = [api.TradeDeal(*d) for d in saved["deals"]]
-        self.tickets = iter(range(int(saved["next_ticket"]), 10 ** 12))
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                    deal = api.TradeDeal(*rec["deal"])
+                except (ValueError, TypeError, KeyError):
+                    continue  # a line torn by a kill: that fill never got its reply out either
+                deals.append(deal)
+                if rec.get("position"):
+                    positions[rec["position"][0]] = api.TradePosition(*rec["position"])
+                else:
+                    positions.pop(rec.get("closed"), None)
+                self.balance = float(rec["balance"])
+                self.tickets = iter(range(int(rec["next_ticket"]), 10 ** 12))
+        self.positions, self.deals = positions, list(deals)
 
-    def _save_account(self, next_ticket):
-        """Atomically: a temp file, fsynced, renamed over the old one."""
-        self.deals = self.deals[-DEALS_KEPT:]
-        tmp = self.account_file + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"balance": self.balance, "positions": [list(p) for p in self.positions.values()],
-                       "deals": [list(d) for d in self.deals], "next_ticket": next_ticket}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.account_file)
+    def _save_fill(self, deal, position, closed, next_ticket):
+        if len(self.deals) > 2 * DEALS_KEPT:
+            self.deals = self.deals[-DEALS_KEPT:]
+        line = json.dumps({"deal": list(deal), "position": list(position) if position else None, "closed": closed,
+                           "balance": self.balance, "next_ticket": next_ticket})
+        with open(self.account_file, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
     # --- session --------------------------------------------------------------------
     def initialize(self, path: Optional[str] = None, *, login: Optional[int] = None, password: Optional[str] = None,
@@ -244,6 +254,10 @@ class PaperTerminal:
                     out.append(p._replace(price_current=self._last(p.symbol).bid, profit=self._profit(p)))
             return tuple(out)
 
+    def positions_total(self) -> int:
+        with self.lock:
+            return len(self.positions)
+
     def orders_get(self, *, symbol: Optional[str] = None, group: Optional[str] = None,
                    ticket: Optional[int] = None) -> Tuple[()]:
         return ()  # market orders only: nothing stays pending
@@ -254,7 +268,12 @@ class PaperTerminal:
         with self.lock:
             lo = _seconds(date_from) if date_from is not None else 0.0
             hi = _seconds(date_to) if date_to is not None else float("inf")
-            return tuple(d for d in self.deals
+            # Deal tickets rise with time: one ticket is found by bisection, not a scan.
+            deals = self.deals
+            if ticket is not None:
+                i = bisect.bisect_left(deals, ticket, key=lambda d: d.ticket)
+                deals = deals[i:i + 1]
+            return tuple(d for d in deals
                          if lo <= d.time <= hi and (ticket is None or d.ticket == ticket)
                          and (position is None or d.position_id == position))
 
@@ -330,5 +349,6 @@ class PaperTerminal:
                                             int(request.get("magic", 0)), pos_id, 3, volume, price, 0.0, 0.0, profit,
                                             0.0, request["symbol"], str(request.get("comment", "")), ""))
             if self.account_file:
-                self._save_account(deal + 1)
+                kept = self.positions.get(pos_id)
+                self._save_fill(self.deals[-1], kept, None if kept else pos_id, deal + 1)
             return api.OrderSendResult(retcode, deal, order, volume, price, bid, ask, comment, 0, 0, dict(request))

@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The gateway's account through its REQ/REP commands (docs/trading.md), for the modules
+mt5_positions and mt5_close_all. One class does the talking; the modules only wire it up."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import uuid
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import sockets
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.breaker import CircuitBreaker
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
+
+
+class AccountError(Exception):
+    """The gateway did not answer, or refused; the message names the URL and the cause."""
+
+
+class GatewayAccount:
+    def __init__(self, zmq, host, port, timeout=1.0, retries=3, curve=None):
+        self.url = sockets.tcp_url(host, port)
+        self.client = LazyPirateClient(zmq, self.url, timeout=timeout, retries=retries,
+                                       breaker=CircuitBreaker(failure_threshold=retries + 1), curve=curve)
+        self.started = time.time()
+
+    def elapsed(self):
+        return round(time.time() - self.started, 3)
+
+    def close(self):
+        self.client.close()
+
+    def _call(self, cmd, req_id=None, **fields):
+        fields = dict((k, v) for k, v in fields.items() if v is not None)
+        try:
+            reply = self.client.call(cmd, req_id=req_id, **fields)
+        except GatewayUnavailable as e:
+            raise AccountError(str(e))
+        return reply
+
+    def positions(self, symbol=None, magic=None):
+        reply = self._call('positions', symbol=symbol, magic=magic)
+        if not reply.get('ok'):
+            raise AccountError('gateway %s refused positions: %s' % (self.url, reply.get('error')))
+        return reply.get('positions') or []
+
+    def close_all(self, symbol=None, magic=None, client_id=None):
+        """close_all with one id for every retry (the gateway answers a retry with the first
+        reply, so a lost answer cannot close twice). Returns the reply dict."""
+        return self._call('close_all', req_id=client_id or 'ansible-close-all-%s' % uuid.uuid4().hex,
+                          symbol=symbol, magic=magic)

@@ -1,0 +1,140 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: mt5_close_all
+short_description: Close every open position on a mesh gateway (the kill switch)
+description:
+  - Sends the mesh protocol C(close_all) command to the gateway, which closes each matching position at market.
+  - Works with trading off on the gateway, closing only reduces risk.
+  - Retries carry the same request id, so the gateway answers a retry with its first reply and never closes twice.
+  - Fails when any matching position is still open afterwards, naming the host and the positions.
+  - In check mode it lists what would be closed and closes nothing.
+version_added: 0.2.0
+author:
+  - mt5crs maintainers (@mt5crs)
+extends_documentation_fragment:
+  - mt5crs.mesh.gateway
+attributes:
+  check_mode:
+    support: full
+    description: Lists the positions that would be closed.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+options:
+  symbol:
+    description:
+      - Only positions of this symbol.
+    type: str
+  magic:
+    description:
+      - Only positions with this magic number.
+    type: int
+  client_id:
+    description:
+      - The request id. Give the same one when re-running after an unknown outcome, so the gateway recognises it.
+      - A new unique id by default.
+    type: str
+seealso:
+  - module: mt5crs.mesh.mt5_positions
+'''
+
+EXAMPLES = r'''
+- name: Flatten every position on the gateway
+  mt5crs.mesh.mt5_close_all:
+    host: "{{ mesh_gtw_address }}"
+  register: flattened
+'''
+
+RETURN = r'''
+closed:
+  description: Positions closed, with the closing price, deal ticket and MT5 retcode.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"position": 100001, "symbol": "EURUSD", "volume": 0.1, "price": 1.0831, "retcode": 10009, "deal": 100004}]
+failed:
+  description: Positions the terminal refused to close, with the retcode and error.
+  returned: always
+  type: list
+  elements: dict
+would_close:
+  description: In check mode, the positions that would be closed.
+  returned: check mode
+  type: list
+  elements: dict
+remaining:
+  description: Matching positions still open afterwards.
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  sample: 0.02
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
+from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, GatewayAccount
+
+
+class KillSwitch:
+    """Close every matching position, then look again: what is still open is the answer."""
+
+    def __init__(self, module, account):
+        self.module, self.account = module, account
+        p = module.params
+        self.symbol, self.magic, self.client_id = p['symbol'], p['magic'], p['client_id']
+
+    def run(self):
+        before = self.account.positions(self.symbol, self.magic)
+        if self.module.check_mode:
+            return dict(changed=bool(before), closed=[], failed=[], would_close=before, remaining=before)
+        if not before:
+            return dict(changed=False, closed=[], failed=[], remaining=[])
+        reply = self.account.close_all(self.symbol, self.magic, self.client_id)
+        if 'closed' not in reply:
+            raise AccountError('gateway %s refused close_all: %s' % (self.account.url, reply.get('error')))
+        remaining = self.account.positions(self.symbol, self.magic)
+        return dict(changed=bool(reply['closed']), closed=reply['closed'], failed=reply['failed'], remaining=remaining)
+
+
+def main():
+    spec = mesh_common.gateway_argument_spec()
+    spec.update(symbol=dict(type='str'), magic=dict(type='int'), client_id=dict(type='str'))
+    module = AnsibleModule(argument_spec=spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
+                           supports_check_mode=True)
+    mesh_common.ensure_zmq(module)
+    mesh_common.validate_gateway(module)
+    p = module.params
+    error = mesh_common.bad_trade_filter(p)
+    if error:
+        module.fail_json(msg=error)
+    account = GatewayAccount(mesh_common.zmq, p['host'], p['port'], p['timeout'], curve=mesh_common.curve_keys(module))
+    try:
+        result = KillSwitch(module, account).run()
+    except AccountError as e:
+        module.fail_json(msg='%s: %s' % (p['host'], e), elapsed=account.elapsed())
+    finally:
+        account.close()
+    result['elapsed'] = account.elapsed()
+    if result['remaining'] and not module.check_mode:
+        module.fail_json(msg='%s: %d position(s) still open after close_all: %s' % (
+            p['host'], len(result['remaining']), ', '.join('%s %s' % (r['ticket'], r['symbol']) for r in result['remaining'])),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

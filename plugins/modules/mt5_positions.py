@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: mt5_positions
+short_description: List the open positions of the MetaTrader 5 account behind a mesh gateway
+description:
+  - Sends the mesh protocol C(positions) command to the gateway REQ/REP socket and returns the open positions.
+  - Read-only, works whether trading is on or off on the gateway.
+version_added: 0.2.0
+author:
+  - mt5crs maintainers (@mt5crs)
+extends_documentation_fragment:
+  - mt5crs.mesh.read_only
+  - mt5crs.mesh.gateway
+options:
+  symbol:
+    description:
+      - Only positions of this symbol.
+    type: str
+  magic:
+    description:
+      - Only positions with this magic number (the strategy's id).
+    type: int
+seealso:
+  - module: mt5crs.mesh.mt5_close_all
+'''
+
+EXAMPLES = r'''
+- name: Open positions on the gateway
+  mt5crs.mesh.mt5_positions:
+    host: "{{ mesh_gtw_address }}"
+  register: open_positions
+'''
+
+RETURN = r'''
+positions:
+  description: Open positions as the gateway reports them.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"ticket": 100001, "symbol": "EURUSD", "type": "buy", "volume": 0.1, "price_open": 1.0832, "profit": -0.7}]
+count:
+  description: Number of open positions.
+  returned: success
+  type: int
+  sample: 1
+elapsed:
+  description: Seconds the module took.
+  returned: always
+  type: float
+  sample: 0.004
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
+from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, GatewayAccount
+
+
+def argument_spec():
+    spec = mesh_common.gateway_argument_spec()
+    spec.update(symbol=dict(type='str'), magic=dict(type='int'))
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
+                           supports_check_mode=True)
+    mesh_common.ensure_zmq(module)
+    mesh_common.validate_gateway(module)
+    p = module.params
+    error = mesh_common.bad_trade_filter(p)
+    if error:
+        module.fail_json(msg=error)
+    account = GatewayAccount(mesh_common.zmq, p['host'], p['port'], p['timeout'], curve=mesh_common.curve_keys(module))
+    try:
+        positions = account.positions(p['symbol'], p['magic'])
+    except AccountError as e:
+        module.fail_json(msg='%s: %s' % (p['host'], e), elapsed=account.elapsed())
+    finally:
+        account.close()
+    module.exit_json(changed=False, positions=positions, count=len(positions), elapsed=account.elapsed())
+
+
+if __name__ == '__main__':
+    main()
