@@ -61,8 +61,10 @@ closed:
   type: list
   elements: dict
   sample: [{"position": 100001, "symbol": "EURUSD", "volume": 0.1, "price": 1.0831, "retcode": 10009, "deal": 100004}]
-failed:
-  description: Positions the terminal refused to close, with the retcode and error.
+close_failed:
+  description:
+    - Positions the terminal refused to close, with the retcode and error.
+    - The gateway's C(close_all) reply calls this C(failed); Ansible keeps that name for the task's own status.
   returned: always
   type: list
   elements: dict
@@ -100,14 +102,14 @@ class KillSwitch:
     def run(self):
         before = self.account.positions(self.symbol, self.magic)
         if self.module.check_mode:
-            return dict(changed=bool(before), closed=[], failed=[], would_close=before, remaining=before)
+            return dict(changed=bool(before), closed=[], close_failed=[], would_close=before, remaining=before)
         if not before:
-            return dict(changed=False, closed=[], failed=[], remaining=[])
+            return dict(changed=False, closed=[], close_failed=[], remaining=[])
         reply = self.account.close_all(self.symbol, self.magic, self.client_id)
         if 'closed' not in reply:
             raise AccountError('gateway %s refused close_all: %s' % (self.account.url, reply.get('error')))
         remaining = self.account.positions(self.symbol, self.magic)
-        return dict(changed=bool(reply['closed']), closed=reply['closed'], failed=reply['failed'], remaining=remaining)
+        return dict(changed=bool(reply['closed']), closed=reply['closed'], close_failed=reply['failed'], remaining=remaining)
 
 
 def main():

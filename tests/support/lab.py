@@ -74,7 +74,9 @@ def audit():
 
     An epoch is whole when count + recorded unrecoverable == max - min + 1 and min == 1.
     """
-    rows = psql("inf", "mt5_crs", "SELECT epoch, count(*), min(seq), max(seq) FROM ticks GROUP BY epoch ORDER BY epoch")
+    # Trade events share the seq stream with ticks: an epoch is whole over both tables.
+    rows = psql("inf", "mt5_crs", "SELECT epoch, count(*), min(seq), max(seq) FROM (SELECT epoch, seq FROM ticks UNION ALL "
+                                  "SELECT epoch, seq FROM orders) s GROUP BY epoch ORDER BY epoch")
     lost = psql("inf", "mt5_crs", "SELECT epoch, coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
                                   "WHERE kind = 'gap_unrecoverable' GROUP BY epoch")
     lost_by_epoch = {int(e): int(n) for e, n in (line.split("|") for line in lost.splitlines() if line)}
