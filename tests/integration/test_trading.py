@@ -242,3 +242,25 @@ def _committed(pg):
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(max(seq), 0) FROM nexus_checkpoint")
         return cur.fetchone()[0]
+
+
+def test_close_all_module_check_mode_lists_and_closes_nothing_then_closes_everything(tmp_path, monkeypatch):
+    from ansible_collections.mt5crs.mesh.plugins.modules import mt5_close_all, mt5_positions
+    from support.module_harness import patch_exits, run_module
+    patch_exits(monkeypatch)
+    gw = Gateway(tmp_path, "--trading")
+    try:
+        for i in range(3):
+            assert gw(id="m%d" % i, **BUY)["ok"]
+        args = {"host": "127.0.0.1", "port": gw.rep, "timeout": 3.0}
+        kind, listed = run_module(mt5_positions, args)
+        assert kind == "exit" and listed["count"] == 3
+        kind, dry = run_module(mt5_close_all, dict(args, _ansible_check_mode=True))
+        assert kind == "exit" and len(dry["would_close"]) == 3 and dry["closed"] == [] and dry["changed"]
+        assert len(gw(cmd="positions")["positions"]) == 3
+        kind, real = run_module(mt5_close_all, args)
+        assert kind == "exit" and len(real["closed"]) == 3 and real["remaining"] == [] and real["close_failed"] == []
+        assert all(c["retcode"] == 10009 and c["price"] > 0 for c in real["closed"])
+        assert gw(cmd="positions")["positions"] == []
+    finally:
+        gw.svc.stop()

@@ -9,7 +9,8 @@ from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, mesh_probe, mesh_report, mesh_verify,
-                                                             wait_for_gateway, zmq_heartbeat, zmq_ping)
+                                                             mt5_close_all, mt5_positions, wait_for_gateway, zmq_heartbeat,
+                                                             zmq_ping)
 from support.module_harness import run_module
 
 BAD_HOSTS = ["", "a b", "$(reboot)", "x;rm -rf /", "-oProxyCommand=id", "h" * 300, "a\x00b", "gtw\n", "`id`",
@@ -36,7 +37,12 @@ def check(**changes):
 
 RESULT = {"checks": [{"id": "c", "ok": True}], "total": 1, "passed": 1, "rc": 0}
 
+TRADE_FILTERS = ([dict(symbol=s) for s in ("", "EUR USD", "EURUSD\n", "x" * 40, "$(id)")]
+                 + [dict(magic=m) for m in (-1, 2 ** 63, "x")])
+
 CASES = {
+    mt5_positions: gateway_cases(TRADE_FILTERS),
+    mt5_close_all: gateway_cases(TRADE_FILTERS + [dict(client_id=c) for c in ("", "a\nb", "x" * 200)]),
     zmq_ping: gateway_cases([dict(retries=r) for r in (0, -5, 10 ** 6, "x")]),
     zmq_heartbeat: gateway_cases([dict(min_messages=m) for m in (0, -1, 10 ** 9)] + [dict(within=w) for w in BAD_SECONDS]),
     wait_for_gateway: gateway_cases([dict(connect_timeout=t) for t in BAD_SECONDS] + [dict(sleep=s) for s in ("nan", 0, 5, -1)]),

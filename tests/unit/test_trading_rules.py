@@ -130,7 +130,7 @@ def test_the_orders_per_second_limit_refuses_the_order_past_it():
 
 
 def test_the_reply_cache_is_bounded(monkeypatch):
-    import mt5mesh.gateway.trading as trading
+    from mt5mesh.gateway import trading
     monkeypatch.setattr(trading, "REPLIES_KEPT", 3)
     t, _mt5, _events = trader(max_orders_per_s=100)
     for i in range(5):

@@ -92,7 +92,7 @@ def replay_lines(segments, ring_size):
                         raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]))
                     epoch = head["epoch"]
                     cursors = dict(head.get("cursors") or {})
-                    replies = {k: v for k, v in head.get("replies") or []}
+                    replies = dict(head.get("replies") or [])
                     intents = list(head.get("intents") or [])
                     mark = events[-1][0] if events else int(head.get("seq", 0))
                 elif kind == b"E":

@@ -17,8 +17,9 @@ def _nothing():
     """Closing a backend that holds no connection."""
 
 
-def journal_dir(cfg, environ=os.environ):
-    """The journal directory, or None when it is turned off (pure)."""
+def journal_dir(cfg, environ=None):
+    """The journal directory, or None when it is turned off."""
+    environ = os.environ if environ is None else environ
     if cfg["journal"] == "none":
         return None
     return cfg["journal"] or environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/mt5mesh-gateway"
