@@ -20,8 +20,8 @@ __metaclass__ = type
 import datetime
 
 # Causes, most fundamental first: the first that holds explains the outage.
-CAUSES = ('unit_missing', 'port_conflict', 'firewall', 'crash_loop', 'disabled_stopped', 'stopped', 'hung',
-          'killed_restarted')
+CAUSES = ('unit_missing', 'port_conflict', 'firewall', 'terminal_lost', 'crash_loop', 'disabled_stopped', 'stopped',
+          'hung', 'killed_restarted')
 OUTCOMES = ('healthy', 'unknown') + CAUSES
 
 
@@ -77,6 +77,27 @@ def _firewall(f):
             ' and the expected clients cannot reach it' if f['clients_reach'] is False else '', '; '.join(f['rules']))
 
 
+def terminal_error(recent):
+    """The gateway's last terminal line when it is an error not followed by a reconnect, else None.
+
+    The gateway logs "terminal NAME: connected, ..." when it reaches its terminal and "ERROR
+    terminal ..." when it cannot (at start: the unit exits 2 and systemd retries; running: its
+    copy_ticks_from calls fail)."""
+    last = None
+    for line in recent:
+        if ' ERROR terminal ' in line:
+            last = line
+        elif ' INFO terminal ' in line and ': connected' in line:
+            last = None
+    return last
+
+
+def _terminal_lost(f):
+    line = terminal_error(f['recent'])
+    if line:
+        return 'the gateway lost its MetaTrader 5 terminal: %s' % line.split(' ERROR ', 1)[-1]
+
+
 def _crash_loop(f):
     s = f['unit_state']
     if (s.get('ActiveState') == 'failed' and s.get('Result') in ('start-limit-hit', 'exit-code')) or \
@@ -113,7 +134,8 @@ def _killed_restarted(f):
             line.split(': ', 1)[-1], restart_delay(f['recent']), f['unit_state'].get('NRestarts'))
 
 
-RULES = dict(unit_missing=_unit_missing, port_conflict=_port_conflict, firewall=_firewall, crash_loop=_crash_loop,
+RULES = dict(unit_missing=_unit_missing, port_conflict=_port_conflict, firewall=_firewall,
+             terminal_lost=_terminal_lost, crash_loop=_crash_loop,
              disabled_stopped=_disabled_stopped, stopped=_stopped, hung=_hung, killed_restarted=_killed_restarted)
 
 

@@ -10,6 +10,10 @@ PING_OK = {"ok": True, "detail": "pong in 1 ms"}
 PING_DOWN = {"ok": False, "detail": "no reply in 1 s"}
 DROP = "-A INPUT -p tcp -m tcp --dport 5555 -j DROP"
 HOLDER = {"port": 5555, "pid": 4242, "cmdline": "python3 -m http.server 5555"}
+TERMINAL_DOWN = "2026-11-27T06:00:00.000000+0000 gtw mt5mesh-gateway[9]: 2026-11-27 06:00:00,000 mt5mesh-gateway ERROR " \
+                "terminal mt5linux at 127.0.0.1:18812: ConnectionRefusedError: [Errno 111] Connection refused"
+TERMINAL_UP = "2026-11-27T06:00:05.000000+0000 gtw mt5mesh-gateway[10]: 2026-11-27 06:00:05,000 mt5mesh-gateway INFO " \
+              "terminal mt5linux: connected, symbols EURUSD"
 
 
 def facts(**kw):
@@ -35,6 +39,7 @@ def facts(**kw):
     (dict(unit_file_exists=False), "unit_missing"),
     (dict(state=dict(LoadState="not-found")), "unit_missing"),
     (dict(ping=PING_OK), "healthy"),
+    (dict(recent=[TERMINAL_DOWN], ping=PING_OK), "terminal_lost"),
 ])
 def test_each_fault_gives_its_cause(kw, cause):
     assert diagnose(facts(**kw))["cause"] == cause
@@ -101,3 +106,17 @@ def test_killed_but_not_serving_is_not_killed_restarted():
 def test_restart_delay_ignores_unparsable_lines_and_needs_a_start():
     assert restart_delay(["garbage line", KILL[0]]) is None
     assert restart_delay(KILL[:1] + ["nonsense"] + KILL[2:]) == 0.6
+
+
+def test_a_lost_terminal_is_its_own_cause_and_names_the_terminal_error():
+    got = diagnose(facts(state=dict(ActiveState="activating", SubState="auto-restart", NRestarts="3"),
+                         recent=[TERMINAL_DOWN]))
+    assert got["cause"] == "terminal_lost"
+    assert "lost its MetaTrader 5 terminal: terminal mt5linux at 127.0.0.1:18812: ConnectionRefusedError" in got["detail"]
+
+
+def test_a_terminal_error_followed_by_a_reconnect_is_not_a_lost_terminal():
+    from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import terminal_error
+    assert terminal_error([TERMINAL_DOWN, TERMINAL_UP]) is None
+    assert terminal_error([TERMINAL_UP, TERMINAL_DOWN]) == TERMINAL_DOWN
+    assert terminal_error(["... INFO terminal paper: connected"]) is None

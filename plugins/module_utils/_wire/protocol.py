@@ -303,7 +303,8 @@ TRADE_TEXT_FIELDS = ("cmd", "client_id", "retcode_name", "comment", "error")
 
 def check_trade(data):
     """Raise ProtocolError unless a trade event's fields are of the right type and range."""
-    check_tick(dict(data, bid=0, ask=0))
+    # The stream fields are checked as a tick's (a trade's volume may not pass a tick's checks).
+    check_tick(dict(epoch=data.get("epoch"), seq=data.get("seq"), ts=data.get("ts"), symbol=data.get("symbol"), bid=0, ask=0))
     if data.get("trade") not in TRADE_KINDS:
         raise ProtocolError("trade 'trade' must be one of %s" % ", ".join(TRADE_KINDS))
     if data.get("side") not in SIDES + (None,) or data.get("entry") not in ("in", "out", None):
