@@ -101,3 +101,23 @@ def test_kill_switch_fails_naming_the_host_when_the_gateway_does_not_answer(mesh
         lab.sh("gtw", "systemctl start mt5mesh-gateway")
     assert proc.returncode != 0
     assert "gtw.lab: kill switch:" in proc.stdout and "no reply within" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_remediation_names_a_lost_terminal_and_repairs_once_the_config_is_right(mesh):
+    # The gateway is pointed at an mt5linux terminal that is not there: it exits 2 at each start.
+    lab.sh("gtw", "sed -i 's/^terminal: .*/terminal: \"mt5linux\"/' /etc/mt5mesh/gateway.yml && "
+                  "systemctl restart mt5mesh-gateway", check=False)
+    try:
+        time.sleep(3)
+        lost = lab.playbook("remediate_gateway.yml", "-e", "gateway_broker_terminal=mt5linux")
+        out = lost.stdout + lost.stderr
+        assert lost.returncode != 0
+        assert "gtw.lab: check terminal: the gateway lost its MetaTrader 5 terminal: terminal mt5linux" in out, out[-3000:]
+        assert "does not answer on 127.0.0.1:18812" in out
+        fixed = lab.playbook("remediate_gateway.yml")  # the inventory says paper: re-rendered and restarted
+        assert fixed.returncode == 0, fixed.stdout[-3000:]
+        assert "REPAIRED terminal_lost -> healthy" in fixed.stdout
+    finally:
+        lab.sh("gtw", "grep -q '^terminal: \"paper\"' /etc/mt5mesh/gateway.yml || "
+                      "(sed -i 's/^terminal: .*/terminal: \"paper\"/' /etc/mt5mesh/gateway.yml && "
+                      "systemctl reset-failed mt5mesh-gateway; systemctl restart mt5mesh-gateway)", check=False)
