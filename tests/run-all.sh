@@ -13,6 +13,10 @@ step() {
     echo "===== $name"
     if "$@"; then echo "===== $name: ok ($((SECONDS - t0)) s)"; else echo "===== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
 }
+# molecule (through ansible-compat) installs this collection into ~/.ansible/collections; a copy
+# left by an earlier run shadows the checkout for ansible-lint (a new module "could not be
+# resolved"), so it goes first. It is only ever our own collection.
+rm -rf "${HOME:-/root}/.ansible/collections/ansible_collections/mt5crs/mesh"
 step "lab up" bash lab/lab.sh up
 step "ansible-test sanity" bash tests/sanity/run.sh
 step "ansible-lint (production)" ansible-lint --offline --profile production -q

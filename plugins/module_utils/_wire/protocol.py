@@ -157,6 +157,11 @@ def decode_request(frames):
 
     The partial dict (for echoing ``id``) is attached to the error as ``.request``.
     """
+    return check_request(decode_object(frames))
+
+
+def decode_object(frames):
+    """One frame of at most MAX_REQUEST_BYTES holding a JSON object (either dialect); raises ProtocolError."""
     if len(frames) != 1:
         raise ProtocolError("expected 1 frame, got %d" % len(frames))
     frame = frames[0]
@@ -165,6 +170,11 @@ def decode_request(frames):
     req = _loads(frame, "request")
     if not isinstance(req, dict):
         raise ProtocolError("request must be a JSON object, got %s" % type(req).__name__)
+    return req
+
+
+def check_request(req):
+    """A decoded request object checked as a mesh command; raises ProtocolError with ``.request``."""
     cmd = req.get("cmd")
     if not isinstance(cmd, str):
         err = ProtocolError("request needs a string 'cmd'")
@@ -261,6 +271,14 @@ def reply_error(req, error, **fields):
     _echo_id(req, msg)
     msg.update(fields)
     return encode(msg)
+
+
+def decode_reply_object(frame):
+    """Any JSON object reply (the action dialect has no ``ok``); raises ProtocolError."""
+    rep = _loads(frame, "reply")
+    if not isinstance(rep, dict):
+        raise ProtocolError("reply must be a JSON object")
+    return rep
 
 
 def decode_reply(frame):

@@ -12,7 +12,7 @@ import zmq
 from mt5mesh import __version__
 from mt5mesh.gateway.ring import Ring
 from mt5mesh.service import bind
-from mt5mesh.wire import protocol
+from mt5mesh.wire import dialect, protocol
 
 log = logging.getLogger("mt5mesh-gateway")
 # Replies queued per REP peer. With replay replies capped at MAX_REPLAY_BYTES this bounds what
@@ -42,7 +42,7 @@ class Broker:
         self.started = time.monotonic()
         self.counters = {"published": 0, "heartbeats": 0, "requests": 0, "rejected": 0,
                          "pushed": 0, "dropped": 0, "clients": 0, "errors": 0}
-        self.rep = self.pub = self.pull = self.monitor = None
+        self.rep = self.pub = self.pull = self.monitor = self.legacy = None
         self.curve = None
         self.trader = None  # set by main for terminal backends (mt5mesh.gateway.trading)
         self.journal = journal
@@ -86,6 +86,10 @@ class Broker:
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         if self.kind == "ea":
             self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
+        if self.cfg.get("legacy_pub"):
+            # The action dialect's tick stream: one JSON frame per tick, for existing clients.
+            self.legacy = self._socket(zmq.PUB, self.cfg["legacy_pub"], "legacy PUB", hwm=int(self.cfg["pub_hwm"]),
+                                       max_in=PUB_MAX_IN_BYTES)
         log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
                  self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
 
@@ -102,7 +106,7 @@ class Broker:
         return sock
 
     def close(self):
-        for sock in (self.monitor, self.rep, self.pub, self.pull):
+        for sock in (self.monitor, self.rep, self.pub, self.pull, self.legacy):
             if sock is not None:
                 sock.close(0)
         if self.journal is not None:
@@ -117,6 +121,8 @@ class Broker:
         frames = protocol.tick(self.epoch, self.seq, ts, symbol, bid, ask, extra)
         self._send(frames)
         self.latest[symbol] = frames[1]
+        if self.legacy is not None:
+            self.legacy.send(protocol.encode({"type": "TICK", "symbol": symbol, "bid": bid, "ask": ask, "time": ts}))
 
     def publish_trade(self, symbol, fields):
         """A trade event, in the same seq stream as the ticks (replay and gap fill cover it)."""
@@ -148,7 +154,17 @@ class Broker:
     def _handle(self, frames):
         req = None
         try:
-            req = protocol.decode_request(frames)
+            try:
+                obj = protocol.decode_object(frames)
+            except protocol.ProtocolError as e:
+                sniffed = dialect.sniff(frames)
+                if sniffed is None:
+                    raise
+                self.counters["rejected"] += 1
+                return protocol.encode(dialect.error_reply(sniffed, e))
+            if dialect.is_action(obj):
+                return self._action(obj)
+            req = protocol.check_request(obj)
             if req["cmd"] in protocol.READ_COMMANDS or req["cmd"] in protocol.TRADE_COMMANDS:
                 return self._account_command(req)
             return getattr(self, "cmd_" + req["cmd"])(req)
@@ -156,11 +172,32 @@ class Broker:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
 
-    def _account_command(self, req):
+    def _action(self, obj):
+        """A request of the existing MT5 clients' action dialect: mapped to the same command (same
+        safety rules, same exactly-once key) and answered in that dialect, errors included."""
+        try:
+            req = dialect.to_command(obj)
+        except protocol.ProtocolError as e:
+            self.counters["rejected"] += 1
+            return protocol.encode(dialect.error_reply(obj, e))
+        if req["cmd"] == "ping":
+            term = self.terminal_status()
+            reply = {"ok": term.get("connected") is not False, "epoch": self.epoch, "seq": self.seq,
+                     "terminal": term.get("name")}
+            if not reply["ok"]:
+                reply["error"] = "terminal %s is not connected" % term.get("name")
+        else:
+            reply = self._account_reply(req)
+        return protocol.encode(dialect.to_reply(obj, reply))
+
+    def _account_reply(self, req):
         if self.trader is None:
-            return protocol.reply_error(req, "%s: this gateway has no terminal (it runs --terminal %s); account and "
-                                             "trading commands need paper, metatrader5 or mt5linux" % (req["cmd"], self.kind))
-        reply = self.trader.handle(req)
+            return {"ok": False, "error": "%s: this gateway has no terminal (it runs --terminal %s); account and trading "
+                                          "commands need paper, metatrader5 or mt5linux" % (req["cmd"], self.kind)}
+        return self.trader.handle(req)
+
+    def _account_command(self, req):
+        reply = self._account_reply(req)
         fields = {k: v for k, v in reply.items() if k not in ("ok", "error")}
         if reply["ok"]:
             return protocol.reply_ok(req, **fields)

@@ -12,6 +12,8 @@ SCHEMA = (
     Option("pub", str, "tcp://*:%d" % protocol.DEFAULT_PUB_PORT, "PUB bind URL", pattern=ZMQ_URL, what="a ZeroMQ bind URL"),
     Option("pull", str, "tcp://*:%d" % protocol.DEFAULT_PULL_PORT, "PULL bind URL for --source pull", pattern=ZMQ_URL,
            what="a ZeroMQ bind URL"),
+    Option("legacy_pub", str, None, "also publish each tick as one JSON frame {type: TICK, symbol, bid, ask, time} "
+           "for existing action-dialect clients (off by default)", pattern=ZMQ_URL, what="a ZeroMQ bind URL", optional=True),
     Option("terminal", str, "synthetic", "tick source and broker: synthetic (random walk), ea (an Expert Advisor "
            "pushes to PULL), paper (paper terminal), metatrader5 (official package), mt5linux (rpyc, Wine)",
            choices=("synthetic", "ea", "paper", "metatrader5", "mt5linux")),
