@@ -82,15 +82,15 @@ def to_command(obj):
         if isinstance(side, bool) or side not in SIDES:
             raise protocol.ProtocolError("%s: %r must be %s" % (
                 action, side_key, "BUY or SELL" if action == "OPEN_ORDER" else "0 (buy) or 1 (sell)"))
-        req.update(symbol=payload.get("symbol"), side=SIDES[side], volume=payload.get("volume"))
+        req.update(side=SIDES[side], volume=payload.get("volume"))
         # price is the client's view of the market: a market order fills at the terminal's price.
         for key in ("sl", "tp", "comment", "magic", "deviation"):
             if payload.get(key) is not None and not (key in ("sl", "tp") and payload[key] == 0):
                 req[key] = payload[key]
     elif action == "CLOSE_POSITION":
         req["position"] = payload.get("ticket")
-    elif action == "GET_SYMBOL_INFO":
-        req["symbol"] = payload.get("symbol")
+    if action in ("OPEN_ORDER", "ORDER_SEND", "GET_SYMBOL_INFO") and payload.get("symbol") is not None:
+        req["symbol"] = payload["symbol"]
     problem = protocol.trade_request_problem(req) if req["cmd"] not in ("ping",) else None
     if problem:
         raise protocol.ProtocolError("%s: %s" % (action, problem.replace("'id'", "'req_id'")))
