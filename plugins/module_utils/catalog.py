@@ -94,6 +94,7 @@ ARG_CHECKS.update({
     'expect_status': lambda n, v: inputs.bad_int(n, v, 100, 599),
     'validate_certs': _of_type(bool, 'true or false'),
     'password_from': _of_type(str, 'the name of a credential'),
+    'gateway_dialect': _one_of(probes.DIALECTS), 'action_ping': _one_of(probes.ACTION_PINGS),
 })
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
 COMPROMISING_PHASES = (1,)

@@ -36,6 +36,12 @@ def gateway_argument_spec():
 
 
 # The CURVE keys only make sense as a pair (declared, not hand-checked).
+def dialect_argument_spec():
+    """The gateway's dialect, for the probes that may face a gateway we did not deploy."""
+    return dict(gateway_dialect=dict(type='str', default='mt5mesh', choices=['mt5mesh', 'action']),
+                action_ping=dict(type='str', default='HEARTBEAT', choices=['HEARTBEAT', 'PING']))
+
+
 GATEWAY_REQUIRED_TOGETHER = [('curve_server_public_key', 'curve_client_secret_key')]
 
 

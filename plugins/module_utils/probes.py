@@ -26,7 +26,7 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line
-from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol, sockets
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import dialect, protocol, sockets
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.breaker import CircuitBreaker
 
@@ -181,9 +181,48 @@ def dns(name, timeout=2.0):
     return _ok('%s -> %s' % (name, ', '.join(addresses)), addresses=addresses)
 
 
-def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, curve=None):
-    """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket)."""
+DIALECTS = ('mt5mesh', 'action')
+ACTION_PINGS = ('HEARTBEAT', 'PING')
+
+
+def ping_action_dialect(zmq, url, timeout=1.0, retries=2, curve=None, action='HEARTBEAT'):
+    """A gateway of the action dialect answers HEARTBEAT (SUCCESS) or PING (PONG); a fresh REQ
+    socket per attempt, as the Lazy Pirate client does."""
+    start, last, resets = time.time(), 'no reply', 0
+    for attempt in range(retries):
+        sock = sockets.client_socket(zmq, zmq.Context.instance(), zmq.REQ, url, curve)
+        sock.setsockopt(zmq.SNDTIMEO, max(1, int(timeout * 1000)))
+        sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REQUEST_BYTES)
+        try:
+            sock.connect(url)
+            sock.send(dialect.request(action, 'probe-%d' % attempt))
+            if not sock.poll(int(timeout * 1000), zmq.POLLIN):
+                last = 'no reply within %.3fs' % timeout
+                resets += 1
+                continue
+            ok, detail = dialect.reply_ok(sock.recv(), action)
+        except zmq.ZMQError as e:
+            last = 'could not send: %s' % e
+            resets += 1
+            continue
+        finally:
+            sock.close(0)
+        rtt = round((time.time() - start) * 1000, 3)
+        if not ok:
+            return _fail('%s refused %s: %s' % (url, action, detail), is_available=False, error=detail, rtt_ms=rtt)
+        return _ok('%s answers %s (action dialect): %s (%.1f ms)' % (url, action, detail, rtt), is_available=True,
+                   error=None, rtt_ms=rtt, version=None, epoch=None, seq=None, uptime_s=None, socket_resets=resets)
+    error = 'gateway %s: %s after %d attempt(s) (action dialect %s)' % (url, last, retries, action)
+    return _fail(error, is_available=False, error=error, rtt_ms=None, attempts=retries, socket_resets=resets)
+
+
+def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, curve=None, gateway_dialect='mt5mesh',
+             action_ping='HEARTBEAT'):
+    """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket); with
+    ``gateway_dialect='action'``, an existing client's HEARTBEAT or PING."""
     url = sockets.tcp_url(host, port)
+    if gateway_dialect == 'action':
+        return ping_action_dialect(zmq, url, timeout, retries, curve, action_ping)
     client = LazyPirateClient(zmq, url, timeout=timeout, retries=retries,
                               breaker=CircuitBreaker(failure_threshold=retries + 1), curve=curve)
     start = time.time()
@@ -202,10 +241,44 @@ def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, 
                epoch=reply.get('epoch'), seq=reply.get('seq'), uptime_s=reply.get('uptime_s'), socket_resets=client.resets)
 
 
+def action_ticks(zmq, url, min_messages=1, within=3.0, curve=None):
+    """An action-dialect gateway's stream: any one-frame JSON object (a tick) on a subscription to
+    everything counts; it has no heartbeat of its own."""
+    sock = sockets.client_socket(zmq, zmq.Context.instance(), zmq.SUB, url, curve)
+    sock.setsockopt(zmq.SUBSCRIBE, b'')
+    sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REQUEST_BYTES)
+    sock.connect(url)
+    count, malformed, deadline = 0, 0, time.time() + within
+    try:
+        while count < min_messages:
+            left = deadline - time.time()
+            if left <= 0 or not sock.poll(int(left * 1000) + 1):
+                break
+            frames = sock.recv_multipart()
+            try:
+                if len(frames) != 1:
+                    raise protocol.ProtocolError('a tick is one frame')
+                protocol.decode_reply_object(frames[0])
+                count += 1
+            except protocol.ProtocolError:
+                malformed += 1
+    finally:
+        sock.close(0)
+    result = dict(count=count, seq_first=None, seq_last=None, gaps=0, epoch=None, malformed=malformed,
+                  heartbeat_age_s=None, heartbeat_ts=None)
+    if count >= min_messages:
+        return _ok('%s delivered %d tick frame(s) (action dialect)' % (url, count), **result)
+    return _fail('%s delivered %d of %d tick frame(s) within %.1fs (action dialect)%s' % (
+        url, count, min_messages, within, ' (%d malformed)' % malformed if malformed else ''), **result)
+
+
 def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, within=3.0, curve=None,
-                  topics=(protocol.TOPIC_HEARTBEAT,)):
-    """At least ``min_messages`` protocol events on the gateway PUB within ``within`` seconds."""
+                  topics=(protocol.TOPIC_HEARTBEAT,), gateway_dialect='mt5mesh'):
+    """At least ``min_messages`` protocol events on the gateway PUB within ``within`` seconds
+    (with ``gateway_dialect='action'``, tick frames: see action_ticks)."""
     url = sockets.tcp_url(host, port)
+    if gateway_dialect == 'action':
+        return action_ticks(zmq, url, min_messages, within, curve)
     sock = sockets.client_socket(zmq, zmq.Context.instance(), zmq.SUB, url, curve)
     for topic in topics:
         sock.setsockopt(zmq.SUBSCRIBE, topic)

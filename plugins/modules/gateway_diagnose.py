@@ -20,6 +20,7 @@ author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.read_only
+  - mt5crs.mesh.dialect
 options:
   unit:
     description:
@@ -196,6 +197,7 @@ def main():
             journal_lines=dict(type='int', default=15),
             timeout=dict(type='float', default=1.0),
             clients_reach=dict(type='bool'),
+            **mesh_common.dialect_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -214,7 +216,8 @@ def main():
     facts = dict(
         unit=p['unit'], unit_state=state, unit_file_exists=os.path.exists('/etc/systemd/system/%s' % p['unit']),
         proc_state=process_state(pid) if pid else None,
-        ping=probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1),
+        ping=probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
+                             gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping']),
         holders=port_holders(module, p['ports'], pid), rules=firewall_rules(module, p['ports']),
         recent=journal(module, p['unit'], 200, since='-120s'), clients_reach=p['clients_reach'])
     result = diagnosis.diagnose(facts)

@@ -22,6 +22,7 @@ author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.gateway
+  - mt5crs.mesh.dialect
 options:
   timeout:
     description:
@@ -108,6 +109,7 @@ def main():
         connect_timeout=dict(type='float', default=1.0),
         sleep=dict(type='float', default=0.2),
         msg=dict(type='str'),
+        **mesh_common.dialect_argument_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
                            supports_check_mode=True)
@@ -129,7 +131,7 @@ def main():
             break
         attempts += 1
         result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], timeout=max(0.01, min(p['connect_timeout'], left)),
-                                 retries=1, curve=curve)
+                                 retries=1, curve=curve, gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping'])
         if result['ok']:
             module.exit_json(changed=False, elapsed=round(time.time() - start, 3), attempts=attempts,
                              epoch=result['epoch'], seq=result['seq'], version=result['version'], last_error=last_error)

@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - mt5crs.mesh.read_only
   - mt5crs.mesh.gateway
+  - mt5crs.mesh.dialect
 options:
   port:
     description:
@@ -108,6 +109,7 @@ def main():
         within=dict(type='float', default=3.0),
         include_ticks=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=False),
+        **mesh_common.dialect_argument_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
                            supports_check_mode=True)
@@ -120,7 +122,7 @@ def main():
         module.fail_json(msg=error)
     topics = (protocol.TOPIC_HEARTBEAT, protocol.TOPIC_TICK_PREFIX) if p['include_ticks'] else (protocol.TOPIC_HEARTBEAT,)
     result = probes.zmq_heartbeat(mesh_common.zmq, p['host'], p['port'], p['min_messages'], p['within'],
-                                  mesh_common.curve_keys(module), topics)
+                                  mesh_common.curve_keys(module), topics, p['gateway_dialect'])
     ok = result.pop('ok')
     result.pop('heartbeat_ts', None)
     if not ok and p['fail_on_missing']:

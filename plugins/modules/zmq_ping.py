@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - mt5crs.mesh.read_only
   - mt5crs.mesh.gateway
+  - mt5crs.mesh.dialect
 options:
   retries:
     description:
@@ -90,7 +91,7 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_co
 
 def main():
     argument_spec = mesh_common.gateway_argument_spec()
-    argument_spec.update(retries=dict(type='int', default=2))
+    argument_spec.update(retries=dict(type='int', default=2), **mesh_common.dialect_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
                            supports_check_mode=True)
     mesh_common.ensure_zmq(module)
@@ -100,7 +101,7 @@ def main():
         module.fail_json(msg=error)
     p = module.params
     result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], p['timeout'], p['retries'],
-                             mesh_common.curve_keys(module))
+                             mesh_common.curve_keys(module), p['gateway_dialect'], p['action_ping'])
     result.pop('ok')
     result.pop('detail')
     result.setdefault('error', None)
