@@ -58,6 +58,7 @@ def test_the_enveloped_dialect_heartbeat_account_order_and_kill_switch(gateway):
     assert account["status"] == "SUCCESS" and account["data"]["balance"] == 10000.0 and "equity" in account["data"]
     order = client.send("OPEN_ORDER", dict(symbol="EURUSD.s", action="BUY", volume=0.01, price=None, sl=None, tp=None))
     assert order["status"] == "SUCCESS" and order["data"]["retcode"] == 10009 and order["data"]["deal"]
+    assert order["data"]["ticket"] and order["data"]["price"] > 0
     positions = client.send("GET_POSITIONS")
     assert positions["status"] == "SUCCESS" and [p["symbol"] for p in positions["data"]] == ["EURUSD.s"]
     info = client.send("GET_SYMBOL_INFO", {"symbol": "EURUSD"})

@@ -22,6 +22,12 @@ def env(action, payload=None, req_id="r1"):
      {"cmd": "order_send", "id": "r1", "symbol": "EURUSD", "side": "buy", "volume": 0.01, "tp": 1.2}),
     (env("OPEN_ORDER", {"symbol": "EURUSD", "action": "SELL", "volume": 0.01, "sl": 0, "tp": 0}),
      {"cmd": "order_send", "id": "r1", "symbol": "EURUSD", "side": "sell", "volume": 0.01}),
+    (env("OPEN_ORDER", {"symbol": "EURUSD.s", "volume": 0.01, "side": "BUY"}),
+     {"cmd": "order_send", "id": "r1", "symbol": "EURUSD.s", "side": "buy", "volume": 0.01}),
+    (env("OPEN_ORDER", {"symbol": "EURUSD", "volume": 0.01, "side": "sell", "type": "MARKET"}),
+     {"cmd": "order_send", "id": "r1", "symbol": "EURUSD", "side": "sell", "volume": 0.01}),
+    (env("OPEN_ORDER", {"symbol": "EURUSD", "volume": 0.01, "type": "SELL"}),
+     {"cmd": "order_send", "id": "r1", "symbol": "EURUSD", "side": "sell", "volume": 0.01}),
     ({"action": "ORDER_SEND", "request_id": "q", "symbol": "EURUSD", "volume": 0.02, "type": 1, "comment": "c", "magic": 3},
      {"cmd": "order_send", "id": "q", "symbol": "EURUSD", "side": "sell", "volume": 0.02, "comment": "c", "magic": 3}),
     (env("CLOSE_POSITION", {"ticket": 42}), {"cmd": "order_close", "id": "r1", "position": 42}),
@@ -36,6 +42,8 @@ def test_each_action_maps_to_its_mesh_command(obj, command):
     (env("FLY"), "unknown action 'FLY'; known: "),
     ({"action": 5}, "unknown action '5'"),
     (env("OPEN_ORDER", {"symbol": "EURUSD", "action": "HOLD", "volume": 1}), "OPEN_ORDER: 'action' must be BUY or SELL"),
+    (env("OPEN_ORDER", {"symbol": "EURUSD", "side": "BUY", "type": "LIMIT", "price": 0.5, "volume": 0.01}),
+     "OPEN_ORDER: 'type' LIMIT is a pending order; this gateway sends market orders only"),
     ({"action": "ORDER_SEND", "request_id": "q", "symbol": "EURUSD", "volume": 1, "type": True},
      "ORDER_SEND: 'type' must be 0 (buy) or 1 (sell)"),
     ({"action": "ORDER_SEND", "symbol": "EURUSD", "volume": 1, "type": 0}, "ORDER_SEND: a trading command needs an 'req_id'"),
@@ -58,6 +66,8 @@ def test_replies_have_the_fields_the_clients_require():
     assert bad["status"] == "ERROR" and bad["error"] == "trading is disabled on this gateway" and bad["data"] is None
     refused = d.to_reply(env("OPEN_ORDER"), {"ok": False, "error": "no money", "retcode": 10019})
     assert refused["data"] == {"retcode": 10019}
+    filled = d.to_reply(env("OPEN_ORDER"), {"ok": True, "retcode": 10009, "order": 5, "deal": 6, "position": 5})
+    assert filled["data"]["ticket"] == 5 and filled["data"]["deal"] == 6
     assert d.to_reply(env("GET_POSITIONS"), {"ok": True, "positions": [1]})["data"] == [1]
     assert d.to_reply({"action": "PING"}, {"ok": True})["status"] == "PONG"
     assert d.to_reply({"action": "PING"}, {"ok": False})["status"] == "ERROR"

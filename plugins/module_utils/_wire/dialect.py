@@ -77,8 +77,7 @@ def to_command(obj):
     if rid is not None:
         req["id"] = rid
     if action in ("OPEN_ORDER", "ORDER_SEND"):
-        side_key = "action" if action == "OPEN_ORDER" else "type"
-        side = payload.get(side_key)
+        side_key, side = _side(action, payload)
         if isinstance(side, bool) or side not in SIDES:
             raise protocol.ProtocolError("%s: %r must be %s" % (
                 action, side_key, "BUY or SELL" if action == "OPEN_ORDER" else "0 (buy) or 1 (sell)"))
@@ -95,6 +94,22 @@ def to_command(obj):
     if problem:
         raise protocol.ProtocolError("%s: %s" % (action, problem.replace("'id'", "'req_id'")))
     return req
+
+
+def _side(action, payload):
+    """(key, value) of the order's side. OPEN_ORDER clients send it as ``action``, as ``side``
+    (with ``type`` MARKET, LIMIT, ...) or, in the oldest form, as ``type``; pending orders (a
+    ``type`` of LIMIT or STOP) are refused: the gateway sends market orders only."""
+    if action == "ORDER_SEND":
+        return "type", payload.get("type")
+    kind = payload.get("type")
+    if isinstance(kind, str) and kind.upper() not in ("BUY", "SELL", "MARKET"):
+        raise protocol.ProtocolError("OPEN_ORDER: 'type' %s is a pending order; this gateway sends market orders only"
+                                     % kind[:16])
+    for key in ("action", "side", "type"):
+        if isinstance(payload.get(key), str) and payload[key].upper() in ("BUY", "SELL"):
+            return key, payload[key].upper()
+    return "action", payload.get("action")
 
 
 def _data(reply):
@@ -114,6 +129,8 @@ def to_reply(obj, reply):
         out["comment"] = "" if ok else reply.get("error") or ""
         return out
     data = _data(reply)
+    if action in ("OPEN_ORDER", "CLOSE_POSITION") and (reply.get("position") or reply.get("order")):
+        data["ticket"] = reply.get("position") or reply.get("order")  # what CLOSE_POSITION takes
     if action == "GET_POSITIONS":
         data = reply.get("positions", [])
     return {"req_id": request_id(obj) if isinstance(obj, dict) else None, "status": "SUCCESS" if ok else "ERROR",
