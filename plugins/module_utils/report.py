@@ -9,9 +9,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 MARK = {True: 'PASS', False: 'FAIL'}
+# What XML 1.0 cannot hold: control characters other than tab, LF and CR, lone surrogates, and
+# U+FFFE/U+FFFF. A check detail may quote a peer's bytes; the report must still parse.
+_NOT_XML = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+
+
+def xml_safe(text):
+    """Text with every character XML 1.0 cannot hold replaced by U+FFFD."""
+    return _NOT_XML.sub(u'\ufffd', u'%s' % (text,))
 
 
 def phase_table(result):
@@ -39,17 +48,18 @@ def to_json(result):
 
 def to_junit(result):
     checks = result.get('checks', [])
-    suite = ET.Element('testsuite', name='mt5crs.mesh verify (%s)' % result.get('vantage', '?'),
+    suite = ET.Element('testsuite', name=xml_safe('mt5crs.mesh verify (%s)' % result.get('vantage', '?')),
                        tests=str(len(checks)), failures=str(sum(1 for c in checks if not c['ok'])),
                        time='%.3f' % (result.get('elapsed_ms', 0) / 1000.0))
     for c in checks:
         classname = '%s.phase%d' % ('extended' if c['extended'] else 'core', c['phase'])
-        case = ET.SubElement(suite, 'testcase', classname=classname, name='%s %s' % (c['id'], c['name']),
+        case = ET.SubElement(suite, 'testcase', classname=classname, name=xml_safe('%s %s' % (c['id'], c['name'])),
                              time='%.3f' % (c['elapsed_ms'] / 1000.0))
+        detail = xml_safe(c['detail'])
         if not c['ok']:
-            ET.SubElement(case, 'failure', message=c['detail']).text = c['detail']
+            ET.SubElement(case, 'failure', message=detail).text = detail
         else:
-            ET.SubElement(case, 'system-out').text = c['detail']
+            ET.SubElement(case, 'system-out').text = detail
     return ET.tostring(suite, encoding='unicode') + '\n'
 
 
