@@ -8,9 +8,10 @@ INVENTORY ?= inventory/lab/hosts.yml
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-# Debian packages for the lab (nspawn, netns, stand-ins) and the integration tests (real servers).
+# Debian packages for the lab (nspawn, netns, stand-ins) and the integration tests (real servers;
+# prometheus: promtool for the alert rules and a real Prometheus in the lab test).
 APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping openssh-client \
-	dnsmasq-base openssl redis-server postgresql git rsync
+	dnsmasq-base openssl redis-server postgresql git rsync prometheus
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
 	sanity lint molecule bench chaos build clean mutation

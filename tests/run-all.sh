@@ -22,6 +22,8 @@ step "ansible-test sanity" bash tests/sanity/run.sh
 step "ansible-lint (production)" ansible-lint --offline --profile production -q
 step "changelog (antsibull-changelog lint)" antsibull-changelog lint
 step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
+step "Prometheus rules (promtool check + test)" bash -c \
+    "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
 step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.

@@ -215,7 +215,8 @@ def test_hub_skips_an_out_of_range_ts_already_in_inf_and_its_checkpoint_moves_on
 
 
 def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatch):
-    monkeypatch.setattr(health, "REQUEST_TIMEOUT_S", 0.5)
+    from mt5mesh import httpd
+    monkeypatch.setattr(httpd, "REQUEST_TIMEOUT_S", 0.5)
     port = free_port()
 
     class Log:
@@ -224,13 +225,13 @@ def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatc
     server = health.serve("127.0.0.1:%d" % port, lambda: (200, {"state": "healthy"}), health.Metrics(), Log())
     try:
         idle = []
-        for _i in range(health.MAX_CONNECTIONS + 20):
+        for _i in range(httpd.MAX_CONNECTIONS + 20):
             s = socket.create_connection(("127.0.0.1", port), timeout=2)
             s.sendall(b"GET /healthz HTTP/1.1\r\n")  # never finished
             idle.append(s)
         time.sleep(0.3)
         import threading
-        assert threading.active_count() < 10 + health.MAX_CONNECTIONS
+        assert threading.active_count() < 10 + httpd.MAX_CONNECTIONS
         time.sleep(1.0)  # past the request timeout: the slots are free again
         s = socket.create_connection(("127.0.0.1", port), timeout=2)
         s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")

@@ -10,6 +10,7 @@ import time
 import zmq
 
 from mt5mesh import __version__
+from mt5mesh.gateway.metrics import snapshot as metrics_snapshot
 from mt5mesh.gateway.ring import Ring
 from mt5mesh.service import bind
 from mt5mesh.wire import dialect, protocol
@@ -45,6 +46,7 @@ class Broker:
         self.rep = self.pub = self.pull = self.monitor = self.legacy = None
         self.curve = None
         self.trader = None  # set by main for terminal backends (mt5mesh.gateway.trading)
+        self.metrics = None  # set by main: GatewayMetrics, fed a snapshot each heartbeat
         self.journal = journal
         if restored is not None:
             self._restore(restored)
@@ -139,6 +141,8 @@ class Broker:
     def heartbeat(self):
         self.pub.send_multipart(protocol.heartbeat(self.epoch, self.seq, time.time()))
         self.counters["heartbeats"] += 1
+        if self.metrics is not None:
+            self.metrics.publish(metrics_snapshot(self))
 
     # --- commands ------------------------------------------------------------------
     def handle(self, frames):

@@ -88,6 +88,11 @@ def main(argv=None):
                 broker.trader.restore(loaded)
             log.info("trading %s; limits %s", "ON" if cfg.trading else "off (read-only and close_all only)",
                      limits.as_dict())
+        if cfg.health_listen != "none":
+            from mt5mesh import httpd
+            from mt5mesh.gateway.metrics import GatewayMetrics
+            broker.metrics = GatewayMetrics()
+            httpd.serve(cfg.health_listen, broker.metrics.health, broker.metrics, log)
         stop = stop_event_on_signals()
         broker.open(curve)
         broker.start_journal()

@@ -2,7 +2,7 @@
 (the role template renders these keys; tests/integration/test_config_schema.py checks that)."""
 import re
 
-from mt5mesh.config import LEVELS, ZMQ_URL, Option
+from mt5mesh.config import HOST_PORT, LEVELS, ZMQ_URL, Option
 from mt5mesh.wire import protocol
 
 SYMBOLS = re.compile(r"%s(,%s)*" % (protocol.SYMBOL_RE.pattern, protocol.SYMBOL_RE.pattern))
@@ -14,6 +14,9 @@ SCHEMA = (
            what="a ZeroMQ bind URL"),
     Option("legacy_pub", str, None, "also publish each tick as one JSON frame {type: TICK, symbol, bid, ask, time} "
            "for existing action-dialect clients (off by default)", pattern=ZMQ_URL, what="a ZeroMQ bind URL", optional=True),
+    Option("health_listen", str, "none", "HOST:PORT for /healthz and /metrics (Prometheus), e.g. 127.0.0.1:9120; "
+           "none is off (the role turns it on)",
+           pattern=re.compile(r"none|%s" % HOST_PORT.pattern), what="HOST:PORT or none"),
     Option("terminal", str, "synthetic", "tick source and broker: synthetic (random walk), ea (an Expert Advisor "
            "pushes to PULL), paper (paper terminal), metatrader5 (official package), mt5linux (rpyc, Wine)",
            choices=("synthetic", "ea", "paper", "metatrader5", "mt5linux")),

@@ -99,6 +99,7 @@ class Trader:
         self.intents = set()
         self.recent = collections.deque()  # monotonic times of recent orders (rate limit)
         self.counters = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0}
+        self.by_retcode = collections.Counter()  # terminal replies by retcode (metrics)
 
     # --- state the journal keeps --------------------------------------------------------
     def restore(self, loaded):
@@ -152,6 +153,7 @@ class Trader:
                               % (type(e).__name__, str(e)[:200])}
             self._event(req.get("symbol") or "UNKNOWN", key, req, "unknown", reply)
         self.counters["orders"] += 1
+        self.by_retcode[reply.get("retcode") or "none"] += 1
         return self._keep(key, req, reply)
 
     def _keep(self, key, req, reply):

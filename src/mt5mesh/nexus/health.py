@@ -1,11 +1,10 @@
 """/healthz (JSON) and /metrics (Prometheus text via prometheus-client) on a local port."""
-import errno
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from mt5mesh.service import ServiceError
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, CONTENT_TYPE_LATEST
+# The HTTP endpoint is shared with the gateway (mt5mesh.httpd).
+from mt5mesh.httpd import serve
+
+__all__ = ["Metrics", "serve"]
 
 
 class Metrics:
@@ -28,65 +27,3 @@ class Metrics:
                                    "nexus_quarantine", registry=r)
         self.malformed = Counter("nexus_events_malformed", "Events from the gateway that failed validation", registry=r)
 
-
-# A slow or silent HTTP client holds a thread for at most this long, and only this many at once.
-REQUEST_TIMEOUT_S = 5.0
-MAX_CONNECTIONS = 16
-
-
-class BoundedHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with a cap on concurrent connections: past it, new ones are closed."""
-
-    daemon_threads = True
-
-    def __init__(self, address, handler, max_connections=MAX_CONNECTIONS):
-        self.slots = threading.BoundedSemaphore(max_connections)
-        ThreadingHTTPServer.__init__(self, address, handler)
-
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            ThreadingHTTPServer.process_request(self, request, client_address)
-        except Exception:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            ThreadingHTTPServer.process_request_thread(self, request, client_address)
-        finally:
-            self.slots.release()
-
-
-def serve(listen, health_fn, metrics, log):
-    """Start the HTTP endpoint in a daemon thread. ``health_fn()`` returns (http_code, dict)."""
-    host, dummy, port = listen.rpartition(":")
-
-    class Handler(BaseHTTPRequestHandler):
-        timeout = REQUEST_TIMEOUT_S  # socket timeout: an unfinished request is dropped
-
-        def do_GET(self):
-            if self.path.startswith("/healthz"):
-                code, body = health_fn()
-                data, ctype = json.dumps(body, sort_keys=True).encode(), "application/json"
-            elif self.path.startswith("/metrics"):
-                code, data, ctype = 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST
-            else:
-                code, data, ctype = 404, b"not found\n", "text/plain"
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, fmt, *args):
-            log.debug("health: " + fmt, *args)
-
-    try:
-        server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
-    except OSError as e:
-        raise ServiceError("health: cannot listen on %s: %s" % (listen, "port already in use" if e.errno == errno.EADDRINUSE else e))
-    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
-    return server
