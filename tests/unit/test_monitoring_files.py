@@ -17,9 +17,9 @@ NAME = re.compile(r"\b((?:mt5mesh_gateway|nexus)_[a-z_]+)\b")
 
 def exported():
     names = {"mt5mesh_gateway_%s_total" % n for n, _t in gateway_metrics.COUNTERS}
-    names |= {"mt5mesh_gateway_%s" % n for n in ("seq", "epoch", "ring_events", "clients",
-                                                  "last_heartbeat_timestamp_seconds", "terminal_connected",
-                                                  "trading_enabled")}
+    gauges = ("seq", "epoch", "ring_events", "clients", "last_heartbeat_timestamp_seconds", "terminal_connected",
+              "trading_enabled")
+    names |= {"mt5mesh_gateway_%s" % n for n in gauges}
     names.add("mt5mesh_gateway_orders_total")
     for metric in Metrics().registry.collect():
         for sample in metric.samples:

@@ -26,4 +26,3 @@ class Metrics:
         self.quarantined = Counter("nexus_ticks_quarantined", "Events PostgreSQL refused as data, kept in "
                                    "nexus_quarantine", registry=r)
         self.malformed = Counter("nexus_events_malformed", "Events from the gateway that failed validation", registry=r)
-
