@@ -21,6 +21,8 @@ step "lab up" bash lab/lab.sh up
 step "ansible-test sanity" bash tests/sanity/run.sh
 step "ansible-lint (production)" ansible-lint --offline --profile production -q
 step "changelog (antsibull-changelog lint)" antsibull-changelog lint
+step "collection docs (antsibull-docs lint-collection-docs --plugin-docs)" bash -c \
+    "cd collections/ansible_collections/mt5crs/mesh && antsibull-docs lint-collection-docs --plugin-docs ."
 step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
 step "Prometheus rules (promtool check + test)" bash -c \
     "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
