@@ -14,7 +14,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation
+	sanity lint molecule bench chaos build clean mutation test-matrix
 
 setup: apt venv
 
@@ -66,6 +66,10 @@ molecule: lab-up
 
 mutation: setup
 	@$(BIN)/python tests/mutation/run.py
+
+# The lowest and highest ansible-core of meta/runtime.yml, each in its own venv (make test runs it).
+test-matrix: setup
+	@bash tests/matrix/run.sh
 
 bench: setup
 	@$(BIN)/python tests/bench/run_bench.py

@@ -26,6 +26,7 @@ step "collection docs (antsibull-docs lint-collection-docs --plugin-docs)" bash 
 step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
 step "Prometheus rules (promtool check + test)" bash -c \
     "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
+step "ansible-core matrix (lowest and highest of meta/runtime.yml)" bash tests/matrix/run.sh
 step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.

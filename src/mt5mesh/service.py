@@ -40,6 +40,25 @@ def stop_event_on_signals():
     return stop
 
 
+def notify_ready(environ=None):
+    """Tell systemd the service is serving (Type=notify): `systemctl start` returns only then.
+    A no-op outside systemd; never raises (readiness is a courtesy, not a dependency)."""
+    import os
+    import socket
+    path = (environ if environ is not None else os.environ).get("NOTIFY_SOCKET")
+    if not path:
+        return False
+    if path.startswith("@"):
+        path = "\0" + path[1:]  # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(path)
+            sock.sendall(b"READY=1")
+        return True
+    except OSError:
+        return False
+
+
 def run(main_fn, log):
     try:
         main_fn()

@@ -1,7 +1,7 @@
 """verify_mesh.yml on the lab: all up, gateway stopped, gateway hung."""
 import pytest
 
-from support.lab import lab_addr, latest_report, playbook, sh
+from support.lab import lab_addr, latest_report, playbook, sh, wait
 
 pytestmark = pytest.mark.lab
 GTW_CHECKS = {"app.gtw_req", "app.gtw_sub"}
@@ -35,11 +35,14 @@ def test_gateway_stopped_fails_exactly_the_two_zmq_checks(mesh):
 
 
 def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
+    # The broker must be serving before it is frozen (a restart by an earlier test may still be
+    # reloading its journal).
+    connect = "python3 -c \"import socket;socket.create_connection(('%s',5555),1);print('tcp-ok')\"" % lab_addr("gtw")
+    assert wait(lambda: sh("inf", connect, check=False).returncode == 0, 30), "the gateway is not serving"
     pid = sh("gtw", "systemctl show -p MainPID --value mt5mesh-gateway").stdout.strip()
     sh("gtw", "kill -STOP %s" % pid)
     try:
-        tcp = sh("inf", "python3 -c \"import socket;socket.create_connection(('%s',5555),1);print('tcp-ok')\""
-                 % lab_addr("gtw"))
+        tcp = sh("inf", connect)
         proc = playbook("verify_mesh.yml")
         report = latest_report()
     finally:

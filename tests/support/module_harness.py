@@ -1,9 +1,22 @@
 """The community.postgresql unit-test idiom: set_module_args, and exit_json/fail_json turned
 into exceptions carrying the result."""
 import contextlib
+import json
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils.common.text.converters import to_bytes
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.16-2.18 (make test-matrix): the older idiom
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        old = getattr(basic, "_ANSIBLE_ARGS", None)
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
 
 
 class AnsibleExitJson(Exception):

