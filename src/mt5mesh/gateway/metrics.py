@@ -57,7 +57,10 @@ class GatewayCollector:
             g.add_metric([], 1 if snap["trading_enabled"] else 0)
             yield g
             c = CounterMetricFamily("mt5mesh_gateway_orders", "Trading replies by MT5 retcode", labels=["retcode"])
-            for retcode, n in sorted(snap["orders_by_retcode"].items()):
+            # DONE is always there (from 0), so rates and increases have a series before the first order.
+            by_retcode = {10009: 0}
+            by_retcode.update(snap["orders_by_retcode"])
+            for retcode, n in sorted(by_retcode.items(), key=lambda kv: str(kv[0])):
                 c.add_metric([str(retcode)], n)
             yield c
 
