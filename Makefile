@@ -9,12 +9,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Debian packages for the lab (nspawn, netns, stand-ins) and the integration tests (real servers;
-# prometheus: promtool for the alert rules and a real Prometheus in the lab test).
+# prometheus: promtool for the alert rules and a real Prometheus in the lab test; chromium: the
+# docs screenshot test).
 APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping openssh-client \
-	dnsmasq-base openssl redis-server postgresql git rsync prometheus
+	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix
+	sanity lint molecule bench chaos build clean mutation test-matrix docs
 
 setup: apt venv
 
@@ -66,6 +67,10 @@ molecule: lab-up
 
 mutation: setup
 	@$(BIN)/python tests/mutation/run.py
+
+# The collection's HTML docs (antsibull-docs + Sphinx, offline, warnings are errors).
+docs: setup
+	@bash docs/site/build.sh
 
 # The lowest and highest ansible-core of meta/runtime.yml, each in its own venv (make test runs it).
 test-matrix: setup
