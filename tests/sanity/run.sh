@@ -5,7 +5,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity}
 dest="$work/ansible_collections/mt5crs/mesh"
 mkdir -p "$dest"
-rm -rf "$dest/mutants" "$dest/.hypothesis" "$dest/.mypy_cache"  # excluded below, so rsync would keep old copies
+rm -rf "$dest/mutants" "$dest/.hypothesis" "$dest/.mypy_cache" "$dest/.venv-matrix" "$dest/docs/site/rst" \
+    "$dest/docs/site/build" "$dest/ee/context"  # excluded below, so rsync would keep old copies
 rsync -a --delete --exclude .venv --exclude .venv-matrix --exclude docs/site/rst --exclude docs/site/build --exclude ee/context --exclude collections --exclude tests/output --exclude .git \
     --exclude reports --exclude '*.egg-info' --exclude __pycache__ --exclude .pytest_cache \
     --exclude 'tests/output' --exclude dist --exclude build --exclude mutants --exclude .hypothesis \
