@@ -16,6 +16,18 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.breaker import C
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 
 
+def open_account(module, mesh_common):
+    """The modules' shared start: validate the gateway options and filters (failing the module
+    with a message naming the option), then a GatewayAccount for the gateway."""
+    mesh_common.ensure_zmq(module)
+    mesh_common.validate_gateway(module)
+    p = module.params
+    error = mesh_common.bad_trade_filter(p)
+    if error:
+        module.fail_json(msg=error)
+    return GatewayAccount(mesh_common.zmq, p['host'], p['port'], p['timeout'], curve=mesh_common.curve_keys(module))
+
+
 class AccountError(Exception):
     """The gateway did not answer, or refused; the message names the URL and the cause."""
 

@@ -333,19 +333,26 @@ def nexus_health(url, max_lag=1.0, timeout=2.0):
                health=body)
 
 
+def _gateway_status(zmq, url, timeout, curve):
+    """(the gateway's ``status`` reply, None) or (None, why not)."""
+    client = LazyPirateClient(zmq, url, timeout=timeout, retries=2, breaker=CircuitBreaker(failure_threshold=3),
+                              curve=curve)
+    try:
+        return client.call('status'), None
+    except GatewayUnavailable as e:
+        return None, _err(e)
+    finally:
+        client.close()
+
+
 def gateway_terminal(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, curve=None):
     """The MetaTrader 5 terminal behind the gateway answers: connected, account known, symbols
     selected (from the gateway's ``status``). A gateway without a terminal (synthetic, ea) passes
     and says so."""
     url = sockets.tcp_url(host, port)
-    client = LazyPirateClient(zmq, url, timeout=timeout, retries=2, breaker=CircuitBreaker(failure_threshold=3),
-                              curve=curve)
-    try:
-        status = client.call('status')
-    except GatewayUnavailable as e:
-        return _fail(_err(e))
-    finally:
-        client.close()
+    status, error = _gateway_status(zmq, url, timeout, curve)
+    if error:
+        return _fail(error)
     term = status.get('terminal') if isinstance(status.get('terminal'), dict) else {}
     name = term.get('name') or status.get('source')
     if term.get('connected') is None:
@@ -365,14 +372,9 @@ def gateway_trading(zmq, host, port=protocol.DEFAULT_REP_PORT, expect_trading=Fa
     """Trading on the gateway is on or off as the inventory says (``gateway_broker_trading``):
     a gateway that trades when it should not is as wrong as one that cannot."""
     url = sockets.tcp_url(host, port)
-    client = LazyPirateClient(zmq, url, timeout=timeout, retries=2, breaker=CircuitBreaker(failure_threshold=3),
-                              curve=curve)
-    try:
-        status = client.call('status')
-    except GatewayUnavailable as e:
-        return _fail(_err(e))
-    finally:
-        client.close()
+    status, error = _gateway_status(zmq, url, timeout, curve)
+    if error:
+        return _fail(error)
     expect = str(expect_trading).lower() in ('true', '1', 'yes', 'on')
     trading = status.get('trading') if isinstance(status.get('trading'), dict) else None
     enabled = bool(trading and trading.get('enabled') is True)

@@ -88,7 +88,7 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
-from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, GatewayAccount
+from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, open_account
 
 
 class KillSwitch:
@@ -117,13 +117,8 @@ def main():
     spec.update(symbol=dict(type='str'), magic=dict(type='int'), client_id=dict(type='str'))
     module = AnsibleModule(argument_spec=spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
                            supports_check_mode=True)
-    mesh_common.ensure_zmq(module)
-    mesh_common.validate_gateway(module)
     p = module.params
-    error = mesh_common.bad_trade_filter(p)
-    if error:
-        module.fail_json(msg=error)
-    account = GatewayAccount(mesh_common.zmq, p['host'], p['port'], p['timeout'], curve=mesh_common.curve_keys(module))
+    account = open_account(module, mesh_common)
     try:
         result = KillSwitch(module, account).run()
     except AccountError as e:

@@ -62,7 +62,7 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
-from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, GatewayAccount
+from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, open_account
 
 
 def argument_spec():
@@ -74,13 +74,8 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
                            supports_check_mode=True)
-    mesh_common.ensure_zmq(module)
-    mesh_common.validate_gateway(module)
     p = module.params
-    error = mesh_common.bad_trade_filter(p)
-    if error:
-        module.fail_json(msg=error)
-    account = GatewayAccount(mesh_common.zmq, p['host'], p['port'], p['timeout'], curve=mesh_common.curve_keys(module))
+    account = open_account(module, mesh_common)
     try:
         positions = account.positions(p['symbol'], p['magic'])
     except AccountError as e:
