@@ -265,8 +265,9 @@ def crashes_and_leaks(since, kills_expected):
             crashes.append(unit + " (traceback)")
     secrets = lab.vault_secrets()
     leaks = [u for u, text in journals.items() for secret in secrets if secret in text]
-    leaks += [path for path in glob.glob(os.path.join(lab.ROOT, "reports", "*")) + glob.glob(os.path.join(lab.ROOT, "docs", "*"))
-              for secret in secrets if secret in open(path, errors="replace").read()]
+    files = [path for path in glob.glob(os.path.join(lab.ROOT, "reports", "*")) + glob.glob(os.path.join(lab.ROOT, "docs", "*"))
+             if os.path.isfile(path)]  # docs/site is a directory (make docs)
+    leaks += [path for path in files for secret in secrets if secret in open(path, errors="replace").read()]
     return crashes, leaks
 
 

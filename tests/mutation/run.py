@@ -57,10 +57,11 @@ def main():
     if not args.no_run:
         shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
         proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
-                               str(os.cpu_count() or 2)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               str(os.cpu_count() or 2)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=1800, check=False)
         if proc.returncode != 0:
-            print(proc.stderr[-3000:])
+            # mutmut reports a failing clean run (a test that fails unmutated) on stdout.
+            print("mutmut run failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-3000:]))
             return 2
     thresholds_path = os.path.join(HERE, "thresholds.json")
     with open(thresholds_path) as f:

@@ -1,0 +1,63 @@
+"""decode_object / check_request / decode_reply_object: exact messages and exact bounds (the
+mesh and action dialects share the first step)."""
+import pytest
+
+from mt5mesh.wire import protocol as p
+
+
+def error_of(fn, *args):
+    with pytest.raises(p.ProtocolError) as e:
+        fn(*args)
+    return e.value
+
+
+@pytest.mark.parametrize("frames,message", [
+    ([b"{}", b"{}"], "expected 1 frame, got 2"),
+    ([], "expected 1 frame, got 0"),
+    ([b"[1]"], "request must be a JSON object, got list"),
+    ([b'"x"'], "request must be a JSON object, got str"),
+    ([b"{"], None),
+])
+def test_decode_object_messages_are_exact(frames, message):
+    err = error_of(p.decode_object, frames)
+    if message is None:
+        assert str(err).startswith("request is not UTF-8 JSON: ")
+    else:
+        assert str(err) == message
+
+
+def test_the_request_size_limit_is_inclusive():
+    exact = b'{"cmd":"ping","pad":"' + b"x" * (p.MAX_REQUEST_BYTES - 23) + b'"}'
+    assert len(exact) == p.MAX_REQUEST_BYTES
+    assert p.decode_object([exact])["cmd"] == "ping"
+    over = exact[:-2] + b'x"}'
+    assert str(error_of(p.decode_object, [over])) == \
+        "request of %d bytes exceeds the %d byte limit" % (p.MAX_REQUEST_BYTES + 1, p.MAX_REQUEST_BYTES)
+
+
+def test_check_request_messages_are_exact_and_keep_the_request():
+    err = error_of(p.check_request, {"id": 3})
+    assert str(err) == "request needs a string 'cmd'" and err.request == {"id": 3}
+    err = error_of(p.check_request, {"cmd": "fly", "id": 4})
+    assert str(err) == "unknown cmd 'fly'; known: " + ", ".join(p.COMMANDS) and err.request["id"] == 4
+    err = error_of(p.check_request, {"cmd": "replay", "id": 5})
+    assert str(err) == "replay needs integer from_seq >= 1" and err.request["id"] == 5
+    err = error_of(p.check_request, {"cmd": "replay", "from_seq": 1, "limit": 0})
+    assert str(err) == "replay needs integer limit >= 1"
+    err = error_of(p.check_request, {"cmd": "replay", "from_seq": True})
+    assert str(err) == "replay needs integer from_seq >= 1"
+    err = error_of(p.check_request, {"cmd": "order_send", "id": 6})
+    assert str(err) == "order_send: 'symbol' is required" and err.request["id"] == 6
+
+
+def test_replay_limit_defaults_to_1000_and_is_capped():
+    assert p.check_request({"cmd": "replay", "from_seq": 1})["limit"] == 1000
+    assert p.check_request({"cmd": "replay", "from_seq": 1, "limit": 1})["limit"] == 1
+    assert p.check_request({"cmd": "replay", "from_seq": 1, "limit": 10 ** 9})["limit"] == p.MAX_REPLAY_LIMIT
+
+
+def test_decode_reply_object_takes_any_object_and_names_the_reply():
+    assert p.decode_reply_object(b'{"status":"PONG"}') == {"status": "PONG"}
+    assert str(error_of(p.decode_reply_object, b"[1]")) == "reply must be a JSON object"
+    assert str(error_of(p.decode_reply_object, b"{")).startswith("reply is not UTF-8 JSON: ")
+    assert str(error_of(p.decode_reply, b'{"status":"PONG"}')) == "reply must be a JSON object with boolean 'ok'"
