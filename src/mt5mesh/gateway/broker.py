@@ -4,12 +4,12 @@ One thread owns every socket (ZeroMQ sockets are not thread-safe); the loop neve
 a single client, so malformed input can cost at most one reply each.
 """
 import logging
-import re
 import time
 
 import zmq
 
 from mt5mesh import __version__
+from mt5mesh.gateway.journal import latest_from
 from mt5mesh.gateway.metrics import snapshot as metrics_snapshot
 from mt5mesh.gateway.ring import Ring
 from mt5mesh.service import bind
@@ -26,7 +26,6 @@ PUB_MAX_IN_BYTES = 4096
 # Distinct symbols the snapshot keeps; pushes of further symbols are dropped and counted.
 MAX_SYMBOLS = 1000
 INTERNAL_ERROR = protocol.reply_error(None, "internal error handling request")
-_SYMBOL = re.compile(rb'"symbol":"([^"\\]{1,32})"')
 # One loop turn serves requests for at most this long, so heartbeats keep their cadence.
 TURN_BUDGET_S = 0.02
 
@@ -57,14 +56,7 @@ class Broker:
         self.epoch = loaded.epoch
         for seq, payload in loaded.events:
             self.ring.put(seq, payload)
-        # The newest tick per symbol, read from the end (a regex on our own canonical JSON: no
-        # full decode of a whole ring at start).
-        for _seq, payload in reversed(loaded.events):
-            found = _SYMBOL.search(payload)
-            if found and b'"trade":' not in payload and found.group(1).decode() not in self.latest:
-                self.latest[found.group(1).decode()] = payload
-                if len(self.latest) >= MAX_SYMBOLS:
-                    break
+        self.latest = latest_from(loaded, MAX_SYMBOLS)
         self.seq = loaded.last_seq
 
     def checkpoint(self):
@@ -80,7 +72,7 @@ class Broker:
             self.journal.start(self.seq + 1, self.checkpoint())
 
     def _roll_journal(self):
-        self.journal.start(self.seq + 1, self.checkpoint())
+        self.start_journal()
         self.journal.drop_older_than(self.ring.oldest)
 
     # --- sockets ------------------------------------------------------------------

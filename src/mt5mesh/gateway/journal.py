@@ -29,6 +29,7 @@ import zlib
 
 log = logging.getLogger("mt5mesh-gateway")
 SEGMENT_BYTES = 32 * 1024 * 1024
+# Restart scans read our own canonical JSON with these instead of decoding a whole ring.
 _SYMBOL = re.compile(rb'"symbol":"([^"\\]{1,32})"')
 _TIME_MSC = re.compile(rb'"time_msc":(\d{1,19})')
 SYNC_EVERY_S = 1.0
@@ -118,6 +119,18 @@ def replay_lines(segments, ring_size):
     if epoch is None:
         raise JournalCorrupt("no checkpoint record")
     return Loaded(epoch, events[-ring_size:], cursors, replies, intents, mark)
+
+
+def latest_from(loaded, limit):
+    """The newest tick payload per symbol, at most ``limit`` symbols (pure; read from the end)."""
+    latest = {}
+    for _seq, payload in reversed(loaded.events):
+        found = _SYMBOL.search(payload)
+        if found and b'"trade":' not in payload:
+            latest.setdefault(found.group(1).decode("utf-8"), payload)
+            if len(latest) >= limit:
+                break
+    return latest
 
 
 def cursors_from(loaded):
@@ -278,7 +291,3 @@ class Journal:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-
-    def disk_bytes(self):
-        return sum(os.path.getsize(os.path.join(self.path, n)) for _f, n in self.segments
-                   if os.path.exists(os.path.join(self.path, n)))

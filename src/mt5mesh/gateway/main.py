@@ -8,13 +8,9 @@ from mt5mesh.gateway.broker import Broker
 from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, cursors_from
 from mt5mesh.gateway.schema import SCHEMA
 from mt5mesh.gateway.sources import SyntheticSource
-from mt5mesh.gateway.terminal import TerminalError, TerminalSource, open_backend
+from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend
 from mt5mesh.gateway.trading import Limits, Trader
 from mt5mesh.service import ServiceError, notify_ready, run, setup_logging, stop_event_on_signals
-
-
-def _nothing():
-    """Closing a backend that holds no connection."""
 
 
 def journal_dir(cfg, environ=None):
@@ -62,7 +58,7 @@ def main(argv=None):
             auth, public, secret = start_curve(ctx, cfg["curve_secret_key"], cfg["curve_allowed_dir"] or "", log)
             curve = (public, secret)
         kind = "ea" if cfg.source == "pull" else cfg.terminal
-        source, close_terminal, mt5 = None, _nothing, None
+        source, close_terminal, mt5 = None, nothing_to_close, None
         journal = loaded = None
         if kind not in ("synthetic", "ea"):
             journal, loaded = open_journal(cfg, log)

@@ -118,10 +118,10 @@ class Trader:
         cmd = req["cmd"]
         if cmd in protocol.READ_COMMANDS:
             return getattr(self, "read_" + cmd)(req)
-        key = protocol.encode(req["id"]).decode("utf-8")
+        key, fp = protocol.encode(req["id"]).decode("utf-8"), fingerprint(req)
         seen = self.replies.get(key)
         if seen is not None:
-            if seen[0] != fingerprint(req):
+            if seen[0] != fp:
                 return {"ok": False, "error": "id %s was already used for a different request" % key[:64]}
             self.counters["retried"] += 1
             return seen[1]
@@ -131,11 +131,11 @@ class Trader:
             reply = {"ok": False, "retcode": None, "retcode_name": None,
                      "error": "order %s reached the terminal before a gateway restart and its outcome is unknown; "
                               "it was not sent again: check positions and history_deals" % key[:64]}
-            return self._keep(key, req, reply)
+            return self._keep(key, fp, reply)
         if cmd != "close_all" and not self.enabled:
             self.counters["refused"] += 1
             return {"ok": False, "error": DISABLED}
-        problem = self._refusal(req)
+        problem, info = self._refusal(req)
         if problem:
             self.counters["refused"] += 1
             return {"ok": False, "error": "%s: %s" % (cmd, problem)}
@@ -143,7 +143,7 @@ class Trader:
             self.journal.intent(key)
         self.intents.add(key)
         try:
-            reply = getattr(self, "send_" + cmd)(req, key)
+            reply = getattr(self, "send_" + cmd)(req, key, info)
         except Exception as e:  # pylint: disable=broad-except
             # The terminal may or may not have acted: recorded as unknown, never re-sent.
             self.counters["unknown"] += 1
@@ -154,29 +154,32 @@ class Trader:
             self._event(req.get("symbol") or "UNKNOWN", key, req, "unknown", reply)
         self.counters["orders"] += 1
         self.by_retcode[reply.get("retcode") or "none"] += 1
-        return self._keep(key, req, reply)
+        return self._keep(key, fp, reply)
 
-    def _keep(self, key, req, reply):
+    def _keep(self, key, fp, reply):
         if self.journal is not None:
-            self.journal.reply(key, [fingerprint(req), reply])
+            self.journal.reply(key, [fp, reply])
         self.intents.discard(key)
-        self.replies[key] = [fingerprint(req), reply]
+        self.replies[key] = [fp, reply]
         while len(self.replies) > REPLIES_KEPT:
             self.replies.popitem(last=False)
         return reply
 
     def _refusal(self, req):
+        """(why the command must not reach the terminal or None, the order's SymbolInfo or None):
+        the symbol is read once and the order is priced from that same read."""
         cmd = req["cmd"]
         if cmd in ("order_send", "order_close") and self.limits.max_orders_per_s:
             now = self.clock()
             while self.recent and now - self.recent[0] >= 1.0:
                 self.recent.popleft()
             if len(self.recent) >= self.limits.max_orders_per_s:
-                return "more than %d orders per second" % self.limits.max_orders_per_s
+                return "more than %d orders per second" % self.limits.max_orders_per_s, None
             self.recent.append(now)
         if cmd == "order_send":
-            return order_problem(req, self.mt5.symbol_info(req["symbol"]), self.limits, self.mt5.positions_total())
-        return None
+            info = self.mt5.symbol_info(req["symbol"])
+            return order_problem(req, info, self.limits, self.mt5.positions_total()), info
+        return None, None
 
     # --- read-only commands ---------------------------------------------------------------
     def _terminal_error(self, what):
@@ -267,8 +270,7 @@ class Trader:
             del fields["side"]
         self.publish(symbol, fields)
 
-    def send_order_send(self, req, key):
-        info = self.mt5.symbol_info(req["symbol"])
+    def send_order_send(self, req, key, info):
         buy = req["side"] == "buy"
         request = {"action": api.TRADE_ACTION_DEAL, "symbol": req["symbol"], "volume": float(req["volume"]),
                    "type": api.ORDER_TYPE_BUY if buy else api.ORDER_TYPE_SELL, "price": info.ask if buy else info.bid,
@@ -288,7 +290,7 @@ class Trader:
                    "type_filling": api.ORDER_FILLING_IOC}
         return self._send(key, req, request, "sell" if sell else "buy")
 
-    def send_order_close(self, req, key):
+    def send_order_close(self, req, key, _info=None):
         got = self.mt5.positions_get(ticket=req["position"])
         if not got:
             return {"ok": False, "retcode": api.TRADE_RETCODE_POSITION_CLOSED,
@@ -301,7 +303,7 @@ class Trader:
                     "error": "order_close: 'volume' %g is more than the position's %g" % (volume, got[0].volume)}
         return self._close(key, req, got[0], volume)
 
-    def send_close_all(self, req, key):
+    def send_close_all(self, req, key, _info=None):
         got = self._positions(req.get("symbol"), req.get("magic"))
         if got is None:
             return dict(self._terminal_error("positions_get"), retcode=None, retcode_name=None)

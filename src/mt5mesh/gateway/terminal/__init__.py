@@ -82,14 +82,14 @@ class RemoteMT5:
         return self._obtain(self._ticks("copy_ticks_range", symbol, date_from, date_to, flags))
 
 
-def _nothing():
+def nothing_to_close():
     """Closing a backend that holds no connection."""
 
 
 def open_backend(cfg, state_dir=None):
     """(mt5 API object, closer) for the configured backend, initialized. The paper terminal keeps
     its account in ``state_dir`` (beside the journal), as a real terminal keeps it at the broker."""
-    name, closer = cfg["terminal"], _nothing
+    name, closer = cfg["terminal"], nothing_to_close
     if name == "paper":
         import os
         from mt5mesh.gateway.terminal.paper import PaperTerminal
@@ -159,4 +159,4 @@ class TerminalSource:
                     "errors": self.errors, "error": "%s: %s" % (type(e).__name__, e)}
 
 
-__all__ = ["api", "BACKENDS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux"]
+__all__ = ["api", "BACKENDS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux", "nothing_to_close"]
