@@ -17,7 +17,7 @@ import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, probes
 
 # The one list of check kinds: kind -> (probe function, needs pyzmq, the argument that names the
 # target, usable alone from mesh_probe). mesh_verify's catalog and mesh_probe both dispatch here.
@@ -32,11 +32,11 @@ KINDS = {
     'tcp': Kind(probes.tcp, False, 'host', True),
     'http': Kind(probes.http, False, 'url', True),
     'dns': Kind(probes.dns, False, 'name', True),
-    'zmq_ping': Kind(probes.zmq_ping, True, 'host', False),
-    'zmq_heartbeat': Kind(probes.zmq_heartbeat, True, 'host', False),
+    'zmq_ping': Kind(gateway_probes.zmq_ping, True, 'host', False),
+    'zmq_heartbeat': Kind(gateway_probes.zmq_heartbeat, True, 'host', False),
     'nexus_health': Kind(probes.nexus_health, False, 'url', True),
-    'gateway_terminal': Kind(probes.gateway_terminal, True, 'host', False),
-    'gateway_trading': Kind(probes.gateway_trading, True, 'host', False),
+    'gateway_terminal': Kind(gateway_probes.gateway_terminal, True, 'host', False),
+    'gateway_trading': Kind(gateway_probes.gateway_trading, True, 'host', False),
     'ticks_fresh': Kind(probes.ticks_fresh, True, None, False),
     'hub_bar_fresh': Kind(probes.hub_bar_fresh, False, None, False),
     'clock_skew': Kind(probes.clock_skew, True, None, False),
@@ -94,7 +94,7 @@ ARG_CHECKS.update({
     'expect_status': lambda n, v: inputs.bad_int(n, v, 100, 599),
     'validate_certs': _of_type(bool, 'true or false'),
     'password_from': _of_type(str, 'the name of a credential'),
-    'gateway_dialect': _one_of(probes.DIALECTS), 'action_ping': _one_of(probes.ACTION_PINGS),
+    'gateway_dialect': _one_of(gateway_probes.DIALECTS), 'action_ping': _one_of(gateway_probes.ACTION_PINGS),
 })
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
 COMPROMISING_PHASES = (1,)

@@ -122,7 +122,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import diagnosis, inputs, mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import diagnosis, gateway_probes, inputs, mesh_common
 
 # A unit name goes to systemctl and journalctl as an argument: no option-looking or odd names.
 UNIT = re.compile(r'[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]{0,254}')
@@ -216,8 +216,8 @@ def main():
     facts = dict(
         unit=p['unit'], unit_state=state, unit_file_exists=os.path.exists('/etc/systemd/system/%s' % p['unit']),
         proc_state=process_state(pid) if pid else None,
-        ping=probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
-                             gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping']),
+        ping=gateway_probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
+                                     gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping']),
         holders=port_holders(module, p['ports'], pid), rules=firewall_rules(module, p['ports']),
         recent=journal(module, p['unit'], 200, since='-120s'), clients_reach=p['clients_reach'])
     result = diagnosis.diagnose(facts)

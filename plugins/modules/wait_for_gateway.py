@@ -99,7 +99,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 
 def main():
@@ -130,8 +130,8 @@ def main():
         if left <= 0:
             break
         attempts += 1
-        result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], timeout=max(0.01, min(p['connect_timeout'], left)),
-                                 retries=1, curve=curve, gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping'])
+        result = gateway_probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], timeout=max(0.01, min(p['connect_timeout'], left)),
+                                         retries=1, curve=curve, gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping'])
         if result['ok']:
             module.exit_json(changed=False, elapsed=round(time.time() - start, 3), attempts=attempts,
                              epoch=result['epoch'], seq=result['seq'], version=result['version'], last_error=last_error)

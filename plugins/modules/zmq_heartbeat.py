@@ -97,7 +97,7 @@ detail:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol
 
 
@@ -121,8 +121,8 @@ def main():
     if error:
         module.fail_json(msg=error)
     topics = (protocol.TOPIC_HEARTBEAT, protocol.TOPIC_TICK_PREFIX) if p['include_ticks'] else (protocol.TOPIC_HEARTBEAT,)
-    result = probes.zmq_heartbeat(mesh_common.zmq, p['host'], p['port'], p['min_messages'], p['within'],
-                                  mesh_common.curve_keys(module), topics, p['gateway_dialect'])
+    result = gateway_probes.zmq_heartbeat(mesh_common.zmq, p['host'], p['port'], p['min_messages'], p['within'],
+                                          mesh_common.curve_keys(module), topics, p['gateway_dialect'])
     ok = result.pop('ok')
     result.pop('heartbeat_ts', None)
     if not ok and p['fail_on_missing']:

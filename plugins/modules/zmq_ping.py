@@ -86,7 +86,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, mesh_common, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 
 def main():
@@ -100,8 +100,8 @@ def main():
     if error:
         module.fail_json(msg=error)
     p = module.params
-    result = probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], p['timeout'], p['retries'],
-                             mesh_common.curve_keys(module), p['gateway_dialect'], p['action_ping'])
+    result = gateway_probes.zmq_ping(mesh_common.zmq, p['host'], p['port'], p['timeout'], p['retries'],
+                                     mesh_common.curve_keys(module), p['gateway_dialect'], p['action_ping'])
     result.pop('ok')
     result.pop('detail')
     result.setdefault('error', None)

@@ -5,7 +5,7 @@ import time
 
 import zmq
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes
 
 
 def test_curve_client_against_plain_server_fails_within_the_timeout():
@@ -18,8 +18,8 @@ def test_curve_client_against_plain_server_fails_within_the_timeout():
         client_public, client_secret = zmq.curve_keypair()
         for dummy_round in range(5):  # the blocking case depends on handshake timing; try it a few times
             start = time.monotonic()
-            result = probes.zmq_ping(zmq, "127.0.0.1", port, timeout=0.3, retries=2,
-                                     curve=(client_public, client_secret, server_public))
+            result = gateway_probes.zmq_ping(zmq, "127.0.0.1", port, timeout=0.3, retries=2,
+                                             curve=(client_public, client_secret, server_public))
             elapsed = time.monotonic() - start
             assert not result["ok"] and not result["is_available"]
             assert elapsed < 2.0, "took %.1f s" % elapsed

@@ -5,7 +5,7 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateway_probes
 from ansible_collections.mt5crs.mesh.plugins.modules import mesh_probe, mesh_report, mesh_verify
 from ansible_collections.mt5crs.mesh.plugins.modules import wait_for_gateway, zmq_heartbeat, zmq_ping
 from support.module_harness import run_module
@@ -49,7 +49,7 @@ def test_zmq_ping_reports_hung_broker_as_unavailable_and_resets_socket():
 
 
 def test_zmq_ping_success_fields():
-    with mock.patch.object(probes, "zmq_ping", return_value=dict(PING_OK)):
+    with mock.patch.object(gateway_probes, "zmq_ping", return_value=dict(PING_OK)):
         kind, res = run_module(zmq_ping, {"host": "gtw"})
     assert kind == "exit" and res["is_available"] and res["epoch"] == 42 and res["seq"] == 7
 
@@ -70,14 +70,14 @@ def test_zmq_heartbeat_fail_on_missing():
     down = {"ok": False, "detail": "tcp://gtw:5556 delivered 0 of 2 event(s) within 1.0s", "count": 0,
             "seq_first": None, "seq_last": None, "gaps": 0, "epoch": None, "malformed": 0,
             "heartbeat_age_s": None, "heartbeat_ts": None}
-    with mock.patch.object(probes, "zmq_heartbeat", return_value=down):
+    with mock.patch.object(gateway_probes, "zmq_heartbeat", return_value=down):
         kind, res = run_module(zmq_heartbeat, {"host": "gtw", "min_messages": 2, "within": 1, "fail_on_missing": True})
     assert kind == "fail" and "delivered 0 of 2" in res["msg"]
 
 
 def test_wait_for_gateway_polls_fast_until_the_broker_answers():
     answers = [dict(PING_DOWN), dict(PING_DOWN), dict(PING_OK)]
-    with mock.patch.object(probes, "zmq_ping", side_effect=answers) as ping, \
+    with mock.patch.object(gateway_probes, "zmq_ping", side_effect=answers) as ping, \
             mock.patch("time.sleep") as sleep:
         kind, res = run_module(wait_for_gateway, {"host": "gtw", "timeout": 30})
     assert kind == "exit" and res["attempts"] == 3 and res["epoch"] == 42 and "elapsed" in res
@@ -87,7 +87,7 @@ def test_wait_for_gateway_polls_fast_until_the_broker_answers():
 
 def test_wait_for_gateway_times_out_with_elapsed_and_custom_msg():
     clock = iter(range(0, 1000))
-    with mock.patch.object(probes, "zmq_ping", return_value=dict(PING_DOWN)), \
+    with mock.patch.object(gateway_probes, "zmq_ping", return_value=dict(PING_DOWN)), \
             mock.patch("time.sleep"), \
             mock.patch("time.time", side_effect=lambda: float(next(clock))):
         kind, res = run_module(wait_for_gateway, {"host": "gtw", "timeout": 5, "msg": "GTW never came"})
@@ -217,7 +217,7 @@ def test_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptab
     real_exists = os.path.exists
     monkeypatch.setattr(os.path, "exists", lambda p: True if p.endswith(".service") else real_exists(p))
     ping = dict(PING_OK) if ping_ok else dict(PING_DOWN)
-    with mock.patch.object(probes, "zmq_ping", return_value=ping):
+    with mock.patch.object(gateway_probes, "zmq_ping", return_value=ping):
         kind, res = run_module(gateway_diagnose, {"address": "10.0.0.1"})
     assert kind == "exit" and res["cause"] == cause, res
     if cause == "port_conflict":

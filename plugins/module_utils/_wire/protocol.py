@@ -15,6 +15,8 @@ __metaclass__ = type
 import json
 import re
 
+from .strict_json import MAX_DEPTH, nesting_too_deep
+
 PROTOCOL_VERSION = "1.1"
 
 DEFAULT_REP_PORT = 5555
@@ -29,8 +31,6 @@ SOCKET_MAX_BYTES = 16 * 1024 * 1024
 MAX_REPLAY_LIMIT = 20000
 # A replay reply stops at this many bytes of events; the client pages on with from_seq.
 MAX_REPLAY_BYTES = 128 * 1024
-# Deeper JSON is refused before decoding: the decoder recurses once per level.
-MAX_DEPTH = 32
 # Plausible ranges: anything outside is a hostile or broken peer, not a market.
 MAX_PRICE = 1e9
 MAX_TS = 4102444800.0  # 2100-01-01
@@ -65,30 +65,6 @@ def encode(obj):
     """Canonical encoding: compact JSON, key order kept, so re-encoding a decoded event
     reproduces its bytes exactly (the nexus proxy relies on this)."""
     return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
-
-
-_STRING_RE = re.compile(b'"[^"]*"')
-_NOT_STRUCTURE = bytes(bytearray(b for b in range(256) if b not in b'"[]{}'))
-
-
-def nesting_too_deep(data, limit=MAX_DEPTH):
-    """True when JSON bytes nest deeper than ``limit`` or have unbalanced brackets.
-
-    Escapes go first (so no quote is escaped), then everything but quotes and brackets, then
-    the strings (brackets inside them do not nest); matched pairs are then removed one level
-    per pass. Every step is a C loop, so a 1 MiB frame costs a few milliseconds."""
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    rest = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
-    rest = _STRING_RE.sub(b"", rest)
-    for _level in range(limit):
-        if not rest:
-            return False
-        shorter = rest.replace(b"[]", b"").replace(b"{}", b"")
-        if len(shorter) == len(rest):
-            return True  # unbalanced: not JSON anyway
-        rest = shorter
-    return bool(rest)
 
 
 def _no_constants(name):
