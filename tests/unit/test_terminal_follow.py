@@ -70,3 +70,35 @@ def test_a_follower_starting_later_does_not_publish_the_past():
     paper.symbol_info_tick("EURUSD")
     follower = TerminalFollower(paper, ["EURUSD"], int(clock.now * 1000) + 1)
     assert follower.poll() == []
+
+
+class CountingTerminal(PaperTerminal):
+    """The paper terminal, counting how often status asks it (and able to fail on demand)."""
+
+    def __init__(self):
+        super().__init__(["EURUSD"], clock=Clock())
+        self.asked, self.broken = 0, False
+
+    def terminal_info(self):
+        self.asked += 1
+        if self.broken:
+            raise ConnectionError("terminal went away")
+        return super().terminal_info()
+
+
+def test_status_asks_the_terminal_at_most_once_per_max_age_and_shows_a_loss_after_it():
+    from mt5mesh.gateway.terminal import STATUS_MAX_AGE_S, TerminalSource
+    mt5 = CountingTerminal()
+    assert mt5.initialize()
+    source = TerminalSource("paper", mt5, ["EURUSD"])
+    first = source.status(now=100.0)
+    assert first["connected"] is True and first["account_known"] is True and first["symbols"] == ["EURUSD"]
+    for i in range(50):  # a client polling status in a loop
+        assert source.status(now=100.0 + i * STATUS_MAX_AGE_S / 100) == first
+    assert mt5.asked == 1
+    mt5.broken = True
+    assert source.status(now=100.0 + STATUS_MAX_AGE_S * 0.99)["connected"] is True  # still the cached answer
+    lost = source.status(now=100.0 + STATUS_MAX_AGE_S)
+    assert mt5.asked == 2 and lost["connected"] is False and "terminal went away" in lost["error"]
+    source.errors = 3  # the error count is live, never cached
+    assert source.status(now=100.0 + STATUS_MAX_AGE_S)["errors"] == 3

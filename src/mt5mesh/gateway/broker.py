@@ -12,6 +12,7 @@ from mt5mesh import __version__
 from mt5mesh.gateway.journal import latest_from
 from mt5mesh.gateway.metrics import snapshot as metrics_snapshot
 from mt5mesh.gateway.ring import Ring
+from mt5mesh.gateway.schema import backend_kind
 from mt5mesh.service import bind
 from mt5mesh.wire import dialect, protocol
 
@@ -31,9 +32,9 @@ TURN_BUDGET_S = 0.02
 
 
 class Broker:
-    def __init__(self, cfg, ctx=None, source=None, kind=None, journal=None, restored=None):
+    def __init__(self, cfg, ctx=None, source=None, journal=None, restored=None):
         self.cfg = cfg
-        self.kind = kind or ("ea" if cfg.get("source") == "pull" else "synthetic")
+        self.kind = backend_kind(cfg)
         self.ctx = ctx or zmq.Context.instance()
         self.source = source
         self.epoch = int(time.time() * 1000)

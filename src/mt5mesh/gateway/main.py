@@ -6,7 +6,7 @@ import zmq
 from mt5mesh.config import load
 from mt5mesh.gateway.broker import Broker
 from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, cursors_from
-from mt5mesh.gateway.schema import SCHEMA
+from mt5mesh.gateway.schema import SCHEMA, backend_kind
 from mt5mesh.gateway.sources import SyntheticSource
 from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend
 from mt5mesh.gateway.trading import Limits, Trader
@@ -57,7 +57,7 @@ def main(argv=None):
             from mt5mesh.security import start_curve
             auth, public, secret = start_curve(ctx, cfg["curve_secret_key"], cfg["curve_allowed_dir"] or "", log)
             curve = (public, secret)
-        kind = "ea" if cfg.source == "pull" else cfg.terminal
+        kind = backend_kind(cfg)
         source, close_terminal, mt5 = None, nothing_to_close, None
         journal = loaded = None
         if kind not in ("synthetic", "ea"):
@@ -75,7 +75,7 @@ def main(argv=None):
                     journal.close()
                 raise ServiceError(str(e))
             log.info("terminal %s: connected, symbols %s", kind, ", ".join(source.selected))
-        broker = Broker(cfg, ctx, source, kind, journal, loaded)
+        broker = Broker(cfg, ctx, source, journal, loaded)
         if mt5 is not None:
             limits = Limits((cfg.trade_symbols or cfg.symbols).split(","), cfg.max_volume, cfg.max_positions,
                             cfg.max_orders_per_s)

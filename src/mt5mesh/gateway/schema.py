@@ -50,3 +50,10 @@ SCHEMA = (
     Option("curve_allowed_dir", str, None, "directory of allowed client public key files", optional=True),
     Option("log_level", str, "INFO", "log level", choices=LEVELS),
 )
+
+
+def backend_kind(cfg):
+    """What feeds the gateway, from its config: 'ea' (an Expert Advisor pushes to PULL; the
+    deprecated --source pull says the same) or the --terminal backend. The one place this is
+    decided: main picks the backend by it, the broker reports it."""
+    return "ea" if cfg.get("source") == "pull" else cfg.get("terminal", "synthetic")

@@ -110,6 +110,11 @@ def open_backend(cfg, state_dir=None):
     return mt5, closer
 
 
+# A terminal's connection state is at most this old in status replies (a lost terminal still
+# shows within one heartbeat).
+STATUS_MAX_AGE_S = 0.5
+
+
 class TerminalSource:
     """The broker's tick source for a terminal backend: every tick, once, with its terminal fields."""
 
@@ -124,6 +129,7 @@ class TerminalSource:
         self.follower = TerminalFollower(mt5, self.symbols, int(time.time() * 1000), cursors)
         self.next_poll = 0.0
         self.errors = 0
+        self._status, self._status_at = None, float("-inf")
 
     def due(self, now):
         if now < self.next_poll:
@@ -147,16 +153,25 @@ class TerminalSource:
     def next_in(self, now):
         return max(0.0, self.next_poll - now)
 
-    def status(self):
-        """What the catalog's terminal check reads: connected, account known, symbols selected."""
+    def status(self, now=None):
+        """What the catalog's terminal check reads: connected, account known, symbols selected.
+
+        Asked of the terminal at most every STATUS_MAX_AGE_S: status and the action dialect's
+        HEARTBEAT come from clients, and a client polling them in a loop must not turn into two
+        terminal round trips (rpyc under Wine) per request on the thread that publishes ticks."""
+        now = time.monotonic() if now is None else now
+        if now - self._status_at < STATUS_MAX_AGE_S:
+            return dict(self._status, errors=self.errors)
         try:
             info = self.mt5.terminal_info()
             account = self.mt5.account_info()
-            return {"name": self.name, "connected": bool(info and info.connected), "account_known": account is not None,
-                    "login": getattr(account, "login", None), "symbols": self.selected, "errors": self.errors}
+            self._status = {"name": self.name, "connected": bool(info and info.connected), "account_known": account is not None,
+                            "login": getattr(account, "login", None), "symbols": self.selected}
         except Exception as e:  # pylint: disable=broad-except
-            return {"name": self.name, "connected": False, "account_known": False, "symbols": self.selected,
-                    "errors": self.errors, "error": "%s: %s" % (type(e).__name__, e)}
+            self._status = {"name": self.name, "connected": False, "account_known": False, "symbols": self.selected,
+                            "error": "%s: %s" % (type(e).__name__, e)}
+        self._status_at = now
+        return dict(self._status, errors=self.errors)
 
 
 __all__ = ["api", "BACKENDS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux", "nothing_to_close"]
