@@ -142,8 +142,9 @@ def validate(checks, credentials, allow_insecure_tls=False):
         for name in _secret_refs(args):
             if name not in credentials:
                 errors.append('check %s: password_from %r is not in credentials' % (cid, name))
+        # No probe requires its password (it comes from password_from or not at all).
         required = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in ('zmq',)]
-        missing = [n for n in required if n not in args and not (n == 'password' and 'password_from' in args)]
+        missing = [n for n in required if n not in args]
         if missing:
             errors.append('check %s: kind %s needs %s' % (cid, kind, ', '.join(missing)))
     return errors
