@@ -201,7 +201,7 @@ def test_a_check_without_args_is_valid_and_runs_its_probe_with_defaults():
     plain = dict(id="py", phase=1, name="python", kind="python")
     assert catalog.validate([plain], {}) == []
     row = catalog.run_check(plain, {})
-    assert row["ok"] is True and row["detail"].startswith("python ")
+    assert row["ok"] is True and row["detail"].startswith("Python ") and "(>= 3.9)" in row["detail"]
 
 
 def test_every_missing_argument_is_named():
