@@ -15,7 +15,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix docs
+	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import docs
 
 setup: apt venv
 
@@ -75,6 +75,9 @@ docs: setup
 # The lowest and highest ansible-core of meta/runtime.yml, each in its own venv (make test runs it).
 test-matrix: setup
 	@bash tests/matrix/run.sh
+
+galaxy-import: setup
+	@bash tests/galaxy/run.sh
 
 bench: setup
 	@$(BIN)/python tests/bench/run_bench.py

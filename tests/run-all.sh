@@ -28,6 +28,7 @@ step "docs site (make docs: antsibull-docs + Sphinx, -W)" bash docs/site/build.s
 step "Prometheus rules (promtool check + test)" bash -c \
     "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
 step "ansible-core matrix (lowest and highest of meta/runtime.yml)" bash tests/matrix/run.sh
+step "galaxy-importer on the built tarball (no error, no warning)" bash tests/galaxy/run.sh
 step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.
