@@ -36,14 +36,22 @@ def equivalents():
     return out
 
 
+def killed_by(exit_code):
+    """A mutant's exit code as mutmut classifies it: killed, or broken enough to time out or crash."""
+    from mutmut.stats import status_by_exit_code  # the venv's mutmut: one source for its codes
+    return status_by_exit_code[exit_code] in ("killed", "timeout", "segfault", "caught by type check")
+
+
 def scores(equivalent):
     rows = []
     for path in source_paths():
         with open(os.path.join(ROOT, "mutants", path + ".meta")) as f:
             codes = json.load(f)["exit_code_by_key"]
         counted = {k: v for k, v in codes.items() if k not in equivalent}
-        killed = sum(1 for v in counted.values() if v not in (0, None))
-        survived = sorted(k for k, v in counted.items() if v == 0)
+        killed = sum(1 for v in counted.values() if killed_by(v))
+        # Not killed: survived, and also "no tests" (no unit test runs the mutated function) and
+        # "not checked": a mutant nobody ran proves nothing, so it never counts as killed.
+        survived = sorted(k for k, v in counted.items() if not killed_by(v))
         rows.append({"file": path, "mutants": len(codes), "equivalent": len(codes) - len(counted), "killed": killed,
                      "survived": survived, "score": round(100.0 * killed / max(1, len(counted)), 1)})
     return rows
