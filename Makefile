@@ -15,7 +15,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import docs
+	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import docs bench-ops
 
 setup: apt venv
 
@@ -81,6 +81,10 @@ galaxy-import: setup
 
 bench: setup
 	@$(BIN)/python tests/bench/run_bench.py
+
+# Operations timed on the lab against a one-task play (issue: operations speed); MITOGEN=1 for mitogen_linear.
+bench-ops: lab-up
+	@$(BIN)/python tests/bench/ops.py $(if $(MITOGEN),--mitogen,)
 
 chaos: lab-up
 	@$(BIN)/python tests/chaos/run_chaos.py

@@ -1,8 +1,6 @@
 """Trading through the lab mesh: an order sent from INF lands in INF `deals` exactly once,
 kill_switch.yml flattens the account (and in check mode only lists), and a gateway SIGKILL keeps
 its epoch (the journal) with INF whole. Lab hosts only; every loop bounded."""
-import json
-import shlex
 import time
 import uuid
 
@@ -13,21 +11,7 @@ from support.trade_audit import audit
 
 pytestmark = pytest.mark.lab
 
-CLIENT = ("import json,sys,zmq\n"
-          "s=zmq.Context().socket(zmq.REQ); s.setsockopt(zmq.LINGER,0); s.connect(sys.argv[1])\n"
-          "out=[]\n"
-          "for r in sys.argv[2:]:\n"
-          "    s.send(r.encode())\n"
-          "    out.append(json.loads(s.recv()) if s.poll(10000) else None)\n"
-          "print(json.dumps(out))\n")
-
-
-def from_inf(*requests):
-    """Requests sent by a plain pyzmq REQ client on INF (the gateway's allowed client)."""
-    url = "tcp://%s:5555" % lab.lab_addr("gtw")
-    args = " ".join(shlex.quote(json.dumps(r)) for r in requests)
-    out = lab.sh("inf", "python3 -c %s %s %s" % (shlex.quote(CLIENT), url, args))
-    return json.loads(out.stdout)
+from_inf = lab.gateway_requests_from_inf
 
 
 def inf_query(sql):

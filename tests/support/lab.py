@@ -38,6 +38,24 @@ def playbook(name, *extra, env=None):
     return proc
 
 
+GATEWAY_CLIENT = ("import json,sys,zmq\n"
+                  "s=zmq.Context().socket(zmq.REQ); s.setsockopt(zmq.LINGER,0); s.connect(sys.argv[1])\n"
+                  "out=[]\n"
+                  "for r in sys.argv[2:]:\n"
+                  "    s.send(r.encode())\n"
+                  "    out.append(json.loads(s.recv()) if s.poll(10000) else None)\n"
+                  "print(json.dumps(out))\n")
+
+
+def gateway_requests_from_inf(*requests):
+    """Requests sent by a plain pyzmq REQ client on INF (the gateway's allowed client); the replies."""
+    import shlex
+    url = "tcp://%s:5555" % lab_addr("gtw")
+    args = " ".join(shlex.quote(json.dumps(r)) for r in requests)
+    out = sh("inf", "python3 -c %s %s %s" % (shlex.quote(GATEWAY_CLIENT), url, args))
+    return json.loads(out.stdout)
+
+
 def pytest(*args):
     """Runs pytest from the project's .venv: (passed, its summary line)."""
     proc = subprocess.run([os.path.join(VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider"] + list(args),
