@@ -44,8 +44,12 @@ lab-down:
 lab-status:
 	@bash lab/lab.sh status
 
+# MITOGEN=1 runs the playbook with the mitogen_linear strategy (opt-in; docs/operations-speed.md).
+MITOGEN_ENV = $(if $(MITOGEN),ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c \
+	'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))'),)
+
 demo: lab-up
-	@$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/establish_mesh.yml
+	@$(MITOGEN_ENV) $(BIN)/ansible-playbook -i $(INVENTORY) playbooks/establish_mesh.yml
 
 test: setup
 	@bash tests/run-all.sh

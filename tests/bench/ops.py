@@ -37,13 +37,6 @@ ROWS = ("establish", "establish_check", "verify", "remediate", "kill_switch", "v
 _RECAP = re.compile(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-def mitogen_env():
-    """The documented opt-in: ANSIBLE_STRATEGY=mitogen_linear with mitogen's strategy plugins."""
-    import ansible_mitogen  # the pip package mitogen
-    plugins = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
-    return {"ANSIBLE_STRATEGY_PLUGINS": plugins, "ANSIBLE_STRATEGY": "mitogen_linear"}
-
-
 class Runner:
     def __init__(self, env):
         self.env = env
@@ -178,7 +171,7 @@ def main():
     unknown = sorted(set(rows) - set(ROWS))
     if unknown or not 1 <= args.runs <= 10:
         parser.error("unknown rows %s (known: %s) or --runs outside 1-10" % (unknown, ", ".join(ROWS)))
-    env = mitogen_env() if args.mitogen else {}
+    env = lab.mitogen_env() if args.mitogen else {}
     strategy = "mitogen_linear" if args.mitogen else "linear (default)"
     work = tempfile.mkdtemp(prefix="mt5ops-")
     try:

@@ -56,6 +56,14 @@ def gateway_requests_from_inf(*requests):
     return json.loads(out.stdout)
 
 
+def mitogen_env():
+    """The documented opt-in (docs/operations-speed.md): the mitogen_linear strategy from the
+    mitogen package's own plugin directory."""
+    import ansible_mitogen
+    plugins = os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
+    return {"ANSIBLE_STRATEGY_PLUGINS": plugins, "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def pytest(*args):
     """Runs pytest from the project's .venv: (passed, its summary line)."""
     proc = subprocess.run([os.path.join(VENV_BIN, "pytest"), "-q", "-p", "no:cacheprovider"] + list(args),
