@@ -55,7 +55,7 @@ test: setup
 	@bash tests/run-all.sh
 
 test-unit: setup
-	@$(BIN)/pytest -q tests/unit
+	@$(BIN)/pytest -q tests/unit tests/runtime
 
 test-integration: setup
 	@$(BIN)/pytest -q tests/integration

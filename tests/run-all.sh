@@ -32,7 +32,7 @@ step "galaxy-importer on the built tarball (no error, no warning)" bash tests/ga
 step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.
-step "pytest" pytest -ra tests/unit tests/integration tests/lab --junitxml=tests/output/pytest.xml
+step "pytest" pytest -ra tests/unit tests/runtime tests/integration tests/lab --junitxml=tests/output/pytest.xml
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED steps: ${failed[*]}"
     exit 1

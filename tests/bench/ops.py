@@ -121,6 +121,7 @@ def bench(runner, rows, runs, work):
     return results
 
 
+OPS_HEADING = "## Operations (`make bench-ops`)"  # run_bench.py keeps this section when it rewrites the file
 LABELS = {"establish": "converged `establish_mesh.yml` (changed=0)", "establish_check": "`establish_mesh.yml --check`",
           "verify": "`verify_mesh.yml`", "remediate": "`remediate_gateway.yml`, broker stopped",
           "kill_switch": "`kill_switch.yml`, 3 open positions", "verify_30": "`verify_mesh.yml` from 30 hosts"}
@@ -154,6 +155,8 @@ def write_doc(text, key):
     if begin in doc:
         doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
     else:
+        if OPS_HEADING not in doc:
+            doc = doc.rstrip("\n") + "\n\n" + OPS_HEADING + "\n"
         doc = doc.rstrip("\n") + "\n\n### `make bench-ops`%s\n\n" % (" MITOGEN=1" if key == "mitogen" else "") + block + "\n"
     with open(path, "w") as f:
         f.write(doc)

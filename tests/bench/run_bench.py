@@ -282,8 +282,66 @@ def bench_latency(tmp, pg, redis_server, rate=10000, seconds=10):
     return {"rate": rate, "samples": len(lat), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
 
 
+def tick_subscriber(url, seconds, out):
+    """A strategy's subscriber: every tick's age on arrival (now - its publish ts), in ms, for
+    ``seconds`` after a 1 s warm-up. Runs in its own process so two subscribers never share a GIL."""
+    sock = zmq.Context.instance().socket(zmq.SUB)
+    sock.setsockopt(zmq.SUBSCRIBE, b"tick.")
+    sock.setsockopt(zmq.RCVHWM, 0)
+    sock.connect(url)
+    lat, start = [], time.time()
+    warm, end = start + 1.0, start + 1.0 + seconds
+    while time.time() < end:
+        if not sock.poll(100):
+            continue
+        frames = sock.recv_multipart()
+        now = time.time()
+        if now >= warm:
+            lat.append((now - json.loads(frames[1])["ts"]) * 1000.0)
+    sock.close(0)
+    out.put(lat)
+
+
+def bench_tick_latency(tmp, pg, redis_server, rates=(1000, 10000), seconds=5):
+    """Gateway publish -> a strategy's subscriber, straight on the gateway PUB and through nexus's
+    local XPUB proxy, both subscribed at once to the same gateway (same ticks, same run)."""
+    out = {}
+    for rate in rates:
+        reset(pg, redis_server)
+        rep, pub, health, xpub = free_port(), free_port(), free_port(), free_port()
+        gw = Service("mt5mesh-gateway", gateway_args(rep, pub, rate=rate), tmp)
+        nx = Service("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep,
+                                                 "tcp://127.0.0.1:%d" % pub, health, os.path.join(tmp, "spool"),
+                                                 xpub_port=xpub), tmp)
+        wait_until(lambda: committed(pg) > 0, 30, "first commit")
+        queues = {"direct": multiprocessing.Queue(), "nexus": multiprocessing.Queue()}
+        urls = {"direct": "tcp://127.0.0.1:%d" % pub, "nexus": "tcp://127.0.0.1:%d" % xpub}
+        procs = [multiprocessing.Process(target=tick_subscriber, args=(urls[k], seconds, queues[k])) for k in queues]
+        for proc in procs:
+            proc.start()
+        lat = {k: q.get(timeout=seconds + 30) for k, q in queues.items()}
+        for proc in procs:
+            proc.join(10)
+        nx.stop()
+        gw.stop()
+        row = {"rate": rate}
+        for k, values in lat.items():
+            row[k] = {"samples": len(values), "p50_ms": pct(values, 0.5), "p99_ms": pct(values, 0.99)}
+        row["ratio_p99"] = row["nexus"]["p99_ms"] / max(row["direct"]["p99_ms"], 1e-6)
+        out[rate] = row
+    return out
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="mt5-bench-")
+    if sys.argv[1:] == ["--tick-latency"]:  # one benchmark alone, printed, docs untouched
+        pg, redis_server = PostgresCluster(), RedisServer()
+        try:
+            print(json.dumps(bench_tick_latency(tmp, pg, redis_server), indent=2))
+        finally:
+            pg.destroy()
+            redis_server.stop()
+        return
     if sys.argv[1:] == ["--orders"]:  # one benchmark alone, printed, docs untouched
         print(json.dumps(bench_orders(tmp), indent=2))
         return
@@ -292,6 +350,7 @@ def main():
     try:
         results["ingest"] = bench_ingest(tmp, pg, redis_server)
         results["latency"] = bench_latency(tmp, pg, redis_server)
+        results["tick_latency"] = bench_tick_latency(tmp, pg, redis_server)
     finally:
         pg.destroy()
         redis_server.stop()
@@ -316,21 +375,35 @@ def main():
          "raw pyzmq REQ/REP %.0f us (p99 %.0f)" % (o["raw_p50_us"], o["raw_p99_us"]), "%.2fx" % o["lazy"]["ratio"], "<= 3.0x",
          "met" if o["lazy"]["ratio"] <= 3.0 else "MISSED"),
     ]
+    for rate, t in sorted(results["tick_latency"].items()):
+        rows.append(("Tick to a strategy through nexus's XPUB at %d ticks/s" % rate,
+                     "p50 %.2f ms, p99 %.2f ms (%d ticks)" % (t["nexus"]["p50_ms"], t["nexus"]["p99_ms"], t["nexus"]["samples"]),
+                     "straight from the gateway PUB: p50 %.2f ms, p99 %.2f ms" % (t["direct"]["p50_ms"], t["direct"]["p99_ms"]),
+                     "%.2fx (p99)" % t["ratio_p99"], "p99 <= 1.5x", "met" if t["ratio_p99"] <= 1.5 else "MISSED"))
     table = ["| benchmark | mt5mesh | raw baseline (same run) | ratio | goal | |", "|---|---|---|---|---|---|"]
     table += ["| %s |" % " | ".join(r) for r in rows]
     text = "\n".join(table)
     print(text)
     print(json.dumps(results, indent=2))
     out = os.path.join(ROOT, "docs", "benchmarks.md")
+    kept = ""  # the operations section belongs to make bench-ops (tests/bench/ops.py)
+    if os.path.exists(out):
+        with open(out) as f:
+            old = f.read()
+        if OPS_HEADING in old:
+            kept = old[old.index(OPS_HEADING):]
     with open(out, "w") as f:
         f.write("# Benchmarks\n\nProduced by `make bench` (`tests/bench/run_bench.py`) on %s, %d CPUs. Each runtime figure is\n"
                 "measured next to its raw baseline in the same run; the ratio is what to compare between machines.\n\n"
                 % (time.strftime("%Y-%m-%d"), os.cpu_count()))
         f.write(text + "\n\n")
         f.write(NOTES)
+        if kept:
+            f.write("\n" + kept)
     print("wrote", out)
 
 
+OPS_HEADING = "## Operations (`make bench-ops`)"
 NOTES = """## How each figure is taken
 
 - **ping**: 5 000 REQ/REP round trips after 500 warm-up ones, against the gateway process and
@@ -345,6 +418,19 @@ NOTES = """## How each figure is taken
 - **latency**: the gateway publishes at 10 000 ticks/s; `max(seq)` in `ticks` is polled every
   5 ms; a tick's latency is the first poll that sees it minus its publish `ts` (so figures
   include up to ~5 ms of polling granularity).
+- **tick to a strategy**: the gateway publishes synthetic ticks at 1 000 and then 10 000 ticks/s
+  to a running nexus; two subscriber processes (so they never share a GIL), one on the gateway's
+  PUB and one on nexus's local XPUB, record each tick's age on arrival (arrival time minus the
+  tick's publish `ts`, one clock) for 5 s after a 1 s warm-up. Same ticks, same run.
+  The goal (p99 through nexus <= 1.5x direct) is missed: 1.6-3.3x across runs on 2 cores (p50
+  adds 0.15-0.4 ms). nexus re-publishes each tick the moment the sequencer accepts it (no
+  batching before the proxy), so the tail is the follower thread waiting: for the GIL while the
+  writer and HUB threads format COPY rows, and for a core while the gateway, PostgreSQL, Redis
+  and the subscribers share two. Measured lever: a 0.5 ms GIL switch interval in nexus (CPython's
+  default is 5 ms) took the 1 000 ticks/s p99 ratio from 3.0-4.2x to 1.6-3.3x with ingest
+  unchanged relative to its baseline. What would meet it: the writer and HUB builder in their own
+  process (the follower alone in its process would never wait for a GIL), fed through the same
+  queue with the same commit-before-checkpoint rule.
 - **order_send**: 2 000 `order_send` round trips (0.01 lot, alternating sides, each a new id)
   after 100 warm-up ones, each followed by an untimed `order_close` so the paper account holds
   one position (a real account holds a few); gateway with `--terminal paper --trading` and its

@@ -322,7 +322,7 @@ def main():
                   "`nan`/`inf`/negative durations, out-of-range ports, bad URLs and schemes, broken catalogs "
                   "and reports): each one is a clear `fail_json` naming the option, with no traceback and no "
                   "socket, DNS lookup or subprocess before the value is validated "
-                  "(`tests/unit/test_hostile_inputs.py`, and through a real `ansible-playbook` run, "
+                  "(`tests/unit/plugins/modules/test_hostile_inputs.py`, and through a real `ansible-playbook` run, "
                   "`tests/integration/playbooks/hostile_inputs.yml`): `%s`." % " ".join(line), ""]
         failed += [] if ok else ["hostile inputs: %s" % line]
     if "security" in stages:

@@ -7,9 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 versions=${MATRIX_VERSIONS:-"2.16.19 2.19.14"}
 modules=$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$//')
-unit_tests="tests/unit/test_modules.py tests/unit/test_hostile_inputs.py tests/unit/test_diagnosis.py
-  tests/unit/test_catalog_allowlist.py tests/unit/test_junit_safe.py tests/unit/test_protocol.py
-  tests/unit/test_protocol_hostile.py tests/unit/test_dialect.py"
+unit_tests="tests/unit tests/runtime/test_protocol.py tests/runtime/test_protocol_hostile.py tests/runtime/test_dialect.py"
 for v in $versions; do
     venv=".venv-matrix/$v"
     echo "===== ansible-core $v"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a copy of the collection laid out as ansible_collections/mt5crs/mesh.
+# ansible-test on a copy of the collection laid out as ansible_collections/mt5crs/mesh: sanity by
+# default; ANSIBLE_TEST_COMMAND=units or integration for the others (tests/ansible_test.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity}
@@ -15,4 +16,4 @@ rsync -a --delete --exclude .venv --exclude .venv-matrix --exclude docs/site/rst
 # stand-in that uses ensurepip and the machine's own pip settings is used only then.
 "$root/.venv/bin/python" "$root/tests/sanity/get_pip_standin.py"
 cd "$dest"
-exec "$root/.venv/bin/ansible-test" sanity --venv --python 3.11 "$@"
+exec "$root/.venv/bin/ansible-test" "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --python 3.11 "$@"

@@ -12,6 +12,9 @@ from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
 
+SWITCH_INTERVAL_S = 0.0005
+
+
 def add_actions(p):
     p.add_argument("--init-schema", action="store_true",
                    help="create the INF (and HUB) tables if missing, print JSON, exit")
@@ -42,6 +45,11 @@ def main(argv=None):
             init_all(cfg)
             return
         stop = stop_event_on_signals()
+        # The follower re-publishes each tick to strategies the moment it is accepted, while the
+        # writer and HUB threads format COPY rows holding the GIL. With CPython's default 5 ms
+        # switch interval a tick could wait that long for the follower to run again (the p99 of
+        # tick-to-strategy latency); 0.5 ms bounds that wait (docs/benchmarks.md, tick latency).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         Nexus(cfg, stop).run()
 
     return run(go, log)

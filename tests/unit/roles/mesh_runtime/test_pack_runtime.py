@@ -5,7 +5,7 @@ import os
 import stat
 import tarfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 spec = importlib.util.spec_from_file_location("pack_runtime", os.path.join(ROOT, "roles/mesh_runtime/files/pack_runtime.py"))
 pack_runtime = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(pack_runtime)
