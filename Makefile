@@ -15,7 +15,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import docs bench-ops
+	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops
 
 setup: apt venv
 
@@ -82,6 +82,9 @@ test-matrix: setup
 
 galaxy-import: setup
 	@bash tests/galaxy/run.sh
+
+ansible-test: setup
+	@bash tests/ansible_test.sh
 
 bench: setup
 	@$(BIN)/python tests/bench/run_bench.py

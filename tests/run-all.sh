@@ -29,6 +29,7 @@ step "Prometheus rules (promtool check + test)" bash -c \
     "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
 step "ansible-core matrix (lowest and highest of meta/runtime.yml)" bash tests/matrix/run.sh
 step "galaxy-importer on the built tarball (no error, no warning)" bash tests/galaxy/run.sh
+step "ansible-test units and integration (the collection tree)" bash tests/ansible_test.sh
 step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
 step "molecule" bash tests/molecule.sh
 # pytest last, so its closing summary line is what CI shows at the end.

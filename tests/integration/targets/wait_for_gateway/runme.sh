@@ -3,4 +3,6 @@
 set -eux
 source ../setup_loopback_gateway/gateway.sh
 start_gateway
-ansible-playbook -i localhost, -c local test.yml -e "rep_port=$REP_PORT pub_port=$PUB_PORT" "$@"
+# ansible-test refuses an implicit interpreter: the one running this test is the one to use.
+ansible-playbook -i localhost, -c local test.yml -e "ansible_python_interpreter=$(command -v python)" \
+    -e "rep_port=$REP_PORT pub_port=$PUB_PORT" "$@"
