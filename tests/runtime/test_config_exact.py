@@ -84,14 +84,14 @@ def test_layers_defaults_then_yaml_then_flags(tmp_path):
     cfg, args = load("svc", SMALL, ["--config", path, "--count", "9", "--flag"])
     assert (cfg.count, cfg.mode, cfg.flag, cfg.ratio, cfg.token) == (9, "safe", True, 0.5, None)
     assert args.config == path
-    cfg, _ = load("svc", SMALL, ["--config", path])
+    cfg, _args = load("svc", SMALL, ["--config", path])
     assert (cfg.count, cfg.flag) == (7, False)  # a flag not given does not override the file
-    cfg, _ = load("svc", SMALL, [])
+    cfg, _args = load("svc", SMALL, [])
     assert cfg.as_dict() == {"count": 5, "ratio": 0.5, "name": "a", "raw": "x", "mode": "fast", "flag": False, "token": None}
 
 
 def test_an_empty_yaml_file_means_all_defaults(tmp_path):
-    cfg, _ = load("svc", SMALL, ["--config", write(tmp_path, "")])
+    cfg, _args = load("svc", SMALL, ["--config", write(tmp_path, "")])
     assert cfg.count == 5
 
 
@@ -151,7 +151,7 @@ def test_flags_are_typed_by_the_option_kind():
 def test_an_underscore_key_is_a_dashed_flag_and_load_passes_description_and_extra(capsys):
     schema = SMALL + (Option("batch_size", int, 1, "rows per batch", low=1, high=9),)
     seen = []
-    cfg, _ = load("svc", schema, ["--batch-size", "4"], extra=lambda p: seen.append(p.description))
+    cfg, _args = load("svc", schema, ["--batch-size", "4"], extra=lambda p: seen.append(p.description))
     assert cfg.batch_size == 4 and seen == ["svc"]
     with pytest.raises(SystemExit):
         load("the svc service", schema, ["--help"])

@@ -58,7 +58,7 @@ def test_the_newest_checkpoint_resets_cursors_replies_and_intents_and_marks_its_
     lines_2 = [head(seq=2, cursors={"GBPUSD": [9, 2]}, replies=[["b", 2]], intents=["y"]), ev(3)]
     loaded = replay_lines([lines_1, lines_2], 100)
     assert (loaded.cursors, loaded.replies, loaded.intents) == ({"GBPUSD": [9, 2]}, {"b": 2}, ["y"])
-    assert loaded.checkpoint_seq == 2 and loaded.last_seq == 3 and [s for s, _ in loaded.events] == [1, 2, 3]
+    assert loaded.checkpoint_seq == 2 and loaded.last_seq == 3 and [s for s, _name in loaded.events] == [1, 2, 3]
     only_head = replay_lines([[head(seq=41)]], 100)
     assert only_head.events == [] and only_head.checkpoint_seq == 41 and only_head.last_seq == 41
     bare = replay_lines([[_line(b"H", b'{"epoch":3}')]], 100)
@@ -160,11 +160,11 @@ def test_a_segment_is_dropped_only_when_the_next_one_starts_at_or_below_the_olde
     for first in (1, 11, 21):
         j.start(first, {"epoch": 1, "seq": first - 1})
     j.drop_older_than(10)
-    assert [s for s, _ in j.segments] == [1, 11, 21]
+    assert [s for s, _name in j.segments] == [1, 11, 21]
     j.drop_older_than(11)
-    assert [s for s, _ in j.segments] == [11, 21] and not (tmp_path / "seg-00000000000000000001.log").exists()
+    assert [s for s, _name in j.segments] == [11, 21] and not (tmp_path / "seg-00000000000000000001.log").exists()
     j.drop_older_than(10 ** 6)
-    assert [s for s, _ in j.segments] == [21]  # never the open one
+    assert [s for s, _name in j.segments] == [21]  # never the open one
     j.close()
 
 

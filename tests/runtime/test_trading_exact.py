@@ -72,8 +72,8 @@ def test_a_fill_reply_and_its_event_carry_exactly_the_terminals_deal():
                                   "retcode_name": "TRADE_RETCODE_DONE", "order": d.order, "deal": d.ticket,
                                   "position": d.position_id, "price": d.price, "volume": 0.1, "entry": "in",
                                   "profit": d.profit, "time_msc": d.time_msc, "magic": 7})]
-    assert t.journal.log == [("I", '"a"'), ("R", '"a"', [trading.fingerprint(dict(BUY, id="a", magic=7, sl=0.5,
-                                                                                   comment="strat")), got])]
+    fp = trading.fingerprint(dict(BUY, id="a", magic=7, sl=0.5, comment="strat"))
+    assert t.journal.log == [("I", '"a"'), ("R", '"a"', [fp, got])]
     assert (t.counters, dict(t.by_retcode)) == ({"orders": 1, "retried": 0, "refused": 0, "unknown": 0}, {10009: 1})
 
 

@@ -80,8 +80,8 @@ def test_error_reply_is_an_action_error_naming_the_cause():
 @pytest.mark.parametrize("payload,side", [({"action": "buy"}, "buy"), ({"side": "Sell", "type": "MARKET"}, "sell"),
                                           ({"type": "BUY"}, "buy"), ({"type": "market", "side": "BUY"}, "buy")])
 def test_open_order_side_is_read_from_action_side_or_type(payload, side):
-    req = dialect.to_command({"action": "OPEN_ORDER", "req_id": "o", "payload": dict(payload, symbol="EURUSD",
-                                                                                          volume=0.1)})
+    body = dict(payload, symbol="EURUSD", volume=0.1)
+    req = dialect.to_command({"action": "OPEN_ORDER", "req_id": "o", "payload": body})
     assert req == {"cmd": "order_send", "id": "o", "side": side, "volume": 0.1, "symbol": "EURUSD"}
 
 
