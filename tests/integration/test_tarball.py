@@ -1,5 +1,6 @@
 """The built collection tarball ships no lab secret and no developer file (galaxy.yml build_ignore)."""
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -38,3 +39,34 @@ def test_tarball_ships_the_example_inventory_without_secrets(tarball):
             if name.startswith("inventory/example/") and name.endswith(".yml"):
                 text = tar.extractfile(name).read().decode()
                 assert "$ANSIBLE_VAULT" not in text and "password:" not in text.replace("_password:", "")
+
+
+def test_installed_tarball_runs_verify_with_reports_in_the_working_directory(tarball, tmp_path):
+    """As a user of the published collection: install the tarball, run its verify playbook by FQCN
+    from a directory of one's own (no ansible.cfg of ours), and find the reports there, not inside
+    the installed collection."""
+    path, _names = tarball
+    collections = tmp_path / "collections"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / "home"), ANSIBLE_NOCOLOR="1")
+    subprocess.run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "install", str(path), "-p", str(collections)],
+                   check=True, capture_output=True, env=env, cwd=str(tmp_path))
+    installed = collections / "ansible_collections" / "mt5crs" / "mesh"
+    work = tmp_path / "ops"
+    # The shipped example inventory's group_vars, with this controller as INF and test-only
+    # stand-ins for the vaulted passwords (the one check used here needs none of them).
+    shutil.copytree(installed / "inventory" / "example" / "group_vars", work / "group_vars")
+    (work / "hosts.yml").write_text(
+        "all:\n  vars: {vault_mesh_inf_pg_password: t, vault_mesh_hub_pg_password: t, vault_mesh_inf_redis_password: t,\n"
+        "         vault_mesh_hub_redis_password: t}\n  children:\n"
+        "    inf: {hosts: {localhost: {ansible_connection: local, ansible_host: 127.0.0.1}}}\n"
+        "    gtw: {hosts: {gtw.test: {ansible_host: 127.0.0.2}}}\n    hub: {hosts: {hub.test: {ansible_host: 127.0.0.3}}}\n")
+    # One check that holds on any controller: the catalog is inventory data (README).
+    catalog = '{"mesh_verify_catalog": [{"id": "local.python", "phase": 1, "name": "Python", "kind": "python"}], ' \
+              '"mesh_verify_extended": false, "ansible_python_interpreter": "%s"}' % os.path.join(VENV_BIN, "python")
+    run = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "hosts.yml", "mt5crs.mesh.verify_mesh",
+                          "-e", catalog], capture_output=True, text=True, env=env, cwd=str(work), timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    reports = sorted(p.name for p in (work / "reports").iterdir())
+    assert "latest.json" in reports and any(n.endswith(".xml") for n in reports), reports
+    assert installed.is_dir() and not (installed / "reports").exists()
