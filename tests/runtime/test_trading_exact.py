@@ -9,6 +9,7 @@ from mt5mesh.gateway import trading
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.paper import PaperTerminal
 from mt5mesh.gateway.trading import Limits, Trader
+from support.journal_recorder import JournalRecorder
 
 BUY = {"cmd": "order_send", "symbol": "EURUSD", "side": "buy", "volume": 0.1}
 T0 = 1767139200.0
@@ -20,19 +21,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-class Recorder:
-    """The journal's side of the trader (the real journal has its own tests)."""
-
-    def __init__(self):
-        self.log = []
-
-    def intent(self, key):
-        self.log.append(("I", key))
-
-    def reply(self, key, value):
-        self.log.append(("R", key, value))
 
 
 def make(enabled=True, **limits):
@@ -49,7 +37,7 @@ def make(enabled=True, **limits):
         sent.append(dict(request))
         return real_send(request)
     mt5.order_send = order_send
-    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), Recorder(), enabled, Limits(**limits),
+    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), JournalRecorder(), enabled, Limits(**limits),
                clock=lambda: 0.0)
     return t, mt5, sent, events
 

@@ -6,6 +6,7 @@ from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.paper import PaperTerminal
 from mt5mesh.gateway.trading import DISABLED, Limits, Trader, order_problem
 from mt5mesh.wire import protocol
+from support.journal_recorder import JournalRecorder
 
 INFO = api.SymbolInfo("EURUSD", True, True, 5, 0.00001, 100000.0, 4, 0.01, 100.0, 0.01, 1.1000, 1.1002,
                       "EUR", "USD", "")
@@ -53,26 +54,13 @@ def test_a_trading_command_without_an_id_is_refused():
     assert protocol.trade_request_problem({"cmd": "positions"}) is None
 
 
-class Journal:
-    """Records what the trader writes (the real journal has its own tests)."""
-
-    def __init__(self):
-        self.log = []
-
-    def intent(self, key):
-        self.log.append(("I", key))
-
-    def reply(self, key, reply):
-        self.log.append(("R", key))
-
-
 def trader(enabled=True, **limits):
     mt5 = PaperTerminal(["EURUSD", "GBPUSD"], rate=1000, seed=1)
     mt5.initialize()
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
     events = []
-    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), Journal(), enabled, Limits(**limits))
+    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), JournalRecorder(), enabled, Limits(**limits))
     return t, mt5, events
 
 
@@ -87,7 +75,7 @@ def test_a_retry_with_the_same_id_is_answered_from_memory_and_not_sent_again():
 def test_the_intent_is_journaled_before_the_terminal_and_the_reply_after():
     t, _mt5, _events = trader()
     t.handle(dict(BUY, id="a"))
-    assert t.journal.log == [("I", '"a"'), ("R", '"a"')]
+    assert [entry[:2] for entry in t.journal.log] == [("I", '"a"'), ("R", '"a"')]
 
 
 def test_an_intent_left_by_a_restart_is_never_sent_again():
