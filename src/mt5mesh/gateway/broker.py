@@ -276,25 +276,24 @@ class Broker:
                 self._track_clients()
 
     def _serve_requests(self, budget=1000):
-        deadline = time.monotonic() + TURN_BUDGET_S
-        for _i in range(budget):
-            try:
-                frames = self.rep.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            self.rep.send(self.handle(frames))
-            if time.monotonic() >= deadline:
-                return
+        self._drain(self.rep, lambda frames: self.rep.send(self.handle(frames)), budget, 1)
 
     def _drain_pull(self, budget=10000):
+        # Pushes are cheap: the clock is read every 100 of them, not every one.
+        self._drain(self.pull, self.push, budget, 100)
+
+    @staticmethod
+    def _drain(sock, handle, budget, clock_every):
+        """Handle what ``sock`` holds: at most ``budget`` messages and about TURN_BUDGET_S, so
+        one busy socket never delays the heartbeat or the other sockets."""
         deadline = time.monotonic() + TURN_BUDGET_S
         for i in range(budget):
             try:
-                frames = self.pull.recv_multipart(zmq.NOBLOCK)
+                frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self.push(frames)
-            if i % 100 == 99 and time.monotonic() >= deadline:
+            handle(frames)
+            if i % clock_every == clock_every - 1 and time.monotonic() >= deadline:
                 return
 
     def push(self, frames):

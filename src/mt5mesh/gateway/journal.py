@@ -27,6 +27,8 @@ import re
 import time
 import zlib
 
+from mt5mesh.fsutil import fsync_dir
+
 log = logging.getLogger("mt5mesh-gateway")
 SEGMENT_BYTES = 32 * 1024 * 1024
 # Restart scans read our own canonical JSON with these instead of decoding a whole ring.
@@ -266,11 +268,7 @@ class Journal:
         self._synced_at = self.clock()
 
     def _fsync_dir(self):
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.path)
 
     def drop_older_than(self, oldest_seq):
         """Delete segments whose every event is older than ``oldest_seq`` (never the open one)."""

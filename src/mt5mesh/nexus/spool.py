@@ -8,6 +8,8 @@ kept by the one thread that owns the spool, not a directory listing per read.
 import json
 import os
 
+from mt5mesh.fsutil import fsync_dir
+
 
 class SpoolFull(Exception):
     """The spool reached its byte limit; the caller must stop consuming and alarm."""
@@ -69,8 +71,4 @@ class Spool:
         self._bytes -= self._sizes.pop(name, 0)
 
     def _fsync_dir(self):
-        fd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.dir)
