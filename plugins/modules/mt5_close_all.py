@@ -22,6 +22,7 @@ author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
   - mt5crs.mesh.gateway
+  - mt5crs.mesh.position_filter
 attributes:
   check_mode:
     support: full
@@ -30,14 +31,6 @@ attributes:
     support: none
     description: Nothing to diff.
 options:
-  symbol:
-    description:
-      - Only positions of this symbol.
-    type: str
-  magic:
-    description:
-      - Only positions with this magic number.
-    type: int
   client_id:
     description:
       - The request id. Give the same one when re-running after an unknown outcome, so the gateway recognises it.

@@ -20,15 +20,7 @@ author:
 extends_documentation_fragment:
   - mt5crs.mesh.read_only
   - mt5crs.mesh.gateway
-options:
-  symbol:
-    description:
-      - Only positions of this symbol.
-    type: str
-  magic:
-    description:
-      - Only positions with this magic number (the strategy's id).
-    type: int
+  - mt5crs.mesh.position_filter
 seealso:
   - module: mt5crs.mesh.mt5_close_all
 '''
