@@ -65,7 +65,7 @@ def test_installed_tarball_runs_verify_with_reports_in_the_working_directory(tar
     catalog = '{"mesh_verify_catalog": [{"id": "local.python", "phase": 1, "name": "Python", "kind": "python"}], ' \
               '"mesh_verify_extended": false, "ansible_python_interpreter": "%s"}' % os.path.join(VENV_BIN, "python")
     run = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "hosts.yml", "mt5crs.mesh.verify_mesh",
-                          "-e", catalog], capture_output=True, text=True, env=env, cwd=str(work), timeout=300)
+                          "-e", catalog], capture_output=True, text=True, env=env, cwd=str(work), timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     reports = sorted(p.name for p in (work / "reports").iterdir())
     assert "latest.json" in reports and any(n.endswith(".xml") for n in reports), reports
