@@ -179,3 +179,10 @@ def test_set_aside_moves_every_segment_and_keeps_their_names(tmp_path):
     assert len(aside) == 1 and sorted(os.listdir(tmp_path / aside[0])) == [
         "seg-00000000000000000001.log", "seg-00000000000000000005.log"]
     assert j.segments == [] and j._segment_files() == []
+
+
+def test_the_shortest_record_is_a_type_and_no_data_and_a_line_without_newline_is_torn():
+    assert parse_line(_line(b"E", b"")) == (b"E", b"")  # 12 bytes: "<crc> E \n"
+    # Without its newline the line is torn, even when its other bytes would check out.
+    body = b"E 1 {}"
+    assert parse_line(b"%08x " % zlib.crc32(body) + body + b"}") is None
