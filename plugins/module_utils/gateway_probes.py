@@ -16,7 +16,8 @@ import time
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import dialect, protocol, sockets
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.breaker import CircuitBreaker
-from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import err as _err, fail as _fail, ok as _ok
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line as _err
+from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fail as _fail, ok as _ok
 
 
 DIALECTS = ('mt5mesh', 'action')

@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line
-
 
 def fail(detail, **extra):
     extra.update(ok=False, detail=detail)
@@ -18,8 +16,3 @@ def fail(detail, **extra):
 def ok(detail, **extra):
     extra.update(ok=True, detail=detail)
     return extra
-
-
-def err(e):
-    """An exception as the one line a check detail shows."""
-    return first_line(e)

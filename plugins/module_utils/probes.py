@@ -27,7 +27,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes
-from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import err as _err, fail as _fail, ok as _ok
+from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line as _err
+from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fail as _fail, ok as _ok
 
 
 def python_version(minimum='3.9'):

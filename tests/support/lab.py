@@ -3,6 +3,7 @@ nexus health and store audits. Used by the lab tests and the fault suite; it onl
 targets the lab's own hosts."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -54,6 +55,17 @@ def gateway_requests_from_inf(*requests):
     args = " ".join(shlex.quote(json.dumps(r)) for r in requests)
     out = sh("inf", "python3 -c %s %s %s" % (shlex.quote(GATEWAY_CLIENT), url, args))
     return json.loads(out.stdout)
+
+
+_RECAP = re.compile(r"^\S+\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def recap(stdout):
+    """(changed, unreachable + failed) summed over a playbook's PLAY RECAP; None without one."""
+    rows = _RECAP.findall(stdout)
+    if not rows:
+        return None
+    return sum(int(r[0]) for r in rows), sum(int(r[1]) + int(r[2]) for r in rows)
 
 
 def mitogen_env():
