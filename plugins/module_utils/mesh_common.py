@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs
 
@@ -43,6 +43,17 @@ def dialect_argument_spec():
 
 
 GATEWAY_REQUIRED_TOGETHER = [('curve_server_public_key', 'curve_client_secret_key')]
+
+
+def gateway_module(options, dialect=False):
+    """The AnsibleModule of a read-only module that talks to the gateway: the shared connection
+    options (and the dialect ones if asked) plus its own, the CURVE pair declared together, and
+    check mode supported (the module changes nothing, or guards its change itself)."""
+    spec = gateway_argument_spec()
+    spec.update(options)
+    if dialect:
+        spec.update(dialect_argument_spec())
+    return AnsibleModule(argument_spec=spec, required_together=GATEWAY_REQUIRED_TOGETHER, supports_check_mode=True)
 
 
 def ensure_zmq(module):

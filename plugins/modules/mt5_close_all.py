@@ -78,7 +78,6 @@ elapsed:
   sample: 0.02
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, open_account
@@ -106,10 +105,7 @@ class KillSwitch:
 
 
 def main():
-    spec = mesh_common.gateway_argument_spec()
-    spec.update(symbol=dict(type='str'), magic=dict(type='int'), client_id=dict(type='str'))
-    module = AnsibleModule(argument_spec=spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
+    module = mesh_common.gateway_module(dict(symbol=dict(type='str'), magic=dict(type='int'), client_id=dict(type='str')))
     p = module.params
     account = open_account(module, mesh_common)
     try:

@@ -51,21 +51,13 @@ elapsed:
   sample: 0.004
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, open_account
 
 
-def argument_spec():
-    spec = mesh_common.gateway_argument_spec()
-    spec.update(symbol=dict(type='str'), magic=dict(type='int'))
-    return spec
-
-
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
+    module = mesh_common.gateway_module(dict(symbol=dict(type='str'), magic=dict(type='int')))
     p = module.params
     account = open_account(module, mesh_common)
     try:

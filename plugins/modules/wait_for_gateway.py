@@ -97,22 +97,17 @@ last_error:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 
 def main():
-    argument_spec = mesh_common.gateway_argument_spec()
-    argument_spec.update(
+    module = mesh_common.gateway_module(dict(
         timeout=dict(type='float', default=600),
         connect_timeout=dict(type='float', default=1.0),
         sleep=dict(type='float', default=0.2),
         msg=dict(type='str'),
-        **mesh_common.dialect_argument_spec()
-    )
-    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
+    ), dialect=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params

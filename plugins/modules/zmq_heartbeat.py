@@ -95,24 +95,19 @@ detail:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol
 
 
 def main():
-    argument_spec = mesh_common.gateway_argument_spec()
-    argument_spec.update(
+    module = mesh_common.gateway_module(dict(
         port=dict(type='int', default=5556),
         min_messages=dict(type='int', default=1),
         within=dict(type='float', default=3.0),
         include_ticks=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=False),
-        **mesh_common.dialect_argument_spec()
-    )
-    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
+    ), dialect=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     p = module.params

@@ -84,16 +84,12 @@ error:
   sample: "gateway tcp://10.231.47.12:5555: no reply within 1.000s after 2 attempt(s)"
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 
 def main():
-    argument_spec = mesh_common.gateway_argument_spec()
-    argument_spec.update(retries=dict(type='int', default=2), **mesh_common.dialect_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
+    module = mesh_common.gateway_module(dict(retries=dict(type='int', default=2)), dialect=True)
     mesh_common.ensure_zmq(module)
     mesh_common.validate_gateway(module)
     error = inputs.bad_int('retries', module.params['retries'], 1, 100)
