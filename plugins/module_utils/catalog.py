@@ -17,7 +17,7 @@ import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, gateways, inputs, probes
 
 # The one list of check kinds: kind -> (probe function, needs pyzmq, the argument that names the
 # target, usable alone from mesh_probe). mesh_verify's catalog and mesh_probe both dispatch here.
@@ -56,7 +56,7 @@ def arg_errors(args):
 
 # Probe arguments validated by name, wherever they appear (also inside a nested `pg` mapping).
 ARG_CHECKS = {
-    'host': inputs.bad_host, 'gateway_host': inputs.bad_host, 'name': inputs.bad_host,
+    'host': inputs.bad_host, 'gateway_host': inputs.bad_host, 'name': inputs.bad_host, 'gateway': inputs.bad_gateway_name,
     'port': inputs.bad_port, 'gateway_port': inputs.bad_port, 'gateway_pub_port': inputs.bad_port,
     'url': inputs.bad_url, 'path': inputs.bad_path, 'minimum': inputs.bad_version,
     'timeout': lambda n, v: inputs.bad_seconds(n, v, maximum=300),
@@ -230,6 +230,7 @@ def run_check(check, credentials, zmq=None, curve=None, curve_error=None):
         'detail': result.get('detail', ''),
         'critical': bool(check.get('critical', False)),
         'extended': bool(check.get('extended', False)),
+        'gateway': check.get('gateway'),
         'elapsed_ms': round((time.time() - start) * 1000, 1),
     }
 
@@ -270,5 +271,6 @@ def score(results):
                      'ok': all(r['ok'] for r in extended)},
         'failures': [{'id': r['id'], 'name': r['name'], 'detail': r['detail']} for r in failed + [
             r for r in extended if not r['ok']]],
+        'gateways': gateways.by_gateway(results),
         'checks': results,
     }

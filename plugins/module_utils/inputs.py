@@ -40,6 +40,16 @@ def bad_host(name, value):
     return None
 
 
+_GATEWAY_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_-]{0,62}')
+
+
+def bad_gateway_name(name, value):
+    """A gateway's name as nexus writes it in its rows (mt5mesh.nexus.schema_config.GATEWAY_NAME)."""
+    if not isinstance(value, string_types) or not _GATEWAY_NAME.fullmatch(value):
+        return '%s must be a gateway name (letters, digits, "_" and "-", up to 63), got %s' % (name, _shown(value))
+    return None
+
+
 def bad_port(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         return '%s must be 1-65535, got %s' % (name, _shown(value))

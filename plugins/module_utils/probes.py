@@ -75,7 +75,7 @@ def postgres_login(host, db, user, password=None, port=5432, timeout=3.0):
     return _postgres(host, db, user, password, port, timeout)
 
 
-def _postgres(host, db, user, password=None, port=5432, timeout=3.0, query=None):
+def _postgres(host, db, user, password=None, port=5432, timeout=3.0, query=None, params=None):
     """A login, then (for the probes below, never from the catalog) one fixed query."""
     try:
         import psycopg2
@@ -93,7 +93,7 @@ def _postgres(host, db, user, password=None, port=5432, timeout=3.0, query=None)
             version = cur.fetchone()[0]
             value = None
             if query:
-                cur.execute(query)
+                cur.execute(query, params)
                 row = cur.fetchone()
                 value = row[0] if row else None
     except psycopg2.Error as e:
@@ -187,16 +187,20 @@ def nexus_health(url, max_lag=1.0, timeout=2.0):
                health=body)
 
 
-def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
-    """End to end: the seq the gateway reports now is in INF ``ticks`` within ``budget`` seconds."""
+def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None, gateway=None):
+    """End to end: the seq the gateway reports now is in INF ``ticks`` within ``budget`` seconds
+    (among the rows of ``gateway``, the name nexus gives its rows, when several share INF)."""
     ping = gateway_probes.zmq_ping(zmq, gateway_host, gateway_port, timeout=1.0, retries=1, curve=curve)
     if not ping['ok']:
         return _fail('gateway: %s' % ping['detail'])
     target, epoch = ping['seq'], ping['epoch']
-    query = 'SELECT coalesce(max(seq), 0) FROM ticks WHERE epoch = %d' % int(epoch)
+    query = 'SELECT coalesce(max(seq), 0) FROM ticks WHERE epoch = %s'
+    params = (int(epoch),)
+    if gateway is not None:
+        query, params = query + ' AND gateway = %s', (int(epoch), gateway)
     deadline = time.time() + budget
     while True:
-        res = _postgres(query=query, **pg)
+        res = _postgres(query=query, params=params, **pg)
         if not res['ok']:
             return res
         if res['value'] is not None and res['value'] >= target:
@@ -208,9 +212,13 @@ def ticks_fresh(zmq, gateway_host, gateway_port, pg, budget=3.0, curve=None):
         time.sleep(0.1)
 
 
-def hub_bar_fresh(pg, max_age=3.0):
-    """The current 1-second bar is in the HUB feature store."""
-    res = _postgres(query='SELECT extract(epoch from now()) - coalesce(max(bucket), 0) FROM bars_1s', **pg)
+def hub_bar_fresh(pg, max_age=3.0, gateway=None):
+    """The current 1-second bar (of ``gateway`` when given) is in the HUB feature store."""
+    query = 'SELECT extract(epoch from now()) - coalesce(max(bucket), 0) FROM bars_1s'
+    if gateway is not None:
+        res = _postgres(query=query + ' WHERE gateway = %s', params=(gateway,), **pg)
+    else:
+        res = _postgres(query=query, **pg)
     if not res['ok']:
         return res
     age = float(res['value'])

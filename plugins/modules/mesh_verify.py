@@ -40,6 +40,15 @@ options:
     type: list
     elements: dict
     required: true
+  gateways:
+    description:
+      - The mesh's gateways, each a mapping with C(name) (as nexus names its rows) and the fields the catalog's
+        C(per_gateway) checks take from it (the role passes C(address), C(nexus_health_url) and C(trading)).
+      - A check with C(per_gateway) (a mapping of probe argument to gateway field) runs once per gateway. With one
+        gateway its id and name stay as written; with several, the id gains C(.<name>) and the name C( <name>).
+    type: list
+    elements: dict
+    default: []
   allow_insecure_tls:
     description:
       - Allow C(http) checks with C(validate_certs) false. Off, such a check is an error in the catalog.
@@ -121,6 +130,11 @@ failures:
   returned: always
   type: list
   elements: dict
+gateways:
+  description: Each gateway's checks scored, core and extended together, with C(name), C(total), C(passed), C(ok) and C(failing) (check names).
+  returned: always
+  type: list
+  elements: dict
 elapsed_ms:
   description: Wall time of the whole catalog.
   returned: always
@@ -136,7 +150,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, inputs, mesh_common
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateways, inputs, mesh_common
 
 
 def main():
@@ -145,6 +159,7 @@ def main():
             # Safe to log: validate() refuses any secret in it (only password_from names).
             catalog=dict(type='list', elements='dict', required=True, no_log=False),
             credentials=dict(type='dict', default={}, no_log=True),
+            gateways=dict(type='list', elements='dict', default=[]),
             allow_insecure_tls=dict(type='bool', default=False),
             parallel=dict(type='int', default=16),
             curve_server_public_key=dict(type='path'),
@@ -157,7 +172,9 @@ def main():
     error = inputs.bad_int('parallel', p['parallel'], 1, 64)
     if error:
         module.fail_json(msg=error)
-    errors = catalog.validate(p['catalog'], p['credentials'], p['allow_insecure_tls'])
+    checks, errors = gateways.expand(p['catalog'], p['gateways'])
+    if not errors:
+        errors = catalog.validate(checks, p['credentials'], p['allow_insecure_tls'])
     if errors:
         module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)
     curve, curve_error = None, None
@@ -166,7 +183,7 @@ def main():
         # before the keys are installed (establish step 1 on fresh hosts) must still report.
         curve, curve_error = mesh_common.load_curve(p['curve_client_secret_key'], p['curve_server_public_key'])
     start = time.time()
-    results = catalog.run_catalog(p['catalog'], p['credentials'], p['parallel'], mesh_common.zmq, curve, curve_error)
+    results = catalog.run_catalog(checks, p['credentials'], p['parallel'], mesh_common.zmq, curve, curve_error)
     scored = catalog.score(results)
     scored.update(elapsed_ms=round((time.time() - start) * 1000, 1), vantage=socket.gethostname())
     if scored['rc'] != 0:

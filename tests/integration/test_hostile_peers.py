@@ -174,7 +174,7 @@ def writers(clean_stores):
     cfg = {"pg_host": "127.0.0.1", "pg_port": pg.port, "pg_db": "mt5_crs", "pg_user": "trader",
            "pg_password": pg.PASSWORD, "hub_pg_host": "127.0.0.1", "hub_pg_port": pg.port,
            "hub_pg_db": "mt5_features", "hub_pg_user": "trader", "hub_pg_password": pg.PASSWORD,
-           "hub_redis_url": redis_server.url(1)}
+           "hub_redis_url": redis_server.url(1), "gateway": "gtw"}
     store, hub = TickStore(cfg), HubFeeder(cfg)
     yield pg, store, hub
     store.drop()

@@ -126,7 +126,7 @@ def test_stream_lands_complete_in_postgres_redis_and_hub(stack):
     wait_caught_up(pg, rep, health)
     assert_no_loss(pg)
     import redis
-    latest = redis.Redis.from_url(redis_server.url(0)).hgetall("mt5:tick:latest")
+    latest = redis.Redis.from_url(redis_server.url(0)).hgetall("mt5:tick:latest:gtw")
     assert set(latest) == {b"EURUSD", b"GBPUSD", b"USDJPY", b"XAUUSD"}
 
     def hub_total():
@@ -135,7 +135,7 @@ def test_stream_lands_complete_in_postgres_redis_and_hub(stack):
             return cur.fetchone()[0]
     gw.stop()
     wait_until(lambda: hub_total() == committed(pg), 20, "HUB bars account for every INF tick")
-    assert redis.Redis.from_url(redis_server.url(1)).hget("mt5:bar:1s:EURUSD", "ticks")
+    assert redis.Redis.from_url(redis_server.url(1)).hget("mt5:bar:1s:gtw:EURUSD", "ticks")
     assert nx.stop() == 0, nx.output()
     assert "test-secret-pw" not in nx.output()
 

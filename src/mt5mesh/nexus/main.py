@@ -6,7 +6,6 @@ import psycopg2
 
 from mt5mesh.nexus.daemon import Nexus
 from mt5mesh.config import load
-from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA, TABLES
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
@@ -17,12 +16,13 @@ SWITCH_INTERVAL_S = 0.0005
 
 def add_actions(p):
     p.add_argument("--init-schema", action="store_true",
-                   help="create the INF (and HUB) tables if missing, print JSON, exit")
+                   help="create the INF (and HUB) tables if missing, migrate single-gateway tables "
+                        "(their rows become this gateway's), print JSON, exit")
 
 
 def init_all(cfg):
-    created = {}
-    for name, prefix, ddl in (("inf", "pg_", INF_SCHEMA), ("hub", "hub_pg_", HUB_SCHEMA)):
+    created, migrated = {}, {}
+    for name, prefix in (("inf", "pg_"), ("hub", "hub_pg_")):
         if name == "hub" and not cfg.get("hub_pg_host"):
             continue
         try:
@@ -30,10 +30,11 @@ def init_all(cfg):
         except psycopg2.Error as e:
             raise ServiceError("init-schema: cannot connect to %s: %s" % (pg_where(cfg, prefix), str(e).strip()))
         try:
-            created[name] = init_schema(conn, ddl, TABLES[name])
+            created[name], migrated[name] = init_schema(conn, name, cfg["gateway"])
         finally:
             conn.close()
-    print(json.dumps({"changed": any(created.values()), "created": created}))
+    print(json.dumps({"changed": any(created.values()) or any(migrated.values()), "created": created,
+                      "migrated": migrated}))
 
 
 def main(argv=None):

@@ -11,10 +11,11 @@ CREATE TABLE IF NOT EXISTS ticks (
     ts      double precision NOT NULL,
     bid     double precision NOT NULL,
     ask     double precision NOT NULL,
-    PRIMARY KEY (epoch, seq)
+    gateway text             NOT NULL,
+    PRIMARY KEY (gateway, epoch, seq)
 );
 -- Trade events (trade.<SYMBOL>): one row per event, in the same seq stream as the ticks, so
--- (epoch, seq) over ticks and orders together is the gateway's whole stream.
+-- (gateway, epoch, seq) over ticks and orders together is one gateway's whole stream.
 CREATE TABLE IF NOT EXISTS orders (
     epoch         bigint           NOT NULL,
     seq           bigint           NOT NULL,
@@ -32,10 +33,11 @@ CREATE TABLE IF NOT EXISTS orders (
     deal_ticket   bigint,
     position      bigint,
     error         text,
-    PRIMARY KEY (epoch, seq)
+    gateway       text             NOT NULL,
+    PRIMARY KEY (gateway, epoch, seq)
 );
 CREATE TABLE IF NOT EXISTS deals (
-    ticket        bigint PRIMARY KEY,
+    ticket        bigint           NOT NULL,
     order_ticket  bigint           NOT NULL,
     position      bigint,
     symbol        text             NOT NULL,
@@ -46,10 +48,12 @@ CREATE TABLE IF NOT EXISTS deals (
     profit        double precision,
     time_msc      bigint,
     epoch         bigint           NOT NULL,
-    seq           bigint           NOT NULL
+    seq           bigint           NOT NULL,
+    gateway       text             NOT NULL,
+    PRIMARY KEY (gateway, ticket)
 );
 CREATE TABLE IF NOT EXISTS nexus_checkpoint (
-    stream     text PRIMARY KEY,
+    gateway    text PRIMARY KEY,
     epoch      bigint NOT NULL,
     seq        bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
@@ -61,7 +65,8 @@ CREATE TABLE IF NOT EXISTS nexus_discontinuity (
     epoch       bigint NOT NULL,
     from_seq    bigint,
     to_seq      bigint,
-    detail      text
+    detail      text,
+    gateway     text   NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nexus_quarantine (
     id             bigserial PRIMARY KEY,
@@ -69,7 +74,8 @@ CREATE TABLE IF NOT EXISTS nexus_quarantine (
     epoch          bigint,
     seq            bigint,
     reason         text NOT NULL,
-    event          text NOT NULL
+    event          text NOT NULL,
+    gateway        text NOT NULL
 );
 """
 
@@ -84,14 +90,31 @@ CREATE TABLE IF NOT EXISTS bars_1s (
     spread_sum  double precision NOT NULL,
     ticks       integer          NOT NULL,
     spread_mean double precision GENERATED ALWAYS AS (spread_sum / ticks) STORED,
-    PRIMARY KEY (symbol, bucket)
+    gateway     text             NOT NULL,
+    PRIMARY KEY (gateway, symbol, bucket)
 );
 CREATE TABLE IF NOT EXISTS hub_checkpoint (
-    stream     text PRIMARY KEY,
+    gateway    text PRIMARY KEY,
     epoch      bigint NOT NULL,
     seq        bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 """
+
+# Every table holds rows of one gateway each (several gateways share the stores). The `gateway`
+# column is last so that tables created before it (single-gateway, PRIMARY KEY without it) and
+# migrated by ALTER TABLE have the same column order as new ones.
+# table -> the primary key it had before several gateways (None: none changes) and has now.
+GATEWAY_MIGRATION = {
+    "inf": (("ticks", "(epoch, seq)", "(gateway, epoch, seq)"),
+            ("orders", "(epoch, seq)", "(gateway, epoch, seq)"),
+            ("deals", "(ticket)", "(gateway, ticket)"),
+            ("nexus_discontinuity", None, None),
+            ("nexus_quarantine", None, None)),
+    "hub": (("bars_1s", "(symbol, bucket)", "(gateway, symbol, bucket)"),),
+}
+# The checkpoint tables were keyed by a `stream` named "gateway": the key becomes the gateway.
+CHECKPOINTS = {"inf": "nexus_checkpoint", "hub": "hub_checkpoint"}
+OLD_STREAM = "gateway"
 
 TABLES = {"inf": ("ticks", "orders", "deals", "nexus_checkpoint", "nexus_discontinuity", "nexus_quarantine"), "hub": ("bars_1s", "hub_checkpoint")}

@@ -7,6 +7,8 @@ from mt5mesh.wire import protocol
 
 HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")
 IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# A gateway's name is in keys, Redis key names and topics (<gateway>.tick.<SYMBOL>): no dots.
+GATEWAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
 def _pg(prefix, what, host_default):
@@ -23,6 +25,8 @@ def _pg(prefix, what, host_default):
 
 
 SCHEMA = (
+    Option("gateway", str, "gtw", "the name of the gateway this nexus follows (its rows, keys and topics carry it)",
+           pattern=GATEWAY_NAME, what="letters, digits, _ and - (no dots), up to 63"),
     Option("gateway_req", str, "tcp://127.0.0.1:%d" % protocol.DEFAULT_REP_PORT, "gateway REQ/REP URL",
            pattern=ZMQ_URL, what="a ZeroMQ URL"),
     Option("gateway_sub", str, "tcp://127.0.0.1:%d" % protocol.DEFAULT_PUB_PORT, "gateway PUB URL to subscribe to",

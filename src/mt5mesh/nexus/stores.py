@@ -6,18 +6,22 @@ import logging
 
 import psycopg2
 import psycopg2.extras
+from psycopg2 import sql
 import redis
 
-from mt5mesh.nexus.schema import HUB_SCHEMA, INF_SCHEMA
+from mt5mesh.nexus.schema import CHECKPOINTS, GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA, OLD_STREAM, TABLES
 from mt5mesh.wire import protocol
 from mt5mesh.wire.errors import first_line
 
 log = logging.getLogger("mt5mesh-nexus")
-STREAM = "gateway"
 BIGINT_MAX = 2 ** 63 - 1
 # SQLSTATE classes that blame the data, not the server: 22 data exception, 23 integrity.
 DATA_ERROR_CLASSES = ("22", "23")
 _COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+CHECKPOINT_SQL = ("INSERT INTO %s (gateway, epoch, seq) VALUES (%%s, %%s, %%s) ON CONFLICT (gateway) DO UPDATE "
+                  "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now()")
 
 
 def is_data_error(e):
@@ -71,14 +75,52 @@ def pg_where(cfg, prefix):
     return "postgresql %s@%s:%s/%s" % (cfg[prefix + "user"], cfg[prefix + "host"], cfg[prefix + "port"], cfg[prefix + "db"])
 
 
-def init_schema(conn, ddl, tables):
-    """Create missing tables; returns the list of tables that were created."""
+SCHEMAS = {"inf": INF_SCHEMA, "hub": HUB_SCHEMA}
+# Held for the whole schema transaction: one nexus per gateway may start at once, and two
+# concurrent CREATE TABLE IF NOT EXISTS (or migrations) of the same table collide.
+SCHEMA_LOCK = 0x6d74356d
+
+
+def init_schema(conn, which, gateway):
+    """Create missing tables of the ``which`` store ("inf" or "hub") and bring tables from
+    before several gateways up to date, in one transaction. Rows from before belong to
+    ``gateway``: the one gateway of that mesh. Returns (tables created, tables migrated)."""
     with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         existing = {r[0] for r in cur.fetchall()}
-        cur.execute(ddl)
+        migrated = _migrate(cur, which, gateway, existing)
+        cur.execute(SCHEMAS[which])
     conn.commit()
-    return [t for t in tables if t not in existing]
+    return [t for t in TABLES[which] if t not in existing], migrated
+
+
+def _columns(cur, table):
+    cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s", (table,))
+    return {r[0] for r in cur.fetchall()}
+
+
+def _migrate(cur, which, gateway, existing):
+    migrated = []
+    for table, old_key, new_key in GATEWAY_MIGRATION[which]:
+        if table not in existing or "gateway" in _columns(cur, table):
+            continue
+        # The rows already there are the one gateway's; new rows must name theirs (no default).
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN gateway text NOT NULL DEFAULT {}").format(
+            sql.Identifier(table), sql.Literal(gateway)))
+        cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN gateway DROP DEFAULT").format(sql.Identifier(table)))
+        if old_key:
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, ADD PRIMARY KEY " + new_key).format(
+                sql.Identifier(table), sql.Identifier(table + "_pkey")))
+        migrated.append(table)
+    checkpoint = CHECKPOINTS[which]
+    if checkpoint in existing and "stream" in _columns(cur, checkpoint):
+        cur.execute(sql.SQL("ALTER TABLE {} RENAME COLUMN stream TO gateway").format(sql.Identifier(checkpoint)))
+        cur.execute(sql.SQL("UPDATE {} SET gateway = %s WHERE gateway = %s").format(sql.Identifier(checkpoint)),
+                    (gateway, OLD_STREAM))
+        migrated.append(checkpoint)
+    return migrated
 
 
 class TickStore:
@@ -87,14 +129,17 @@ class TickStore:
 
     def __init__(self, cfg):
         self.cfg = cfg
+        self.gateway = cfg["gateway"]
         self.conn = None
 
     def connect(self):
         if self.conn is None or self.conn.closed:
             self.conn = pg_connect(self.cfg, "pg_")
-            init_schema(self.conn, INF_SCHEMA, ())
+            init_schema(self.conn, "inf", self.gateway)
             with self.conn.cursor() as cur:
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE ticks) ON COMMIT DELETE ROWS")
+                # The batch's own columns; the gateway is this nexus's and is added on INSERT.
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ticks_in (epoch bigint, seq bigint, symbol text, "
+                            "ts double precision, bid double precision, ask double precision) ON COMMIT DELETE ROWS")
             self.conn.commit()
         return self.conn
 
@@ -108,7 +153,7 @@ class TickStore:
 
     def checkpoint(self):
         with self.connect().cursor() as cur:
-            cur.execute("SELECT epoch, seq FROM nexus_checkpoint WHERE stream = %s", (STREAM,))
+            cur.execute("SELECT epoch, seq FROM nexus_checkpoint WHERE gateway = %s", (self.gateway,))
             row = cur.fetchone()
         self.conn.commit()
         return tuple(row) if row else None
@@ -124,13 +169,13 @@ class TickStore:
             with conn.cursor() as cur:
                 if ticks:
                     cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
-                    cur.execute("INSERT INTO ticks SELECT * FROM ticks_in ON CONFLICT DO NOTHING")
+                    cur.execute("INSERT INTO ticks (epoch, seq, symbol, ts, bid, ask, gateway) "
+                                "SELECT epoch, seq, symbol, ts, bid, ask, %s FROM ticks_in ON CONFLICT DO NOTHING",
+                                (self.gateway,))
                 for ev in trades:
-                    write_trade(cur, ev)
+                    write_trade(cur, ev, self.gateway)
                 last = rows[-1]
-                cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
-                            "updated_at = now()", (STREAM, last[0], last[1]))
+                cur.execute(CHECKPOINT_SQL % "nexus_checkpoint", (self.gateway, last[0], last[1]))
             conn.commit()
         except psycopg2.Error as e:
             if is_data_error(e) and not conn.closed:
@@ -165,12 +210,10 @@ class TickStore:
         event = json.dumps(list(row), default=repr)
         try:
             with conn.cursor() as cur:
-                cur.execute("INSERT INTO nexus_quarantine (epoch, seq, reason, event) VALUES (%s, %s, %s, %s)",
-                            (epoch, seq, reason[:1000], event[:10000]))
+                cur.execute("INSERT INTO nexus_quarantine (epoch, seq, reason, event, gateway) "
+                            "VALUES (%s, %s, %s, %s, %s)", (epoch, seq, reason[:1000], event[:10000], self.gateway))
                 if epoch is not None:
-                    cur.execute("INSERT INTO nexus_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
-                                "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
-                                "updated_at = now()", (STREAM, epoch, seq))
+                    cur.execute(CHECKPOINT_SQL % "nexus_checkpoint", (self.gateway, epoch, seq))
             conn.commit()
         except psycopg2.Error:
             self.drop()
@@ -179,40 +222,53 @@ class TickStore:
     def record(self, kind, epoch, from_seq=None, to_seq=None, detail=""):
         conn = self.connect()
         with conn.cursor() as cur:
-            cur.execute("INSERT INTO nexus_discontinuity (kind, epoch, from_seq, to_seq, detail) "
-                        "VALUES (%s, %s, %s, %s, %s)", (kind, epoch, from_seq, to_seq, detail))
+            cur.execute("INSERT INTO nexus_discontinuity (kind, epoch, from_seq, to_seq, detail, gateway) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)", (kind, epoch, from_seq, to_seq, detail, self.gateway))
         conn.commit()
 
 
-def write_trade(cur, ev):
-    """One trade event: its orders row (unique by epoch, seq) and, for a fill, its deals row
-    (unique by ticket), both idempotent so a replayed or re-spooled batch cannot double them."""
+def write_trade(cur, ev, gateway):
+    """One trade event: its orders row (unique by gateway, epoch, seq) and, for a fill, its deals
+    row (unique by gateway, ticket: two terminals may number deals alike), both idempotent so a
+    replayed or re-spooled batch cannot double them."""
     get = ev.get
     cur.execute("INSERT INTO orders (epoch, seq, ts, symbol, kind, cmd, client_id, side, volume, price, retcode, "
-                "retcode_name, order_ticket, deal_ticket, position, error) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                "retcode_name, order_ticket, deal_ticket, position, error, gateway) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 (ev["epoch"], ev["seq"], ev["ts"], ev["symbol"], ev["trade"], get("cmd"), get("client_id"), get("side"),
                  get("volume"), get("price"), get("retcode"), get("retcode_name"), get("order"), get("deal"),
-                 get("position"), get("error")))
+                 get("position"), get("error"), gateway))
     if ev["trade"] == "fill" and get("deal"):
         cur.execute("INSERT INTO deals (ticket, order_ticket, position, symbol, side, entry, volume, price, profit, "
-                    "time_msc, epoch, seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "time_msc, epoch, seq, gateway) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT DO NOTHING",
                     (ev["deal"], get("order") or 0, get("position"), ev["symbol"], get("side"), get("entry"),
-                     get("volume") or 0.0, get("price") or 0.0, get("profit"), get("time_msc"), ev["epoch"], ev["seq"]))
+                     get("volume") or 0.0, get("price") or 0.0, get("profit"), get("time_msc"), ev["epoch"], ev["seq"],
+                     gateway))
+
+
+def latest_tick_key(gateway):
+    """The INF Redis hash of one gateway's latest tick per symbol (field: the symbol)."""
+    return "mt5:tick:latest:" + gateway
+
+
+def bar_key(gateway, symbol):
+    """The HUB Redis hash of one gateway's current 1-second bar of a symbol."""
+    return "mt5:bar:1s:%s:%s" % (gateway, symbol)
 
 
 class LatestTicks:
     """INF Redis: the latest tick per symbol, one pipelined round trip per batch."""
 
-    def __init__(self, url):
+    def __init__(self, url, gateway):
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.key = latest_tick_key(gateway)
 
     def write(self, latest):
         """latest: {symbol: payload bytes or the decoded tick}."""
         pipe = self.client.pipeline(transaction=False)
         for symbol, payload in latest.items():
-            pipe.hset("mt5:tick:latest", symbol, payload if isinstance(payload, bytes) else protocol.encode(payload))
+            pipe.hset(self.key, symbol, payload if isinstance(payload, bytes) else protocol.encode(payload))
         pipe.execute()
 
 
@@ -224,6 +280,7 @@ class HubFeeder:
 
     def __init__(self, cfg):
         self.cfg = cfg
+        self.gateway = cfg["gateway"]
         self.inf = self.hub = None
         self.skipped = 0
         self.redis = redis.Redis.from_url(cfg["hub_redis_url"], socket_timeout=2, socket_connect_timeout=2)
@@ -233,7 +290,7 @@ class HubFeeder:
             self.inf = pg_connect(self.cfg, "pg_")
         if self.hub is None or self.hub.closed:
             self.hub = pg_connect(self.cfg, "hub_pg_")
-            init_schema(self.hub, HUB_SCHEMA, ())
+            init_schema(self.hub, "hub", self.gateway)
         return self.inf, self.hub
 
     def drop(self):
@@ -249,13 +306,15 @@ class HubFeeder:
         """Move up to ``limit`` ticks into bars. Returns the number of ticks consumed."""
         inf, hub = self._conns()
         with hub.cursor() as cur:
-            cur.execute("SELECT epoch, seq FROM hub_checkpoint WHERE stream = %s", (STREAM,))
+            cur.execute("SELECT epoch, seq FROM hub_checkpoint WHERE gateway = %s", (self.gateway,))
             row = cur.fetchone()
         hub.rollback()
         epoch, seq = row if row else (0, 0)
         with inf.cursor() as cur:
-            cur.execute("SELECT epoch, seq, symbol, ts, bid, ask FROM ticks WHERE (epoch, seq) > (%s, %s) "
-                        "ORDER BY epoch, seq LIMIT %s", (epoch, seq, limit))
+            # The whole key in the row comparison, so the primary key index serves it.
+            cur.execute("SELECT epoch, seq, symbol, ts, bid, ask FROM ticks WHERE (gateway, epoch, seq) > (%s, %s, %s) "
+                        "AND gateway = %s ORDER BY gateway, epoch, seq LIMIT %s",
+                        (self.gateway, epoch, seq, self.gateway, limit))
             ticks = cur.fetchall()
         inf.rollback()
         if not ticks:
@@ -284,14 +343,12 @@ class HubFeeder:
                 if bars:
                     psycopg2.extras.execute_values(
                         cur,
-                        "INSERT INTO bars_1s AS b (symbol, bucket, open, high, low, close, spread_sum, ticks) VALUES %s "
-                        "ON CONFLICT (symbol, bucket) DO UPDATE SET high = GREATEST(b.high, EXCLUDED.high), "
+                        "INSERT INTO bars_1s AS b (gateway, symbol, bucket, open, high, low, close, spread_sum, ticks) "
+                        "VALUES %s ON CONFLICT (gateway, symbol, bucket) DO UPDATE SET high = GREATEST(b.high, EXCLUDED.high), "
                         "low = LEAST(b.low, EXCLUDED.low), close = EXCLUDED.close, "
                         "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
-                        [(k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
-                cur.execute("INSERT INTO hub_checkpoint (stream, epoch, seq) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (stream) DO UPDATE SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, "
-                            "updated_at = now()", (STREAM, last[0], last[1]))
+                        [(self.gateway, k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
+                cur.execute(CHECKPOINT_SQL % "hub_checkpoint", (self.gateway, last[0], last[1]))
                 latest = {}
                 for symbol, bucket in bars:
                     if bucket >= latest.get(symbol, -1):
@@ -299,7 +356,7 @@ class HubFeeder:
                 rows = []
                 if latest:
                     cur.execute("SELECT symbol, bucket, open, high, low, close, spread_mean, ticks FROM bars_1s "
-                                "WHERE (symbol, bucket) IN %s", (tuple(latest.items()),))
+                                "WHERE gateway = %s AND (symbol, bucket) IN %s", (self.gateway, tuple(latest.items())))
                     rows = cur.fetchall()
             hub.commit()
         except psycopg2.Error:
@@ -307,7 +364,7 @@ class HubFeeder:
             raise
         pipe = self.redis.pipeline(transaction=False)
         for symbol, bucket, o, h, lo, c, spread, n in rows:
-            pipe.hset("mt5:bar:1s:" + symbol, mapping={"bucket": bucket, "open": o, "high": h, "low": lo,
+            pipe.hset(bar_key(self.gateway, symbol), mapping={"bucket": bucket, "open": o, "high": h, "low": lo,
                                                        "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
         return len(ticks)

@@ -26,7 +26,7 @@ class Writer:
         self.spool_full = threading.Event()
         self._store = TickStore(cfg)
         self._spool = Spool(cfg["spool_dir"], cfg["spool_max_bytes"])
-        self._latest = LatestTicks(cfg["redis_url"])
+        self._latest = LatestTicks(cfg["redis_url"], cfg["gateway"])
         self._rlog = RateLimitedLog()
         self._pg, self._redis = "unknown", "unknown"
         self._committed = None  # (epoch, seq, ts) of the newest committed tick

@@ -72,11 +72,12 @@ def test_credentials_reach_the_probe_top_level_and_nested_never_the_name():
 
 def test_the_row_holds_exactly_the_checks_fields_with_their_defaults():
     row = catalog.run_check(check("silent"), {})
-    assert set(row) == {"id", "phase", "phase_name", "name", "kind", "ok", "detail", "critical", "extended", "elapsed_ms"}
+    assert set(row) == {"id", "phase", "phase_name", "name", "kind", "ok", "detail", "critical", "extended", "gateway",
+                        "elapsed_ms"}
     assert (row["id"], row["phase"], row["phase_name"], row["name"], row["kind"]) == ("c1", 3, "Phase 3", "a check", "silent")
-    assert (row["ok"], row["detail"], row["critical"], row["extended"]) == (True, "", False, False)
-    row = catalog.run_check(check(phase_name="Mesh", critical=1, extended="yes"), {})
-    assert (row["phase_name"], row["critical"], row["extended"]) == ("Mesh", True, True)
+    assert (row["ok"], row["detail"], row["critical"], row["extended"], row["gateway"]) == (True, "", False, False, None)
+    row = catalog.run_check(check(phase_name="Mesh", critical=1, extended="yes", gateway="gtw2"), {})
+    assert (row["phase_name"], row["critical"], row["extended"], row["gateway"]) == ("Mesh", True, True, "gtw2")
 
 
 def test_elapsed_ms_is_milliseconds_rounded_to_one_decimal():

@@ -1,0 +1,56 @@
+"""gateways.py on plain data: one check per gateway, the seed's ids and names kept with one
+gateway, the host in them with several, each gateway scored on its own, and every error named."""
+from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateways
+
+REQ = {"id": "app.gtw_req", "phase": 3, "name": "GTW ZMQ REQ (5555)", "kind": "zmq_ping",
+       "per_gateway": {"host": "address"}, "args": {"port": 5555, "timeout": 1.0}}
+NEXUS = {"id": "ext.nexus", "phase": 5, "name": "Nexus healthy", "kind": "nexus_health", "extended": True,
+         "per_gateway": {"url": "nexus_health_url"}, "args": {"max_lag": 1.0}}
+PLAIN = {"id": "net.hub", "phase": 2, "name": "ICMP to HUB", "kind": "icmp", "args": {"host": "10.0.0.13"}}
+GTW = {"name": "gtw", "address": "10.0.0.12", "nexus_health_url": "http://127.0.0.1:9110/healthz"}
+GTW2 = {"name": "gtw2", "address": "10.0.0.14", "nexus_health_url": "http://127.0.0.1:9111/healthz"}
+
+
+def test_one_gateway_keeps_the_seed_id_and_name_and_fills_the_target():
+    checks, errors = gateways.expand([PLAIN, REQ], [GTW])
+    assert errors == []
+    assert checks[0] is PLAIN
+    assert checks[1] == {"id": "app.gtw_req", "phase": 3, "name": "GTW ZMQ REQ (5555)", "kind": "zmq_ping",
+                         "args": {"port": 5555, "timeout": 1.0, "host": "10.0.0.12"}, "gateway": "gtw"}
+
+
+def test_two_gateways_give_two_checks_each_named_with_its_host_in_gateway_order():
+    checks, errors = gateways.expand([REQ, NEXUS], [GTW, GTW2])
+    assert errors == []
+    assert [(c["id"], c["name"], c["gateway"]) for c in checks] == [
+        ("app.gtw_req.gtw", "GTW ZMQ REQ (5555) gtw", "gtw"), ("app.gtw_req.gtw2", "GTW ZMQ REQ (5555) gtw2", "gtw2"),
+        ("ext.nexus.gtw", "Nexus healthy gtw", "gtw"), ("ext.nexus.gtw2", "Nexus healthy gtw2", "gtw2")]
+    assert [c["args"]["host"] for c in checks[:2]] == ["10.0.0.12", "10.0.0.14"]
+    assert checks[3]["args"] == {"max_lag": 1.0, "url": "http://127.0.0.1:9111/healthz"}
+    assert all("per_gateway" not in c for c in checks)
+    assert REQ["args"] == {"port": 5555, "timeout": 1.0}, "the catalog entry itself must not change"
+    assert catalog.validate(checks, {}) == []
+
+
+def test_gateway_errors_name_the_gateway_and_the_cause():
+    assert gateways.expand([REQ], [GTW, dict(GTW)])[1] == ["gateway gtw is listed twice"]
+    assert gateways.expand([REQ], [{"name": "gtw.lab"}])[1] == [
+        'gateways[0].name must be a gateway name (letters, digits, "_" and "-", up to 63), got \'gtw.lab\'']
+    assert gateways.expand([REQ], ["gtw"])[1] == ["gateway 0 is not a mapping"]
+    assert gateways.expand([NEXUS], [{"name": "gtw"}]) == ([], ["check ext.nexus: gateway gtw has no nexus_health_url"])
+    assert gateways.expand([REQ], []) == ([], ["check app.gtw_req: per_gateway, but the inventory has no gateway "
+                                              "(group gtw is empty)"])
+    assert gateways.expand([dict(REQ, per_gateway=["host"])], [GTW]) == (
+        [], ["check app.gtw_req: per_gateway must map probe arguments to gateway fields"])
+
+
+def test_each_gateway_is_scored_apart_so_a_stopped_one_shows_its_failing_checks():
+    checks, _ = gateways.expand([REQ, NEXUS, PLAIN], [GTW, GTW2])
+    results = [dict(id=c["id"], phase=c["phase"], phase_name="p", name=c["name"], kind=c["kind"],
+                    ok=not c["id"].endswith("gtw2") or c["kind"] != "zmq_ping", detail="", critical=False,
+                    extended=bool(c.get("extended")), gateway=c.get("gateway")) for c in checks]
+    scored = catalog.score(results)
+    assert scored["gateways"] == [
+        {"name": "gtw", "total": 2, "passed": 2, "failing": [], "ok": True},
+        {"name": "gtw2", "total": 2, "passed": 1, "failing": ["GTW ZMQ REQ (5555) gtw2"], "ok": False}]
+    assert [f["id"] for f in scored["failures"]] == ["app.gtw_req.gtw2"]
