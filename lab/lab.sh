@@ -133,12 +133,15 @@ kill_pidfile() {
     rm -f "$f"
 }
 
+# Every host this lab may have booted, whatever LAB_GATEWAYS is now.
+all_hosts() { echo "$LAB_HOSTS gtw2 gtw3 gtw4 gtw5 gtw6 gtw7 gtw8 gtw9" | tr ' ' '\n' | awk 'NF && !seen[$0]++'; }
+
 cmd_down() {
     local h
-    for h in $LAB_HOSTS; do kill_pidfile "$LAB_RUN/$h.pid"; done
+    for h in $(all_hosts); do kill_pidfile "$LAB_RUN/$h.pid"; done
     kill_pidfile "$LAB_RUN/standins.pid"
     kill_pidfile "$LAB_RUN/dns.pid"
-    for h in $LAB_HOSTS; do netns_down "$h"; done
+    for h in $(all_hosts); do netns_down "$h"; done
     cmd_sim_down 2>/dev/null
     ip link del "$LAB_BRIDGE" 2>/dev/null || true
     rm -rf "$LAB_RUN"
@@ -147,6 +150,7 @@ cmd_down() {
 
 cmd_up() {
     if all_ok 2>/dev/null; then log "already up"; return 0; fi
+    if more_gateways_up; then return 0; fi
     # Anything half-made (stale netns, bridge, dead containers) is cleared first.
     cmd_down 2>/dev/null
     local image
@@ -159,6 +163,26 @@ cmd_up() {
     for h in $LAB_HOSTS; do boot "$h" "$image"; done
     wait_hosts
     log "up: inf=$(lab_addr inf) gtw=$(lab_addr gtw) hub=$(lab_addr hub) (key $key)"
+}
+
+more_gateways_up() {
+    # A lab that is up but lacks gateways LAB_GATEWAYS asks for: boot only those (the hosts
+    # that run keep their state).
+    pid_alive standins && pid_alive dns || return 1
+    local h missing=()
+    for h in inf gtw hub; do host_ok "$h" 2>/dev/null || return 1; done
+    for h in $LAB_HOSTS; do host_ok "$h" 2>/dev/null || missing+=("$h"); done
+    [ ${#missing[@]} -gt 0 ] || return 1
+    local image
+    image=$("$here/build-image.sh")
+    for h in "${missing[@]}"; do
+        kill_pidfile "$LAB_RUN/$h.pid"
+        netns_down "$h"
+        netns_up "$h"
+        boot "$h" "$image"
+    done
+    LAB_HOSTS="${missing[*]}" wait_hosts
+    log "up: more gateways ${missing[*]}"
 }
 
 sim_names() {

@@ -7,7 +7,8 @@ A catalog check with ``per_gateway`` (a mapping: probe argument -> gateway field
 check per gateway, its argument taken from that gateway. A gateway is a mapping with ``name``
 (as nexus names its rows) and the fields the catalog asks for (``address``, ``nexus_health_url``,
 ``trading`` ...). With one gateway the seed's ids and names stay; with several, the id gains
-``.<name>`` and the name `` <name>``, for example ``GTW ZMQ REQ (5555) gtw2``.
+``.<name>`` and the name `` <name>``, for example ``GTW ZMQ REQ (5555) gtw2``. A name may
+show a gateway field: ``ICMP to GTW ({address})``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -62,9 +63,12 @@ def expand(checks, gateways):
             one = dict((k, v) for k, v in check.items() if k != 'per_gateway')
             args = dict(check.get('args') or {})
             args.update((arg, gw[field]) for arg, field in fields.items())
-            one.update(args=args, gateway=gw['name'])
+            name = str(check.get('name'))
+            for field, value in gw.items():
+                name = name.replace('{%s}' % field, str(value))
+            one.update(args=args, gateway=gw['name'], name=name)
             if several:
-                one.update(id='%s.%s' % (cid, gw['name']), name='%s %s' % (check.get('name'), gw['name']))
+                one.update(id='%s.%s' % (cid, gw['name']), name='%s %s' % (name, gw['name']))
             out.append(one)
     return out, errors
 

@@ -29,7 +29,7 @@ GATEWAY = "mt5mesh-gateway.service"
 HUGE_SUBSCRIBER = ("import zmq,time\nc=zmq.Context();s=c.socket(zmq.SUB);s.setsockopt(zmq.LINGER,0)\n"
                    "s.connect('tcp://%s:5556')\nfor i in range(3): s.setsockopt(zmq.SUBSCRIBE,b'x'*1048576)\n"
                    "time.sleep(3)")
-NEXUS = "mt5mesh-nexus.service"
+NEXUS = "mt5mesh-nexus@gtw.service"
 
 
 def gateway_rss_mib():

@@ -36,9 +36,9 @@ import security  # noqa: E402
 STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "soak")
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
-UNITS = (("inf", "mt5mesh-nexus"), ("gtw", "mt5mesh-gateway"))
+UNITS = (("inf", "mt5mesh-nexus@gtw"), ("gtw", "mt5mesh-gateway"))
 # SIGKILLs the fault stage makes on purpose: nexus twice, gateway once.
-FAULT_KILLS = {"mt5mesh-nexus": 2, "mt5mesh-gateway": 1}
+FAULT_KILLS = {"mt5mesh-nexus@gtw": 2, "mt5mesh-gateway": 1}
 INF_PG = "postgresql@15-main"
 
 
@@ -77,8 +77,8 @@ def faults(quick):
         return (gw_pid() not in ("", "0", killed.get("pid")) and now.get("epoch") == before.get("epoch")
                 and now.get("epoch_changes") == before.get("epoch_changes"))
     return [
-        ("nexus SIGKILL x2", lambda: (lab.sh("inf", "systemctl kill -s KILL --kill-whom=main mt5mesh-nexus"), time.sleep(3),
-                                      lab.sh("inf", "systemctl kill -s KILL --kill-whom=main mt5mesh-nexus")),
+        ("nexus SIGKILL x2", lambda: (lab.sh("inf", "systemctl kill -s KILL --kill-whom=main mt5mesh-nexus@gtw"), time.sleep(3),
+                                      lab.sh("inf", "systemctl kill -s KILL --kill-whom=main mt5mesh-nexus@gtw")),
          lambda: None, 0),
         ("INF PostgreSQL stopped %ds" % hold, lambda: lab.sh("inf", "systemctl stop %s" % INF_PG),
          lambda: lab.sh("inf", "systemctl start %s" % INF_PG), hold),
@@ -298,7 +298,7 @@ def main():
         if any(r["unrecoverable_ticks"] for r in results):
             # The ring-overrun alarm has been seen and audited; clear it (it lives in nexus memory,
             # the gap stays recorded in nexus_discontinuity) so the later stages find a healthy mesh.
-            lab.sh("inf", "systemctl restart mt5mesh-nexus")
+            lab.sh("inf", "systemctl restart mt5mesh-nexus@gtw")
             lab.wait(lambda: lab.healthz().get("state") == "healthy", 60)
         failed += ["fault not recovered: %s" % r["fault"] for r in results if not r["recovered"]]
         failed += ["silent loss in epoch %(epoch)d: %(silently_missing)d ticks" % e for e in audit["epochs"]

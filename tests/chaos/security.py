@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from support import lab, secrets  # noqa: E402
 
-UNITS = (("gtw", "mt5mesh-gateway.service"), ("inf", "mt5mesh-nexus.service"))
+UNITS = (("gtw", "mt5mesh-gateway.service"), ("inf", "mt5mesh-nexus@gtw.service"))
 MAX_EXPOSURE = 4.0
 WILDCARDS = ("0.0.0.0", "*", "[::]")
 

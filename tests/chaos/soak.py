@@ -37,7 +37,7 @@ def main():
         if time.monotonic() >= next_sample:
             samples.append({"t_s": round(MINUTES * 60 - (end - time.monotonic())), "lag_s": h.get("lag_s"),
                             "committed_seq": h.get("last_seq"), "gateway_rss_mb": rss_mb("gtw", "mt5mesh-gateway"),
-                            "nexus_rss_mb": rss_mb("inf", "mt5mesh-nexus")})
+                            "nexus_rss_mb": rss_mb("inf", "mt5mesh-nexus@gtw")})
             print(json.dumps(samples[-1]), flush=True)
             next_sample += 15
         time.sleep(0.5)

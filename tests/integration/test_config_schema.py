@@ -39,6 +39,8 @@ def test_gateway_template_renders_a_config_the_gateway_schema_accepts(rendered):
 def test_nexus_template_renders_a_config_the_nexus_schema_accepts(rendered):
     cfg = validate(NEXUS, load(rendered / "nexus.yml"))
     assert cfg.gateway_req == "tcp://10.0.0.12:5555" and cfg.hub_pg_host == "10.0.0.13"
+    assert (cfg.gateway, cfg.health_listen, cfg.xpub, cfg.spool_dir) == (
+        "gtw2", "127.0.0.1:9111", "tcp://127.0.0.1:5559", "/var/lib/mt5mesh-nexus/gtw2/spool")
 
 
 def test_hostile_secrets_stay_one_value_and_add_no_key(rendered):

@@ -32,6 +32,14 @@ def test_two_gateways_give_two_checks_each_named_with_its_host_in_gateway_order(
     assert catalog.validate(checks, {}) == []
 
 
+def test_a_name_shows_the_gateway_field_it_names():
+    icmp = {"id": "net.gtw", "phase": 2, "name": "ICMP to GTW ({address})", "kind": "icmp",
+            "per_gateway": {"host": "address"}, "args": {}}
+    assert [c["name"] for c in gateways.expand([icmp], [GTW])[0]] == ["ICMP to GTW (10.0.0.12)"]
+    assert [c["name"] for c in gateways.expand([icmp], [GTW, GTW2])[0]] == [
+        "ICMP to GTW (10.0.0.12) gtw", "ICMP to GTW (10.0.0.14) gtw2"]
+
+
 def test_gateway_errors_name_the_gateway_and_the_cause():
     assert gateways.expand([REQ], [GTW, dict(GTW)])[1] == ["gateway gtw is listed twice"]
     assert gateways.expand([REQ], [{"name": "gtw.lab"}])[1] == [
