@@ -17,7 +17,7 @@ def scan():
         with open(path, errors="replace") as f:
             texts[os.path.relpath(path, ROOT)] = f.read()
     texts["gtw journal"] = sh("gtw", "journalctl -u mt5mesh-gateway --no-pager").stdout
-    texts["inf journal"] = sh("inf", "journalctl -u "mt5mesh-nexus@*" --no-pager").stdout
+    texts["inf journal"] = sh("inf", "journalctl -u 'mt5mesh-nexus@*' --no-pager").stdout
     # A prefix only, so a failure message does not itself print the secret.
     leaks = [(name, s[:3] + "...") for name, text in texts.items() for s in secrets if s in text]
     return {"secrets": len(secrets), "min_secret_len": min(len(s) for s in secrets) if secrets else 0,

@@ -365,6 +365,6 @@ class HubFeeder:
         pipe = self.redis.pipeline(transaction=False)
         for symbol, bucket, o, h, lo, c, spread, n in rows:
             pipe.hset(bar_key(self.gateway, symbol), mapping={"bucket": bucket, "open": o, "high": h, "low": lo,
-                                                       "close": c, "spread_mean": spread, "ticks": n})
+                                                              "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
         return len(ticks)

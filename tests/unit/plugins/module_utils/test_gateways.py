@@ -47,7 +47,7 @@ def test_gateway_errors_name_the_gateway_and_the_cause():
     assert gateways.expand([REQ], ["gtw"])[1] == ["gateway 0 is not a mapping"]
     assert gateways.expand([NEXUS], [{"name": "gtw"}]) == ([], ["check ext.nexus: gateway gtw has no nexus_health_url"])
     assert gateways.expand([REQ], []) == ([], ["check app.gtw_req: per_gateway, but the inventory has no gateway "
-                                              "(group gtw is empty)"])
+                                               "(group gtw is empty)"])
     assert gateways.expand([dict(REQ, per_gateway=["host"])], [GTW]) == (
         [], ["check app.gtw_req: per_gateway must map probe arguments to gateway fields"])
 
