@@ -23,7 +23,7 @@ def gateways(hosts, hostvars):
         health = int(hv.get('mesh_nexus_health_port', HEALTH_BASE + i))
         out.append({
             'host': host,
-            'name': hv.get('mesh_gateway_name') or str(host).split('.')[0],
+            'name': hv.get('mesh_gateway_name') or str(host).split('.', 1)[0],
             'address': hv.get('gateway_broker_bind_address') or hv.get('ansible_host') or host,
             'nexus_health_port': health,
             'nexus_health_url': 'http://127.0.0.1:%d/healthz' % health,
