@@ -33,6 +33,11 @@ def phase_table(result):
     ext = result.get('extended') or {}
     if ext.get('total'):
         lines.append('  %-32s %2d/%-2d' % ('Extended (beyond the seed):', ext['passed'], ext['total']))
+    gateways = result.get('gateways') or []
+    if len(gateways) > 1:  # one gateway: the seed's table as it was
+        for gw in gateways:
+            lines.append('  %-32s %2d/%-2d %s' % ('Gateway %s:' % gw['name'], gw['passed'], gw['total'],
+                                                  'ok' if gw['ok'] else 'FAILING ' + ', '.join(gw['failing'])))
     return '\n'.join(lines)
 
 
@@ -42,7 +47,7 @@ def failing_lines(result):
 
 def to_json(result):
     keys = ('total', 'passed', 'percent', 'rc', 'status', 'vantage', 'generated_at', 'phases', 'extended',
-            'failures', 'elapsed_ms', 'checks', 'vantages')
+            'failures', 'gateways', 'elapsed_ms', 'checks', 'vantages')
     return json.dumps(dict((k, result[k]) for k in keys if k in result), indent=2, sort_keys=False) + '\n'
 
 

@@ -62,3 +62,17 @@ def test_each_gateway_is_scored_apart_so_a_stopped_one_shows_its_failing_checks(
         {"name": "gtw", "total": 2, "passed": 2, "failing": [], "ok": True},
         {"name": "gtw2", "total": 2, "passed": 1, "failing": ["GTW ZMQ REQ (5555) gtw2"], "ok": False}]
     assert [f["id"] for f in scored["failures"]] == ["app.gtw_req.gtw2"]
+
+
+def test_the_summary_table_shows_each_gateway_only_when_there_are_several():
+    from ansible_collections.mt5crs.mesh.plugins.module_utils import report
+    base = {"phases": [], "passed": 20, "total": 20, "percent": 100.0, "rc": 0, "status": "FULL MESH"}
+    one = dict(base, gateways=[{"name": "gtw", "total": 7, "passed": 7, "failing": [], "ok": True}])
+    assert "Gateway" not in report.phase_table(one)
+    two = dict(base, gateways=[{"name": "gtw", "total": 7, "passed": 7, "failing": [], "ok": True},
+                               {"name": "gtw2", "total": 7, "passed": 5, "ok": False,
+                                "failing": ["GTW ZMQ REQ (5555) gtw2", "GTW ZMQ SUB (5556) gtw2"]}])
+    assert report.phase_table(two).splitlines()[-2:] == [
+        "  Gateway gtw:                      7/7  ok",
+        "  Gateway gtw2:                     5/7  FAILING GTW ZMQ REQ (5555) gtw2, GTW ZMQ SUB (5556) gtw2"]
+    assert '"gateways"' in report.to_json(two)
