@@ -6,7 +6,7 @@ cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 rc=0
 # The order matters only for speed: role scenarios first, then the whole mesh, then faults.
-for s in default mesh_stores gateway_broker nexus_daemon curve e2e remediation; do
+for s in default mesh_stores gateway_broker nexus_daemon curve e2e remediation multi_gateway; do
     [ -f "molecule/$s/molecule.yml" ] || continue
     echo "--- molecule test -s $s"
     if ! molecule test -s "$s"; then

@@ -168,15 +168,15 @@ def losses(mark):
 
 
 def final_audit():
-    epochs = lab.audit()
+    epochs = lab.audit("gtw")
     lab.sh("gtw", "systemctl stop mt5mesh-gateway")  # freeze the stream so HUB can be compared
     try:
         agree = lab.wait(lambda: lab.hub_total() == lab.inf_total(), 60)
         hub, inf = lab.hub_total(), lab.inf_total()
-        epochs = lab.audit()
+        epochs = lab.audit("gtw")
     finally:
         lab.sh("gtw", "systemctl start mt5mesh-gateway")
-    dupes = lab.psql("inf", "mt5_crs", "SELECT count(*) FROM (SELECT epoch, seq FROM ticks GROUP BY 1, 2 HAVING count(*) > 1) d")
+    dupes = lab.psql("inf", "mt5_crs", "SELECT count(*) FROM (SELECT gateway, epoch, seq FROM ticks GROUP BY 1, 2, 3 HAVING count(*) > 1) d")
     return {"epochs": epochs, "hub_ticks": hub, "inf_ticks": inf, "hub_agrees": bool(agree), "duplicates": int(dupes)}
 
 

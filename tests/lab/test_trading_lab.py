@@ -70,7 +70,7 @@ def test_gateway_sigkill_keeps_the_epoch_and_inf_stays_whole(mesh):
     after = from_inf({"cmd": "ping"})[0]
     assert after["epoch"] == before["epoch"] and after["seq"] >= before["seq"]
     assert committed_past(after["seq"] + 10), "nexus did not catch up after the restart"
-    epoch = [e for e in lab.audit() if e["epoch"] == before["epoch"]][0]
+    epoch = [e for e in lab.audit("gtw") if e["epoch"] == before["epoch"]][0]
     assert epoch["silently_missing"] == 0 and epoch["starts_at_1"], epoch
     changes = inf_query("SELECT count(*) FROM nexus_discontinuity WHERE kind = 'epoch_change' AND epoch = %d"
                         % before["epoch"])

@@ -107,33 +107,38 @@ def psql(host, db, sql):
     return sh(host, "runuser -u postgres -- psql -d %s -tA -F'|' -c \"%s\"" % (db, sql)).stdout.strip()
 
 
-def audit():
-    """Per epoch in INF ticks: count, min, max, and the ticks nexus recorded as unrecoverable.
+def audit(gateway=None):
+    """Per gateway and epoch in INF ticks: count, min, max, and the ticks nexus recorded as
+    unrecoverable (only ``gateway``'s when given).
 
     An epoch is whole when count + recorded unrecoverable == max - min + 1 and min == 1.
     """
+    where = "WHERE gateway = '%s'" % gateway if gateway else ""
     # Trade events share the seq stream with ticks: an epoch is whole over both tables.
-    rows = psql("inf", "mt5_crs", "SELECT epoch, count(*), min(seq), max(seq) FROM (SELECT epoch, seq FROM ticks UNION ALL "
-                                  "SELECT epoch, seq FROM orders) s GROUP BY epoch ORDER BY epoch")
-    lost = psql("inf", "mt5_crs", "SELECT epoch, coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
-                                  "WHERE kind = 'gap_unrecoverable' GROUP BY epoch")
-    lost_by_epoch = {int(e): int(n) for e, n in (line.split("|") for line in lost.splitlines() if line)}
+    rows = psql("inf", "mt5_crs", "SELECT gateway, epoch, count(*), min(seq), max(seq) FROM (SELECT gateway, epoch, seq "
+                                  "FROM ticks UNION ALL SELECT gateway, epoch, seq FROM orders) s %s "
+                                  "GROUP BY gateway, epoch ORDER BY gateway, epoch" % where)
+    lost = psql("inf", "mt5_crs", "SELECT gateway, epoch, coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
+                                  "WHERE kind = 'gap_unrecoverable' GROUP BY gateway, epoch")
+    lost_by_epoch = {(g, int(e)): int(n) for g, e, n in (line.split("|") for line in lost.splitlines() if line)}
     epochs = []
     for line in rows.splitlines():
-        epoch, count, lo, hi = (int(x) for x in line.split("|"))
-        recorded = lost_by_epoch.get(epoch, 0)
+        name, epoch, count, lo, hi = line.split("|")
+        epoch, count, lo, hi = int(epoch), int(count), int(lo), int(hi)
+        recorded = lost_by_epoch.get((name, epoch), 0)
         missing = (hi - lo + 1) - count
-        epochs.append({"epoch": epoch, "count": count, "min": lo, "max": hi, "recorded_lost": recorded,
+        epochs.append({"gateway": name, "epoch": epoch, "count": count, "min": lo, "max": hi, "recorded_lost": recorded,
                        "silently_missing": missing - recorded, "starts_at_1": lo == 1})
     return epochs
 
 
-def hub_total():
-    return int(psql("hub", "mt5_features", "SELECT coalesce(sum(ticks), 0) FROM bars_1s") or 0)
+def hub_total(gateway="gtw"):
+    return int(psql("hub", "mt5_features", "SELECT coalesce(sum(ticks), 0) FROM bars_1s WHERE gateway = '%s'" % gateway)
+               or 0)
 
 
-def inf_total():
-    return int(psql("inf", "mt5_crs", "SELECT count(*) FROM ticks") or 0)
+def inf_total(gateway="gtw"):
+    return int(psql("inf", "mt5_crs", "SELECT count(*) FROM ticks WHERE gateway = '%s'" % gateway) or 0)
 
 
 def wait(fn, timeout, interval=0.2):
