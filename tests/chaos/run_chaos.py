@@ -10,6 +10,8 @@ peers     hostile peers at the lab gateway under watch: fuzz, nesting, replay pi
 hostile   Hostile inventory values to every module (unit matrix + a real ansible-playbook run).
 security  -vvv secret scan, systemd exposure, listeners, CURVE (security.py).
 scale     verify_mesh.yml from 3, 10, 20, 30 hosts (scale.py, docs/scale.md).
+gateways  two gateways at CHAOS_RATE each: one partitioned, the other's broker and both nexus
+          instances SIGKILLed; per gateway 0 lost, 0 duplicated, HUB agrees (gateways.py).
 soak      CHAOS_SOAK_MINUTES (default 10) at 20 000 ticks/s (soak.py, docs/soak.md).
 
 Exits non-zero on any silent loss, duplicate, crash, leaked secret or failed stage. Every loop
@@ -33,7 +35,7 @@ import flood  # noqa: E402
 import peers  # noqa: E402
 import security  # noqa: E402
 
-STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "soak")
+STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "gateways", "soak")
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 UNITS = (("inf", "mt5mesh-nexus@gtw"), ("gtw", "mt5mesh-gateway"))
@@ -335,6 +337,10 @@ def main():
         extra += ["## Verify at scale", "", "verify_mesh.yml from 3, 10, 20 and 30 hosts: see [scale.md](scale.md) "
                   "(`%s`)." % " ".join(line), ""]
         failed += [] if ok else ["scale: %s" % line]
+    if "gateways" in stages:
+        ok, line = run_script("gateways.py", "chaos")
+        extra += ["## Two gateways", "", "`tests/chaos/gateways.py chaos`: %s" % " ".join(line), ""]
+        failed += [] if ok else ["two gateways: %s" % line]
     if "soak" in stages:
         ok, line = run_script("soak.py", env={"SOAK_MINUTES": os.environ.get("CHAOS_SOAK_MINUTES", "10")})
         extra += ["## Soak", "", "See [soak.md](soak.md) (`%s`)." % " ".join(line), ""]
