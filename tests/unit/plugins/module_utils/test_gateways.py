@@ -76,3 +76,25 @@ def test_the_summary_table_shows_each_gateway_only_when_there_are_several():
         "  Gateway gtw:                      7/7  ok",
         "  Gateway gtw2:                     5/7  FAILING GTW ZMQ REQ (5555) gtw2, GTW ZMQ SUB (5556) gtw2"]
     assert '"gateways"' in report.to_json(two)
+
+
+def test_catalog_validates_a_gateway_argument_by_name():
+    fresh = {"id": "x", "phase": 5, "name": "bar", "kind": "hub_bar_fresh",
+             "args": {"gateway": "gtw.lab", "pg": {"host": "h", "db": "d", "user": "u"}}}
+    assert catalog.validate([fresh], {}) == [
+        'check x: gateway must be a gateway name (letters, digits, "_" and "-", up to 63), got \'gtw.lab\'']
+    assert catalog.validate([dict(fresh, args=dict(fresh["args"], gateway="gtw2"))], {}) == []
+
+
+def test_by_gateway_skips_checks_of_no_gateway_and_keeps_first_seen_order():
+    rows = [{"gateway": "b", "ok": True, "name": "1"}, {"gateway": None, "ok": False, "name": "2"},
+            {"gateway": "a", "ok": False, "name": "3"}, {"gateway": "b", "ok": False, "name": "4"}]
+    assert gateways.by_gateway(rows) == [{"name": "b", "total": 2, "passed": 1, "failing": ["4"], "ok": False},
+                                         {"name": "a", "total": 1, "passed": 0, "failing": ["3"], "ok": False}]
+    assert gateways.by_gateway([]) == []
+
+
+def test_a_check_without_per_gateway_or_not_a_mapping_passes_through_unchanged():
+    odd = ["not a check", None]
+    assert gateways.expand(odd + [PLAIN], [GTW]) == (odd + [PLAIN], [])
+    assert gateways.expand([PLAIN], []) == ([PLAIN], [])

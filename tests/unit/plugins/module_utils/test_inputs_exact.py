@@ -106,3 +106,16 @@ def test_module_list_names_every_bad_entry_joined_exactly():
 def test_first_error_is_the_first_non_empty_one_or_none():
     assert inputs.first_error(None, "", "a", "b") == "a"
     assert inputs.first_error(None, None) is None
+
+
+def test_gateway_name_of_63_characters_is_accepted_and_64_refused_exactly():
+    assert inputs.bad_gateway_name("gateway", "g" * 63) is None
+    assert inputs.bad_gateway_name("gateway", "G-2_x") is None
+    assert inputs.bad_gateway_name("gateway", "g" * 64) == (
+        'gateway must be a gateway name (letters, digits, "_" and "-", up to 63), got %r' % ("g" * 64))
+
+
+@pytest.mark.parametrize("value", ["-gtw", "_gtw", "gtw.lab", "gtw 2", "", 7, None])
+def test_bad_gateway_name_refuses_dots_spaces_a_leading_sign_and_non_strings(value):
+    assert inputs.bad_gateway_name("gw", value) == (
+        'gw must be a gateway name (letters, digits, "_" and "-", up to 63), got %s' % inputs._shown(value))
