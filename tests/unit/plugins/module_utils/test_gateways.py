@@ -98,3 +98,20 @@ def test_a_check_without_per_gateway_or_not_a_mapping_passes_through_unchanged()
     odd = ["not a check", None]
     assert gateways.expand(odd + [PLAIN], [GTW]) == (odd + [PLAIN], [])
     assert gateways.expand([PLAIN], []) == ([PLAIN], [])
+
+
+def test_every_bad_gateway_and_every_bad_check_is_reported_not_only_the_first():
+    assert gateways.gateway_errors(["gtw", {"name": "a.b"}]) == [
+        "gateway 0 is not a mapping",
+        'gateways[1].name must be a gateway name (letters, digits, "_" and "-", up to 63), got \'a.b\'']
+    no_id = {"per_gateway": {"host": "address", "url": "nexus_health_url", "x": "trading"}}
+    assert gateways.expand([no_id, dict(REQ, per_gateway="host"), REQ], [{"name": "gtw"}])[1] == [
+        "check ?: gateway gtw has no address, nexus_health_url, trading",
+        "check app.gtw_req: per_gateway must map probe arguments to gateway fields",
+        "check app.gtw_req: gateway gtw has no address"]
+    assert gateways.expand([no_id, REQ], [])[1] == [
+        "check ?: per_gateway, but the inventory has no gateway (group gtw is empty)",
+        "check app.gtw_req: per_gateway, but the inventory has no gateway (group gtw is empty)"]
+    checks, errors = gateways.expand([REQ], [{"name": "gtw"}, GTW2])
+    assert errors == ["check app.gtw_req: gateway gtw has no address"]
+    assert [c["gateway"] for c in checks] == ["gtw2"]
