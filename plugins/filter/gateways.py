@@ -29,6 +29,8 @@ def gateways(hosts, hostvars):
             'nexus_health_url': 'http://127.0.0.1:%d/healthz' % health,
             'nexus_xpub_port': int(hv.get('mesh_nexus_xpub_port', XPUB_BASE + i)),
             'trading': bool(hv.get('gateway_broker_trading', False)),
+            # Its own CURVE public key (Z85; not secret), for the clients that talk to it.
+            'curve_public_key': hv.get('mesh_curve_server_public_key') or '',
         })
     return out
 

@@ -235,11 +235,18 @@ def run_check(check, credentials, zmq=None, curve=None, curve_error=None):
     }
 
 
-def run_catalog(checks, credentials, parallel=16, zmq=None, curve=None, curve_error=None):
+def run_catalog(checks, credentials, parallel=16, zmq=None, curve=None, curve_error=None, curves=None):
+    """Every check, in order. ``curves`` maps a gateway's name to its own (curve, curve_error):
+    the checks of that gateway use its server key (several gateways, a key pair each)."""
     if not checks:
         return []
+    curves = curves or {}
+
+    def one(c):
+        own_curve, own_error = curves.get(c.get('gateway'), (curve, curve_error))
+        return run_check(c, credentials, zmq, own_curve, own_error)
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(checks)))) as pool:
-        return list(pool.map(lambda c: run_check(c, credentials, zmq, curve, curve_error), checks))
+        return list(pool.map(one, checks))
 
 
 def score(results):

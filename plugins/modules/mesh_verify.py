@@ -73,6 +73,12 @@ options:
       - Client secret key file for CURVE, used by the ZeroMQ checks.
       - When the key files cannot be loaded, the ZeroMQ checks fail with that cause; the other checks still run.
     type: path
+  curve_server_public_keys:
+    description:
+      - Each gateway's own public key file, by gateway name (several gateways, a key pair each). The ZeroMQ checks of a
+        gateway listed here use its key with I(curve_client_secret_key); the others use I(curve_server_public_key).
+    type: dict
+    default: {}
 requirements:
   - pyzmq (for the ZeroMQ checks; without it they fail with that cause)
 '''
@@ -164,6 +170,7 @@ def main():
             parallel=dict(type='int', default=16),
             curve_server_public_key=dict(type='path'),
             curve_client_secret_key=dict(type='path', no_log=False),
+            curve_server_public_keys=dict(type='dict', default={}),
         ),
         required_together=mesh_common.GATEWAY_REQUIRED_TOGETHER,
         supports_check_mode=True,
@@ -182,8 +189,12 @@ def main():
         # Missing keys fail the ZeroMQ checks (named, with the cause), not the whole run: a verify
         # before the keys are installed (establish step 1 on fresh hosts) must still report.
         curve, curve_error = mesh_common.load_curve(p['curve_client_secret_key'], p['curve_server_public_key'])
+    curves = {}
+    if mesh_common.HAS_ZMQ and p['curve_client_secret_key']:
+        for name, path in p['curve_server_public_keys'].items():
+            curves[name] = mesh_common.load_curve(p['curve_client_secret_key'], path)
     start = time.time()
-    results = catalog.run_catalog(checks, p['credentials'], p['parallel'], mesh_common.zmq, curve, curve_error)
+    results = catalog.run_catalog(checks, p['credentials'], p['parallel'], mesh_common.zmq, curve, curve_error, curves)
     scored = catalog.score(results)
     scored.update(elapsed_ms=round((time.time() - start) * 1000, 1), vantage=socket.gethostname())
     if scored['rc'] != 0:

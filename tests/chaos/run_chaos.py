@@ -152,15 +152,15 @@ def run_fault(name, inject, heal, hold, seen=None):
 def losses(mark):
     """What nexus recorded during one fault (nexus_discontinuity rows after `mark`), in words."""
     rows = lab.psql("inf", "mt5_crs", "SELECT kind, epoch, coalesce(from_seq, 0), coalesce(to_seq, 0) FROM nexus_discontinuity "
-                                      "WHERE id > %d ORDER BY id" % mark)
+                                      "WHERE id > %d AND gateway = 'gtw' ORDER BY id" % mark)
     recorded, words = 0, []
     for line in rows.splitlines():
         kind, epoch, lo, hi = line.split("|")
         if kind == "gap_unrecoverable":
             recorded += int(hi) - int(lo) + 1
         elif kind == "epoch_change":
-            last = lab.psql("inf", "mt5_crs", "SELECT count(*), coalesce(max(seq), 0) FROM ticks WHERE epoch = "
-                                              "(SELECT max(epoch) FROM ticks WHERE epoch < %d)" % int(epoch))
+            last = lab.psql("inf", "mt5_crs", "SELECT count(*), coalesce(max(seq), 0) FROM ticks WHERE gateway = 'gtw' AND epoch = "
+                                              "(SELECT max(epoch) FROM ticks WHERE gateway = 'gtw' AND epoch < %d)" % int(epoch))
             count, top = last.split("|")
             words.append("new epoch (gateway restarted): the old one is whole in INF (%s ticks, seq 1-%s); whatever the "
                          "old broker published after seq %s is unknowable (see below)" % (count, top, top))

@@ -20,7 +20,7 @@ def inf_query(sql):
 
 
 def committed_past(seq, timeout=30):
-    return lab.wait(lambda: int(lab.psql("inf", "mt5_crs", "SELECT coalesce(max(seq), 0) FROM nexus_checkpoint") or 0)
+    return lab.wait(lambda: int(lab.psql("inf", "mt5_crs", "SELECT coalesce(max(seq), 0) FROM nexus_checkpoint WHERE gateway = 'gtw'") or 0)
                     >= seq, timeout)
 
 
@@ -31,8 +31,8 @@ def test_an_order_sent_from_inf_lands_in_inf_deals_exactly_once(mesh):
     assert first["ok"] and first["retcode"] == 10009, first
     assert again == first
     assert committed_past(ping["seq"]), "nexus did not commit seq %s" % ping["seq"]
-    assert inf_query("SELECT count(*) FROM deals WHERE ticket = %d" % first["deal"]) == [("1",)]
-    assert inf_query("SELECT kind, client_id FROM orders WHERE deal_ticket = %d" % first["deal"]) == [("fill", '"%s"' % oid)]
+    assert inf_query("SELECT count(*) FROM deals WHERE gateway = 'gtw' AND ticket = %d" % first["deal"]) == [("1",)]
+    assert inf_query("SELECT kind, client_id FROM orders WHERE gateway = 'gtw' AND deal_ticket = %d" % first["deal"]) == [("fill", '"%s"' % oid)]
     flat = from_inf({"cmd": "close_all", "id": oid + "-flat"})[0]
     assert flat["ok"], flat
 

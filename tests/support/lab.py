@@ -118,14 +118,15 @@ def audit(gateway=None):
     rows = psql("inf", "mt5_crs", "SELECT gateway, epoch, count(*), min(seq), max(seq) FROM (SELECT gateway, epoch, seq "
                                   "FROM ticks UNION ALL SELECT gateway, epoch, seq FROM orders) s %s "
                                   "GROUP BY gateway, epoch ORDER BY gateway, epoch" % where)
-    lost = psql("inf", "mt5_crs", "SELECT gateway, epoch, coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
-                                  "WHERE kind = 'gap_unrecoverable' GROUP BY gateway, epoch")
-    lost_by_epoch = {(g, int(e)): int(n) for g, e, n in (line.split("|") for line in lost.splitlines() if line)}
+    lost = psql("inf", "mt5_crs", "SELECT gateway, epoch, coalesce(sum(to_seq - from_seq + 1), 0), min(from_seq) "
+                                  "FROM nexus_discontinuity WHERE kind = 'gap_unrecoverable' GROUP BY gateway, epoch")
+    lost_by_epoch = {(g, int(e)): (int(n), int(lo)) for g, e, n, lo in (line.split("|") for line in lost.splitlines() if line)}
     epochs = []
     for line in rows.splitlines():
         name, epoch, count, lo, hi = line.split("|")
         epoch, count, lo, hi = int(epoch), int(count), int(lo), int(hi)
-        recorded = lost_by_epoch.get((name, epoch), 0)
+        recorded, first_lost = lost_by_epoch.get((name, epoch), (0, lo))
+        lo = min(lo, first_lost)  # a recorded gap may open the epoch (nexus started past the ring)
         missing = (hi - lo + 1) - count
         epochs.append({"gateway": name, "epoch": epoch, "count": count, "min": lo, "max": hi, "recorded_lost": recorded,
                        "silently_missing": missing - recorded, "starts_at_1": lo == 1})

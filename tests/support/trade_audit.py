@@ -15,18 +15,20 @@ def deal_tickets(replies):
     return out
 
 
-def audit(query, replies):
+def audit(query, replies, gateway="gtw"):
+    """Problems in ``gateway``'s rows (the stores may hold other gateways' too)."""
     problems = []
     for ticket in deal_tickets(replies):
-        n = query("SELECT count(*) FROM deals WHERE ticket = %d" % int(ticket))[0][0]
+        n = query("SELECT count(*) FROM deals WHERE ticket = %d AND gateway = '%s'" % (int(ticket), gateway))[0][0]
         if int(n) != 1:
             problems.append("deal %d: %s rows in deals (want exactly 1)" % (ticket, n))
-    orphans = query("SELECT count(*) FROM deals d WHERE NOT EXISTS "
-                    "(SELECT 1 FROM orders o WHERE o.order_ticket = d.order_ticket AND o.kind = 'fill')")[0][0]
+    orphans = query("SELECT count(*) FROM deals d WHERE d.gateway = '%s' AND NOT EXISTS (SELECT 1 FROM orders o "
+                    "WHERE o.gateway = d.gateway AND o.order_ticket = d.order_ticket AND o.kind = 'fill')" % gateway)[0][0]
     if int(orphans):
         problems.append("%s deal rows lack their order" % orphans)
     for epoch, count, lo, hi in query("SELECT epoch, count(*), min(seq), max(seq) FROM (SELECT epoch, seq FROM ticks "
-                                      "UNION ALL SELECT epoch, seq FROM orders) s GROUP BY epoch"):
+                                      "WHERE gateway = '%s' UNION ALL SELECT epoch, seq FROM orders WHERE gateway = '%s') s "
+                                      "GROUP BY epoch" % (gateway, gateway)):
         if int(count) != int(hi) - int(lo) + 1:
             problems.append("epoch %s: %s events for seq %s..%s" % (epoch, count, lo, hi))
     return problems

@@ -216,3 +216,13 @@ def test_resolve_leaves_plain_values_as_they_are():
 
 def test_elapsed_ms_is_a_float_even_for_a_whole_number():
     assert isinstance(catalog.run_check(check("silent"), {})["elapsed_ms"], float)
+
+
+def test_each_gateway_s_checks_use_its_own_curve_keys_and_the_rest_the_default():
+    checks = [check("rec_zmq", id="a", gateway="gtw"), check("rec_zmq", id="b", gateway="gtw2", args={"host": "h2"}),
+              check("rec_zmq", id="c", gateway="gtw3", args={"host": "h3"}), check("rec_zmq", id="d", args={"host": "h4"})]
+    rows = catalog.run_catalog(checks, {}, 1, zmq="ZMQ", curve=("default",), curve_error=None,
+                               curves={"gtw2": (("own",), None), "gtw3": (None, "cannot load CURVE keys: gtw3")})
+    assert [(r["id"], r["ok"], r["detail"]) for r in rows] == [
+        ("a", True, "seen h1"), ("b", True, "seen h2"), ("c", False, "cannot load CURVE keys: gtw3"), ("d", True, "seen h4")]
+    assert [(c["host"], c["curve"]) for c in CALLS] == [("h1", ("default",)), ("h2", ("own",)), ("h4", ("default",))]
