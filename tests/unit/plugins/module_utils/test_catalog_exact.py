@@ -89,6 +89,12 @@ def test_elapsed_ms_is_milliseconds_rounded_to_one_decimal():
     assert 50 <= row["elapsed_ms"] < 1000 and row["elapsed_ms"] == round(row["elapsed_ms"], 1)
 
 
+def test_elapsed_ms_is_exactly_the_seconds_times_1000_to_one_decimal():
+    with mock.patch.object(catalog.time, "time", side_effect=[100.0, 100.25678]):
+        row = catalog.run_check(check("silent"), {})
+    assert row["elapsed_ms"] == 256.8
+
+
 def test_run_catalog_keeps_order_passes_credentials_and_curve_and_runs_at_most_parallel_at_once():
     live, peak, lock = [0], [0], threading.Lock()
 
