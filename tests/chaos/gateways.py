@@ -36,7 +36,7 @@ def up(n):
     """The lab and the mesh with n gateways (only the missing hosts are booted)."""
     env = dict(os.environ, LAB_GATEWAYS=str(n))
     proc = subprocess.run(["bash", os.path.join(lab.ROOT, "lab", "lab.sh"), "up"], env=env, capture_output=True,
-                              text=True, timeout=300, check=False)
+                          text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     est = lab.playbook("establish_mesh.yml", env={"LAB_GATEWAYS": str(n)})
     assert est.returncode == 0 and "FULL MESH CONNECTED & OPERATIONAL" in est.stdout, est.stdout[-3000:]
@@ -63,7 +63,7 @@ def health(index):
             "except OSError:\n sys.exit(0)\n"
             "sys.stdout.write(r.read().decode())" % (9110 + index))
     out = subprocess.run(["ip", "netns", "exec", "mt5-inf", "python3", "-c", code], capture_output=True, text=True,
-                             timeout=5, check=False)
+                         timeout=5, check=False)
     try:
         return json.loads(out.stdout)
     except ValueError:
@@ -125,9 +125,8 @@ def chaos():
     if result["gtw_ticks_while_gtw2_cut"] < RATE:  # at least a second's worth while gtw2 was away
         problems.append("gtw stalled while gtw2 was cut off: %d ticks in %d s" % (result["gtw_ticks_while_gtw2_cut"], HOLD))
     for g, a in result["audit"].items():
-        problems += ["%s epoch %d: %d silently missing, %d recorded lost" % (g, e["epoch"], e["silently_missing"],
-                                                                         e["recorded_lost"])
-                     for e in a["epochs"] if e["silently_missing"] or e["recorded_lost"]]
+        problems += ["%s epoch %d: %d silently missing, %d recorded lost" % (
+            g, e["epoch"], e["silently_missing"], e["recorded_lost"]) for e in a["epochs"] if e["silently_missing"] or e["recorded_lost"]]
         problems += ["%s: %d duplicates" % (g, a["duplicates"])] if a["duplicates"] else []
         problems += [] if a["hub_agrees"] else ["%s: HUB %d ticks, INF %d" % (g, a["hub_ticks"], a["inf_ticks"])]
     result["problems"] = problems
@@ -171,8 +170,8 @@ def ingest_markdown(rows):
              "one gateway in the same run." % (time.strftime("%Y-%m-%d"), rows[0]["asked_per_gateway"]), "",
              "| gateways | committed ticks/s per gateway | aggregate ticks/s | vs 1 gateway |", "|---|---|---|---|"]
     for r in rows:
-        lines.append("| %d | %s | %d | %.2fx |" % (r["gateways"], ", ".join("%s %d" % kv for kv in r["per_gateway"].items()),
-                                                 r["aggregate"], r["aggregate"] / base))
+        per = ", ".join("%s %d" % kv for kv in r["per_gateway"].items())
+        lines.append("| %d | %s | %d | %.2fx |" % (r["gateways"], per, r["aggregate"], r["aggregate"] / base))
     lines += ["", "Asked for more than the machine can ingest, the instances share the CPU with no fairness "
               "between gateways (one may be starved during the window); a starved gateway's ticks wait in "
               "its ring (200 000 events) and are replayed when there is room, and a gap past the ring is "
