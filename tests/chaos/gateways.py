@@ -74,8 +74,9 @@ def caught_up(n):
     return all(health(i).get("state") == "healthy" and health(i).get("behind") == 0 for i in range(n))
 
 
-def audit(gws):
-    """Per gateway, with every broker stopped so HUB can catch up: epochs, duplicates, HUB == INF."""
+def audit(gws, epochs, mark):
+    """Per gateway, with every broker stopped so HUB can catch up: its epoch of this run (whole:
+    nothing silently missing, no gap recorded after ``mark``), duplicates, HUB == INF."""
     for g in gws:
         lab.sh(g, "systemctl stop mt5mesh-gateway")
     try:
@@ -84,8 +85,11 @@ def audit(gws):
             agree = lab.wait(lambda g=g: lab.hub_total(g) == lab.inf_total(g), 60)
             dupes = lab.psql("inf", "mt5_crs", "SELECT count(*) FROM (SELECT epoch, seq FROM ticks WHERE gateway = '%s' "
                                                "GROUP BY 1, 2 HAVING count(*) > 1) d" % g)
-            out[g] = {"epochs": lab.audit(g), "inf_ticks": lab.inf_total(g), "hub_ticks": lab.hub_total(g),
-                      "hub_agrees": bool(agree), "duplicates": int(dupes)}
+            lost = lab.psql("inf", "mt5_crs", "SELECT coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity "
+                                              "WHERE gateway = '%s' AND kind = 'gap_unrecoverable' AND id > %d" % (g, mark))
+            out[g] = {"epochs": [dict(e, recorded_lost=int(lost)) for e in lab.audit(g) if e["epoch"] == epochs[g]],
+                      "inf_ticks": lab.inf_total(g), "hub_ticks": lab.hub_total(g), "hub_agrees": bool(agree),
+                      "duplicates": int(dupes)}
     finally:
         for g in gws:
             lab.sh(g, "systemctl start mt5mesh-gateway")
@@ -102,6 +106,9 @@ def chaos():
         for g in names(2):
             set_rate(g, RATE)
         assert lab.wait(lambda: caught_up(2), 90), "the two nexus instances never caught up at %d ticks/s" % RATE
+        # The journal keeps each gateway's epoch across a SIGKILL: these are the epochs audited.
+        epochs = {g: health(i).get("epoch") for i, g in enumerate(names(2))}
+        mark = int(lab.psql("inf", "mt5_crs", "SELECT coalesce(max(id), 0) FROM nexus_discontinuity"))
         before = lab.inf_total("gtw")
         lab.sh("gtw2", cut)
         t_cut = time.monotonic()
@@ -115,7 +122,7 @@ def chaos():
         recovered = lab.wait(lambda: caught_up(2), 180)
         result.update(cut_s=round(t_heal - t_cut, 1), recovered=bool(recovered),
                       recovery_s=round(time.monotonic() - t_heal, 1))
-        result["audit"] = audit(names(2))
+        result["audit"] = audit(names(2), epochs, mark)
     finally:
         lab.sh("gtw2", heal + " 2>/dev/null; true", check=False)
         for g in names(2):
@@ -125,6 +132,7 @@ def chaos():
     if result["gtw_ticks_while_gtw2_cut"] < RATE:  # at least a second's worth while gtw2 was away
         problems.append("gtw stalled while gtw2 was cut off: %d ticks in %d s" % (result["gtw_ticks_while_gtw2_cut"], HOLD))
     for g, a in result["audit"].items():
+        problems += [] if a["epochs"] else ["%s: its epoch of this run is not in INF" % g]
         problems += ["%s epoch %d: %d silently missing, %d recorded lost" % (
             g, e["epoch"], e["silently_missing"], e["recorded_lost"]) for e in a["epochs"] if e["silently_missing"] or e["recorded_lost"]]
         problems += ["%s: %d duplicates" % (g, a["duplicates"])] if a["duplicates"] else []

@@ -41,6 +41,8 @@ RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 UNITS = (("inf", "mt5mesh-nexus@gtw"), ("gtw", "mt5mesh-gateway"))
 # SIGKILLs the fault stage makes on purpose: nexus twice, gateway once.
 FAULT_KILLS = {"mt5mesh-nexus@gtw": 2, "mt5mesh-gateway": 1}
+# ... and the gateways stage: gtw's broker and its nexus instance once each (gtw2's are not watched).
+GATEWAYS_KILLS = {"mt5mesh-nexus@gtw": 1, "mt5mesh-gateway": 1}
 INF_PG = "postgresql@15-main"
 
 
@@ -347,7 +349,10 @@ def main():
         failed += [] if ok else ["soak: %s" % line]
     if not args.no_report and audit is not None:
         print("wrote", write_report(results, audit, args.quick, flood_result, extra))
-    crashes, leaks = crashes_and_leaks(since, FAULT_KILLS if "faults" in stages else {})
+    kills = dict(FAULT_KILLS) if "faults" in stages else {}
+    for unit, n in (GATEWAYS_KILLS.items() if "gateways" in stages else ()):
+        kills[unit] = kills.get(unit, 0) + n
+    crashes, leaks = crashes_and_leaks(since, kills)
     failed += ["crash: %s" % c for c in crashes] + ["secret in %s" % x for x in leaks]
     if failed:
         print("CHAOS FAILED (%s): %s" % (", ".join(stages), "; ".join(failed)))
