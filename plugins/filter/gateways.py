@@ -29,6 +29,9 @@ def gateways(hosts, hostvars):
             'nexus_health_url': 'http://127.0.0.1:%d/healthz' % health,
             'nexus_xpub_port': int(hv.get('mesh_nexus_xpub_port', XPUB_BASE + i)),
             'trading': bool(hv.get('gateway_broker_trading', False)),
+            # Its protocol: mt5mesh (ours) or action (an existing MT5 ZeroMQ gateway, docs/protocol.md).
+            'dialect': hv.get('gateway_dialect') or 'mt5mesh',
+            'action_ping': hv.get('gateway_action_ping') or 'HEARTBEAT',
             # Its own CURVE public key (Z85; not secret), for the clients that talk to it.
             'curve_public_key': hv.get('mesh_curve_server_public_key') or '',
         })

@@ -5,14 +5,14 @@ from ansible_collections.mt5crs.mesh.plugins.filter.gateways import FilterModule
 
 def test_each_gateway_in_inventory_order_gets_its_name_address_and_the_next_ports():
     hostvars = {"gtw.lab": {"ansible_host": "10.0.0.12", "gateway_broker_trading": True, "mesh_curve_server_public_key": "K" * 40},
-                "gtw2.lab": {"ansible_host": "10.0.0.22"}}
+                "gtw2.lab": {"ansible_host": "10.0.0.22", "gateway_dialect": "action", "gateway_action_ping": "PING"}}
     assert gateways(["gtw.lab", "gtw2.lab"], hostvars) == [
         {"host": "gtw.lab", "name": "gtw", "address": "10.0.0.12", "nexus_health_port": 9110,
          "nexus_health_url": "http://127.0.0.1:9110/healthz", "nexus_xpub_port": 5558, "trading": True,
-         "curve_public_key": "K" * 40},
+         "dialect": "mt5mesh", "action_ping": "HEARTBEAT", "curve_public_key": "K" * 40},
         {"host": "gtw2.lab", "name": "gtw2", "address": "10.0.0.22", "nexus_health_port": 9111,
          "nexus_health_url": "http://127.0.0.1:9111/healthz", "nexus_xpub_port": 5559, "trading": False,
-         "curve_public_key": ""}]
+         "dialect": "action", "action_ping": "PING", "curve_public_key": ""}]
 
 
 def test_host_vars_pin_the_name_address_and_ports():
