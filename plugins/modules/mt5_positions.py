@@ -51,7 +51,6 @@ elapsed:
   sample: 0.004
 '''
 
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, open_account
 

@@ -97,7 +97,6 @@ last_error:
 
 import time
 
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 

@@ -95,7 +95,6 @@ detail:
   type: str
 '''
 
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import protocol
 

@@ -84,7 +84,6 @@ error:
   sample: "gateway tcp://10.231.47.12:5555: no reply within 1.000s after 2 attempt(s)"
 '''
 
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, inputs, mesh_common
 
 
