@@ -2,18 +2,31 @@
 (gateway, epoch, seq), and tables from a single-gateway mesh are migrated in place with every
 row kept (they become the one gateway's), on real PostgreSQL."""
 import json
-import os
+import re
 import subprocess
 import sys
 
 import psycopg2
 import pytest
 
+from mt5mesh.nexus.schema import GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA
 from mt5mesh.nexus.stores import HubFeeder, TickStore, init_schema
 
-HERE = os.path.dirname(__file__)
-OLD = open(os.path.join(HERE, "data", "single_gateway_schema.sql")).read()
-OLD_INF, OLD_HUB = OLD.split("-- HUB\n")
+
+
+def single_gateway(ddl, which):
+    """The schema as it was before several gateways, from today's: no gateway column, the old
+    primary keys (schema.GATEWAY_MIGRATION), checkpoints keyed by ``stream``. The lab upgrade test
+    (tests/lab/test_upgrade_lab.py) deploys the released code itself; this is the store part alone."""
+    lines = [line for line in ddl.splitlines() if not re.match(r"\s+gateway\s+text\s+NOT NULL,?$", line)]
+    ddl = "\n".join(lines).replace("gateway    text PRIMARY KEY", "stream     text PRIMARY KEY")
+    for _table, old_key, new_key in GATEWAY_MIGRATION[which]:
+        if old_key:
+            ddl = ddl.replace("PRIMARY KEY " + new_key, "PRIMARY KEY " + old_key)
+    return re.sub(r",\n\)", "\n)", ddl)  # the gateway column was the last of its table
+
+
+OLD_INF, OLD_HUB = single_gateway(INF_SCHEMA, "inf"), single_gateway(HUB_SCHEMA, "hub")
 
 
 def cfg_for(pg, redis_server, gateway):
