@@ -13,7 +13,6 @@ from mt5mesh.nexus.schema import GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA
 from mt5mesh.nexus.stores import HubFeeder, TickStore, init_schema
 
 
-
 def single_gateway(ddl, which):
     """The schema as it was before several gateways, from today's: no gateway column, the old
     primary keys (schema.GATEWAY_MIGRATION), checkpoints keyed by ``stream``. The lab upgrade test
