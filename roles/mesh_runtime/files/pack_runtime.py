@@ -1,7 +1,9 @@
 """Pack the mt5mesh runtime into a deterministic tar (sorted, fixed owner and mtime), so an
 unchanged runtime gives a byte-identical bundle and copying it reports no change.
 
-Usage: pack_runtime.py COLLECTION_ROOT  -> prints the bundle's path
+Usage: pack_runtime.py COLLECTION_ROOT         -> prints the bundle's path
+       pack_runtime.py --sha1 COLLECTION_ROOT  -> prints the bundle's SHA-1 only, writes nothing
+                                                  (the role's one-round-trip state check)
 
 The bundle is unpacked as root on every mesh host, so no other local user may touch it between
 packing and copying: it is written into a fresh private directory (mkdtemp, mode 0700, checked
@@ -68,4 +70,8 @@ def main(root, parent=None):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--sha1":
+        import hashlib
+        print(hashlib.sha1(bundle_bytes(sys.argv[2])).hexdigest())
+        sys.exit(0)
     sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))

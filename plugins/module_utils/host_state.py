@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: mt5crs maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whether a host already is as a role would leave it: the decision, on plain data.
+
+A role asks once (the host_state module observes files, packages, users and units in one round
+trip) and runs its block of writes only when something differs. It is an optimisation that must
+never hide drift: anything unknown or unreadable counts as a difference, so the worst case is the
+role running in full, as it would without the check.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+
+def file_differences(want, seen):
+    """What differs for one wanted file or directory. seen: None when the path does not exist,
+    else a dict with kind ('file', 'directory' or 'other'), mode (int), owner, group and, for a
+    file whose checksum was asked, checksum."""
+    path = want['path']
+    kind = want.get('state') or 'file'
+    if kind == 'absent':
+        return [] if seen is None else ['%s: present' % path]
+    if seen is None:
+        return ['%s: missing' % path]
+    if seen.get('kind') != kind:
+        return ['%s: is not a %s' % (path, kind)]
+    out = []
+    if want.get('checksum') and seen.get('checksum') != want['checksum']:
+        out.append('%s: content differs' % path)
+    if want.get('mode') and seen.get('mode') != int(str(want['mode']), 8):
+        out.append('%s: mode differs' % path)
+    for key in ('owner', 'group'):
+        if want.get(key) and seen.get(key) != want[key]:
+            out.append('%s: %s differs' % (path, key))
+    return out
+
+
+def user_differences(want, seen):
+    """seen: the passwd entry as a dict (shell, home), or None when there is no such user."""
+    if seen is None:
+        return ['user %s: missing' % want['name']]
+    return ['user %s: %s differs' % (want['name'], key) for key in ('shell', 'home')
+            if want.get(key) and seen.get(key) != want[key]]
+
+
+def unit_differences(want, seen):
+    """seen: systemctl show's properties of the unit (LoadState, ActiveState, UnitFileState,
+    NeedDaemonReload), or None when systemctl told nothing about it."""
+    name = want['name']
+    if not seen or seen.get('LoadState') != 'loaded':
+        return ['unit %s: not loaded' % name]
+    out = []
+    if seen.get('NeedDaemonReload') != 'no':
+        out.append('unit %s: systemd has not loaded its file' % name)
+    if want.get('enabled') and seen.get('UnitFileState') != 'enabled':
+        out.append('unit %s: not enabled' % name)
+    if want.get('active') and seen.get('ActiveState') != 'active':
+        out.append('unit %s: not active' % name)
+    return out
+
+
+def line_differences(want, seen):
+    """want: path with either regexp and line (as lineinfile leaves it: the last line matching
+    regexp is line) or text (as blockinfile leaves it: the text is in the file). seen: the file's
+    lines, or None when it cannot be read."""
+    path = want['path']
+    if seen is None:
+        return ['%s: missing' % path]
+    if want.get('text') is not None:
+        return [] if want['text'] in '\n'.join(seen) else ['%s: block differs' % path]
+    matching = [line for line in seen if re.search(want['regexp'], line)]
+    return [] if matching and matching[-1] == want['line'] else ['%s: line %r differs' % (path, want['regexp'])]
+
+
+def extra_paths(want, seen):
+    """want: pattern (a glob) and keep (the paths that may match it); seen: the paths matching."""
+    keep = set(want.get('keep') or ())
+    return ['%s: not wanted' % path for path in sorted(seen or ()) if path not in keep]
+
+
+def differences(wanted, observed):
+    """Every difference, in a stable order, between what a role wants and what the host has.
+    wanted: files, packages, users, lines, no_other, units (the module's options); observed: files
+    (path -> seen), packages (the names dpkg reports installed), users (name -> seen), lines (path
+    -> its lines), no_other (pattern -> the paths matching it), units (name -> seen)."""
+    out = []
+    installed = set(observed.get('packages') or ())
+    out += ['package %s: not installed' % name for name in wanted.get('packages') or () if name not in installed]
+    for user in wanted.get('users') or ():
+        out += user_differences(user, (observed.get('users') or {}).get(user['name']))
+    for want in wanted.get('files') or ():
+        out += file_differences(want, (observed.get('files') or {}).get(want['path']))
+    for want in wanted.get('lines') or ():
+        out += line_differences(want, (observed.get('lines') or {}).get(want['path']))
+    for want in wanted.get('no_other') or ():
+        out += extra_paths(want, (observed.get('no_other') or {}).get(want['pattern']))
+    for unit in wanted.get('units') or ():
+        out += unit_differences(unit, (observed.get('units') or {}).get(unit['name']))
+    return out

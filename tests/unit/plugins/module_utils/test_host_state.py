@@ -1,0 +1,124 @@
+"""host_state.py on plain data: every kind of difference is named exactly, and anything unknown
+or unreadable counts as a difference (the role then runs in full, never skips a drift)."""
+from ansible_collections.mt5crs.mesh.plugins.module_utils import host_state
+
+CONF = {"path": "/etc/x.yml", "checksum": "abc", "mode": "0640", "owner": "root", "group": "mt5mesh"}
+SEEN = {"kind": "file", "checksum": "abc", "mode": 0o640, "owner": "root", "group": "mt5mesh"}
+UNIT = {"name": "x.service", "enabled": True, "active": True}
+RUNNING = {"LoadState": "loaded", "NeedDaemonReload": "no", "UnitFileState": "enabled", "ActiveState": "active"}
+
+
+def test_same_file_is_no_difference():
+    assert host_state.file_differences(CONF, dict(SEEN)) == []
+
+
+def test_missing_file_is_named_missing():
+    assert host_state.file_differences(CONF, None) == ["/etc/x.yml: missing"]
+
+
+def test_each_differing_attribute_is_named():
+    seen = {"kind": "file", "checksum": "abd", "mode": 0o644, "owner": "nobody", "group": "root"}
+    assert host_state.file_differences(CONF, seen) == [
+        "/etc/x.yml: content differs", "/etc/x.yml: mode differs", "/etc/x.yml: owner differs", "/etc/x.yml: group differs"]
+
+
+def test_unasked_attributes_are_not_compared():
+    assert host_state.file_differences({"path": "/p"}, {"kind": "file", "mode": 0o777, "owner": "x", "group": "y"}) == []
+
+
+def test_a_directory_where_a_file_belongs_differs():
+    assert host_state.file_differences(CONF, dict(SEEN, kind="directory")) == ["/etc/x.yml: is not a file"]
+    assert host_state.file_differences({"path": "/d", "state": "directory"}, {"kind": "other"}) == ["/d: is not a directory"]
+
+
+def test_unreadable_file_differs_whatever_else_matches():
+    assert host_state.file_differences(CONF, dict(SEEN, kind="unreadable")) == ["/etc/x.yml: is not a file"]
+
+
+def test_absent_wanted_differs_only_when_present():
+    assert host_state.file_differences({"path": "/old", "state": "absent"}, None) == []
+    assert host_state.file_differences({"path": "/old", "state": "absent"}, {"kind": "file"}) == ["/old: present"]
+
+
+def test_mode_is_read_as_octal():
+    assert host_state.file_differences({"path": "/p", "mode": "755"}, {"kind": "file", "mode": 0o755}) == []
+    assert host_state.file_differences({"path": "/p", "mode": "0755"}, {"kind": "file", "mode": 755}) == ["/p: mode differs"]
+
+
+def test_user_missing_or_with_another_shell_or_home_differs():
+    want = {"name": "mt5mesh", "shell": "/usr/sbin/nologin", "home": "/nonexistent"}
+    assert host_state.user_differences(want, {"shell": "/usr/sbin/nologin", "home": "/nonexistent"}) == []
+    assert host_state.user_differences(want, None) == ["user mt5mesh: missing"]
+    assert host_state.user_differences(want, {"shell": "/bin/sh", "home": "/root"}) == [
+        "user mt5mesh: shell differs", "user mt5mesh: home differs"]
+
+
+def test_running_enabled_unit_is_no_difference():
+    assert host_state.unit_differences(UNIT, dict(RUNNING)) == []
+
+
+def test_unknown_or_unloaded_unit_differs():
+    assert host_state.unit_differences(UNIT, None) == ["unit x.service: not loaded"]
+    assert host_state.unit_differences(UNIT, {}) == ["unit x.service: not loaded"]
+    assert host_state.unit_differences(UNIT, dict(RUNNING, LoadState="not-found")) == ["unit x.service: not loaded"]
+
+
+def test_stopped_disabled_or_stale_unit_differs():
+    seen = dict(RUNNING, NeedDaemonReload="yes", UnitFileState="disabled", ActiveState="inactive")
+    assert host_state.unit_differences(UNIT, seen) == [
+        "unit x.service: systemd has not loaded its file", "unit x.service: not enabled", "unit x.service: not active"]
+
+
+def test_a_unit_not_asked_to_run_may_be_stopped():
+    assert host_state.unit_differences({"name": "x.service"}, dict(RUNNING, ActiveState="inactive", UnitFileState="disabled")) == []
+
+
+def test_missing_reload_property_differs():
+    seen = dict(RUNNING)
+    del seen["NeedDaemonReload"]
+    assert host_state.unit_differences(UNIT, seen) == ["unit x.service: systemd has not loaded its file"]
+
+
+def test_lineinfile_last_matching_line_decides():
+    want = {"path": "/etc/redis.conf", "regexp": "^port ", "line": "port 6379"}
+    assert host_state.line_differences(want, ["port 6380", "port 6379"]) == []
+    assert host_state.line_differences(want, ["port 6379", "port 6380"]) == ["/etc/redis.conf: line '^port ' differs"]
+    assert host_state.line_differences(want, ["bind 127.0.0.1"]) == ["/etc/redis.conf: line '^port ' differs"]
+    assert host_state.line_differences(want, None) == ["/etc/redis.conf: missing"]
+
+
+def test_blockinfile_text_must_be_whole_and_in_order():
+    want = {"path": "/hba", "text": "# BEGIN m\nhost a\n# END m"}
+    assert host_state.line_differences(want, ["local all", "# BEGIN m", "host a", "# END m"]) == []
+    assert host_state.line_differences(want, ["# BEGIN m", "host b", "# END m"]) == ["/hba: block differs"]
+    assert host_state.line_differences({"path": "/e", "text": ""}, []) == []
+
+
+def test_paths_matching_a_pattern_beyond_the_kept_ones_differ():
+    want = {"pattern": "/w/x@*.service", "keep": ["/w/x@gtw.service"]}
+    assert host_state.extra_paths(want, ["/w/x@gtw.service"]) == []
+    assert host_state.extra_paths(want, ["/w/x@old.service", "/w/x@gtw.service", "/w/x@a.service"]) == [
+        "/w/x@a.service: not wanted", "/w/x@old.service: not wanted"]
+    assert host_state.extra_paths(want, None) == []
+
+
+def test_differences_lists_every_kind_in_a_stable_order():
+    wanted = {"packages": ["python3-zmq", "python3-yaml"], "users": [{"name": "u"}], "files": [CONF],
+              "lines": [{"path": "/r", "regexp": "^a", "line": "a 1"}], "no_other": [{"pattern": "/w/*", "keep": []}],
+              "units": [UNIT]}
+    observed = {"packages": ["python3-yaml"], "users": {}, "files": {}, "lines": {"/r": ["a 2"]}, "no_other": {"/w/*": ["/w/z"]},
+                "units": {"x.service": dict(RUNNING, ActiveState="failed")}}
+    assert host_state.differences(wanted, observed) == [
+        "package python3-zmq: not installed", "user u: missing", "/etc/x.yml: missing", "/r: line '^a' differs",
+        "/w/z: not wanted", "unit x.service: not active"]
+
+
+def test_nothing_wanted_nothing_differs_even_with_nothing_observed():
+    assert host_state.differences({}, {}) == []
+    assert host_state.differences({"packages": None, "files": None}, {"packages": None}) == []
+
+
+def test_everything_in_place_is_converged():
+    wanted = {"packages": ["p"], "users": [{"name": "u"}], "files": [CONF], "units": [UNIT]}
+    observed = {"packages": ["p"], "users": {"u": {}}, "files": {"/etc/x.yml": dict(SEEN)}, "units": {"x.service": dict(RUNNING)}}
+    assert host_state.differences(wanted, observed) == []

@@ -1,0 +1,78 @@
+"""The host_state module on real files of this machine: it reads content, mode, owner, lines and
+globs itself, changes nothing, and names what differs; systemctl's output is parsed per unit."""
+import hashlib
+import os
+
+from ansible_collections.mt5crs.mesh.plugins.modules import host_state
+from support.module_harness import patch_exits, run_module
+
+
+def _sha1(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+def test_files_lines_and_globs_in_place_are_converged_and_nothing_is_changed(tmp_path, monkeypatch):
+    patch_exits(monkeypatch)
+    conf = tmp_path / "x.yml"
+    conf.write_bytes(b"a: 1\n")
+    conf.chmod(0o640)
+    (tmp_path / "keep.key").write_text("k")
+    want = {"files": [{"path": str(conf), "checksum": _sha1(b"a: 1\n"), "mode": "0640", "owner": "root"},
+                      {"path": str(tmp_path), "state": "directory"}, {"path": str(tmp_path / "gone"), "state": "absent"}],
+            "lines": [{"path": str(conf), "regexp": "^a:", "line": "a: 1"}],
+            "no_other": [{"pattern": str(tmp_path / "*.key"), "keep": [str(tmp_path / "keep.key")]}],
+            "users": [{"name": "root", "home": "/root"}]}
+    status, result = run_module(host_state, want)
+    assert (status, result["converged"], result["differs"], result["changed"]) == ("exit", True, [], False)
+    assert conf.read_bytes() == b"a: 1\n" and oct(os.stat(conf).st_mode & 0o777) == "0o640"
+
+
+def test_drifted_files_are_each_named(tmp_path, monkeypatch):
+    patch_exits(monkeypatch)
+    conf = tmp_path / "x.yml"
+    conf.write_bytes(b"a: 2\n")
+    conf.chmod(0o644)
+    (tmp_path / "stale.key").write_text("k")
+    want = {"files": [{"path": str(conf), "checksum": _sha1(b"a: 1\n"), "mode": "0640"}, {"path": str(tmp_path / "none")}],
+            "lines": [{"path": str(conf), "regexp": "^a:", "line": "a: 1"}],
+            "no_other": [{"pattern": str(tmp_path / "*.key")}], "users": [{"name": "no-such-user-mt5"}]}
+    status, result = run_module(host_state, want)
+    assert status == "exit" and result["converged"] is False
+    assert result["differs"] == ["user no-such-user-mt5: missing", "%s: content differs" % conf, "%s: mode differs" % conf,
+                                 "%s: missing" % (tmp_path / "none"), "%s: line '^a:' differs" % conf,
+                                 "%s: not wanted" % (tmp_path / "stale.key")]
+
+
+def test_bad_mode_fails_naming_the_path():
+    import pytest
+    mp = pytest.MonkeyPatch()
+    patch_exits(mp)
+    try:
+        status, result = run_module(host_state, {"files": [{"path": "/etc/x", "mode": "rw-r--r--"}]})
+    finally:
+        mp.undo()
+    assert status == "fail" and "files[].mode must be an octal string" in result["msg"] and "/etc/x" in result["msg"]
+
+
+class FakeModule:
+    def __init__(self, rc, out):
+        self.rc, self.out, self.argv = rc, out, None
+
+    def run_command(self, argv):
+        self.argv = argv
+        return self.rc, self.out, ""
+
+
+def test_systemctl_blocks_are_read_in_the_order_asked():
+    out = "LoadState=loaded\nActiveState=active\n\nLoadState=not-found\nActiveState=inactive\n"
+    module = FakeModule(0, out)
+    seen = host_state.observe_units(module, ["a.service", "b.service"])
+    assert seen == {"a.service": {"LoadState": "loaded", "ActiveState": "active"},
+                    "b.service": {"LoadState": "not-found", "ActiveState": "inactive"}}
+    assert module.argv[-3:] == ["--", "a.service", "b.service"]
+
+
+def test_systemctl_failure_or_a_short_answer_observes_nothing():
+    assert host_state.observe_units(FakeModule(1, "LoadState=loaded\n"), ["a.service"]) == {}
+    assert host_state.observe_units(FakeModule(0, "LoadState=loaded\n"), ["a.service", "b.service"]) == {}
+    assert host_state.observe_units(FakeModule(0, ""), []) == {}
