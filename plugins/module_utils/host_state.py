@@ -16,6 +16,62 @@ __metaclass__ = type
 import re
 
 
+# Names that reach dpkg-query and systemctl as arguments: nothing option-looking or odd.
+PACKAGE = re.compile(r'[a-z0-9][a-z0-9+.-]{0,99}')
+UNIT = re.compile(r'[A-Za-z0-9@_.:\\][A-Za-z0-9@_.:\\-]{0,254}')
+USER = re.compile(r'[a-z_][a-z0-9_-]{0,31}')
+SHA1 = re.compile(r'[0-9a-f]{40}')
+OCTAL = re.compile(r'0?[0-7]{3,4}')
+
+
+def _bad_path(what, path):
+    if not isinstance(path, str) or not path.startswith('/') or '\x00' in path or '\n' in path:
+        return '%s must be an absolute path, got %r' % (what, str(path)[:80])
+    return None
+
+
+def _bad_regexp(what, pattern):
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError) as e:
+        return '%s is not a regular expression (%s): %r' % (what, e, str(pattern)[:80])
+    return None
+
+
+def validation_error(params):
+    """The first invalid value among the module's options, named, or None. Runs before anything
+    is read on the host, so a hostile value never reaches dpkg-query, systemctl or re."""
+    for want in params.get('files') or ():
+        error = _bad_path('files[].path', want.get('path'))
+        if error:
+            return error
+        if want.get('mode') is not None and not OCTAL.fullmatch(want['mode']):
+            return 'files[].mode must be an octal string such as "0644", got %r for %s' % (want['mode'][:20], want['path'])
+        if want.get('checksum') is not None and not SHA1.fullmatch(want['checksum']):
+            return 'files[].checksum must be a SHA-1 in hex (40 characters) for %s' % want['path']
+    for name in params.get('packages') or ():
+        if not PACKAGE.fullmatch(name):
+            return 'packages[] must be Debian package names, got %r' % name[:80]
+    for user in params.get('users') or ():
+        if not USER.fullmatch(user['name']):
+            return 'users[].name must be a user name, got %r' % user['name'][:80]
+    for unit in params.get('units') or ():
+        if not UNIT.fullmatch(unit['name']):
+            return 'units[].name must be a systemd unit name, got %r' % unit['name'][:80]
+    for want in params.get('lines') or ():
+        error = _bad_path('lines[].path', want.get('path')) or (
+            _bad_regexp('lines[].regexp', want['regexp']) if want.get('regexp') is not None else None)
+        if error:
+            return error
+    for want in params.get('no_other') or ():
+        error = _bad_path('no_other[].pattern', want.get('pattern'))
+        for path in want.get('keep') or ():
+            error = error or _bad_path('no_other[].keep', path)
+        if error:
+            return error
+    return None
+
+
 def file_differences(want, seen):
     """What differs for one wanted file or directory. seen: None when the path does not exist,
     else a dict with kind ('file', 'directory' or 'other'), mode (int), owner, group and, for a
@@ -80,6 +136,13 @@ def extra_paths(want, seen):
     """want: pattern (a glob) and keep (the paths that may match it); seen: the paths matching."""
     keep = set(want.get('keep') or ())
     return ['%s: not wanted' % path for path in sorted(seen or ()) if path not in keep]
+
+
+def kinds(differs):
+    """Which kinds differ: 'units' for a unit's state, 'files' for anything else a role writes.
+    A role whose files are in place and whose unit is only stopped just starts it."""
+    out = set('units' if line.startswith('unit ') else 'files' for line in differs)
+    return sorted(out)
 
 
 def differences(wanted, observed):

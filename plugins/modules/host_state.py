@@ -162,6 +162,12 @@ differs:
   type: list
   elements: str
   sample: ["/etc/mt5mesh/gateway.yml: content differs", "unit mt5mesh-gateway.service: not active"]
+kinds:
+  description: What kind of thing differs, C(files) (files, lines, packages, users) and C(units); empty when converged.
+  returned: always
+  type: list
+  elements: str
+  sample: [units]
 elapsed:
   description: Seconds the observation took.
   returned: always
@@ -267,9 +273,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    for want in p['files']:
-        if want['mode'] is not None and not (want['mode'].isdigit() and set(want['mode']) <= set('01234567')):
-            module.fail_json(msg="files[].mode must be an octal string such as \"0644\", got %r for %s" % (want['mode'][:20], want['path']))
+    error = host_state.validation_error(p)
+    if error:
+        module.fail_json(msg=error)
     started = time.time()
     observed = dict(files={want['path']: observe_file(want) for want in p['files']},
                     lines={want['path']: observe_lines(want['path']) for want in p['lines']},
@@ -277,7 +283,7 @@ def main():
                     packages=observe_packages(module, p['packages']), users=observe_users([u['name'] for u in p['users']]),
                     units=observe_units(module, [u['name'] for u in p['units']]))
     differs = host_state.differences(p, observed)
-    module.exit_json(changed=False, converged=not differs, differs=differs, elapsed=round(time.time() - started, 3))
+    module.exit_json(changed=False, converged=not differs, differs=differs, kinds=host_state.kinds(differs), elapsed=round(time.time() - started, 3))
 
 
 if __name__ == '__main__':

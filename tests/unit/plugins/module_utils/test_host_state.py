@@ -122,3 +122,60 @@ def test_everything_in_place_is_converged():
     wanted = {"packages": ["p"], "users": [{"name": "u"}], "files": [CONF], "units": [UNIT]}
     observed = {"packages": ["p"], "users": {"u": {}}, "files": {"/etc/x.yml": dict(SEEN)}, "units": {"x.service": dict(RUNNING)}}
     assert host_state.differences(wanted, observed) == []
+
+
+def test_kinds_split_unit_state_from_everything_else():
+    assert host_state.kinds([]) == []
+    assert host_state.kinds(["unit x.service: not active", "unit y.service: not enabled"]) == ["units"]
+    assert host_state.kinds(["/etc/x: missing", "unit x.service: not active", "package p: not installed"]) == ["files", "units"]
+    assert host_state.kinds(["user u: missing"]) == ["files"]
+
+
+def test_valid_options_have_no_error():
+    assert host_state.validation_error({
+        "files": [{"path": "/etc/x", "mode": "0644", "checksum": "a" * 40}, {"path": "/d", "mode": "755"}],
+        "packages": ["python3-zmq", "libc6", "g++"], "users": [{"name": "mt5mesh"}],
+        "units": [{"name": "mt5mesh-nexus@gtw.service"}, {"name": "postgresql@15-main.service"}],
+        "lines": [{"path": "/etc/r", "regexp": "^#? ?requirepass "}, {"path": "/etc/h", "text": "t"}],
+        "no_other": [{"pattern": "/w/x@*.service", "keep": ["/w/x@gtw.service"]}]}) is None
+    assert host_state.validation_error({}) is None
+
+
+def test_each_invalid_option_is_named_with_its_value():
+    cases = [
+        ({"files": [{"path": "etc/x"}]}, "files[].path must be an absolute path, got 'etc/x'"),
+        ({"files": [{"path": "/a\x00b"}]}, "files[].path must be an absolute path"),
+        ({"files": [{"path": "/a\nb"}]}, "files[].path must be an absolute path"),
+        ({"files": [{"path": None}]}, "files[].path must be an absolute path, got 'None'"),
+        ({"files": [{"path": "/x", "mode": "rw-"}]}, 'files[].mode must be an octal string such as "0644", got \'rw-\' for /x'),
+        ({"files": [{"path": "/x", "mode": "0788"}]}, "files[].mode must be an octal string"),
+        ({"files": [{"path": "/x", "mode": "007777"}]}, "files[].mode must be an octal string"),
+        ({"files": [{"path": "/x", "checksum": "A" * 40}]}, "files[].checksum must be a SHA-1 in hex (40 characters) for /x"),
+        ({"packages": ["-x"]}, "packages[] must be Debian package names, got '-x'"),
+        ({"users": [{"name": "-x"}]}, "users[].name must be a user name, got '-x'"),
+        ({"units": [{"name": "-x"}]}, "units[].name must be a systemd unit name, got '-x'"),
+        ({"lines": [{"path": "r", "text": "t"}]}, "lines[].path must be an absolute path, got 'r'"),
+        ({"lines": [{"path": "/r", "regexp": "("}]}, "lines[].regexp is not a regular expression"),
+        ({"no_other": [{"pattern": "*.key"}]}, "no_other[].pattern must be an absolute path, got '*.key'"),
+        ({"no_other": [{"pattern": "/k/*", "keep": ["/k/a", "k.key"]}]}, "no_other[].keep must be an absolute path, got 'k.key'"),
+    ]
+    for params, message in cases:
+        error = host_state.validation_error(params)
+        assert error is not None and error.startswith(message), (params, error)
+
+
+def test_the_first_invalid_value_is_the_one_named():
+    params = {"files": [{"path": "/ok"}, {"path": "bad1"}], "packages": ["-bad2"]}
+    assert host_state.validation_error(params) == "files[].path must be an absolute path, got 'bad1'"
+    assert host_state.validation_error({"packages": ["ok", "-bad"]}) == "packages[] must be Debian package names, got '-bad'"
+
+
+def test_a_long_hostile_value_is_cut_in_the_message():
+    long = "x" * 200
+    assert host_state.validation_error({"files": [{"path": long}]}) == "files[].path must be an absolute path, got %r" % ("x" * 80)
+    assert host_state.validation_error({"lines": [{"path": "/r", "regexp": "(" * 200}]}).endswith(": %r" % ("(" * 80))
+    assert host_state.validation_error({"files": [{"path": "/x", "mode": "9" * 50}]}) == (
+        'files[].mode must be an octal string such as "0644", got %r for /x' % ("9" * 20))
+    assert host_state.validation_error({"packages": ["-" * 200]}) == "packages[] must be Debian package names, got %r" % ("-" * 80)
+    assert host_state.validation_error({"users": [{"name": "-" * 200}]}) == "users[].name must be a user name, got %r" % ("-" * 80)
+    assert host_state.validation_error({"units": [{"name": "-" * 300}]}) == "units[].name must be a systemd unit name, got %r" % ("-" * 80)

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
-from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, mesh_probe, mesh_report, mesh_verify,
+from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, host_state, mesh_probe, mesh_report, mesh_verify,
                                                              mt5_close_all, mt5_positions, wait_for_gateway, zmq_heartbeat,
                                                              zmq_ping)
 from support.module_harness import run_module
@@ -90,6 +90,18 @@ CASES = {
         + [dict(address="gtw", ports=p) for p in ([], [0], [70000], ["x"])]
         + [dict(address="gtw", journal_lines=n) for n in (-1, 10 ** 9)]
         + [dict(address="gtw", timeout=t) for t in BAD_SECONDS]),
+    host_state: (
+        [dict(files=[dict(path=p)]) for p in ("", "etc/x", "a\x00b", "/a\nb")]
+        + [dict(files=[dict(path="/etc/x", mode=m)]) for m in ("rw-r--r--", "0888", "12", "$(id)")]
+        + [dict(files=[dict(path="/etc/x", checksum=c)]) for c in ("abc", "g" * 40, "A" * 41)]
+        + [dict(files=[dict(path="/etc/x", state="link")])]
+        + [dict(packages=[n]) for n in ("-x", "--admindir=/tmp", "a b", "$(id)", "", "P" * 3)]
+        + [dict(users=[dict(name=n)]) for n in ("-x", "Root", "a b", "x" * 40)]
+        + [dict(units=[dict(name=n)]) for n in ("-x", "a;b", "", "a b", "$(id).service")]
+        + [dict(lines=[dict(path="/etc/x", regexp=r, line="l")]) for r in ("(", "[a-")]
+        + [dict(lines=[dict(path="rel", text="t")]), dict(lines=[dict(path="/etc/x")]), dict(lines=[dict(path="/etc/x", regexp="^a")])]
+        + [dict(no_other=[dict(pattern=p)]) for p in ("*.key", "a\x00b")]
+        + [dict(no_other=[dict(pattern="/etc/*.key", keep=["rel.key"])])]),
 }
 PARAMS = [pytest.param(m, a, id="%s-%d" % (m.__name__.rsplit(".", 1)[-1], i)) for m, cases in CASES.items() for i, a in enumerate(cases)]
 
