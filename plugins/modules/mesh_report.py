@@ -65,70 +65,19 @@ files:
   elements: str
 '''
 
-import os
-import re
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, report
-
-STAMP = re.compile(r'[A-Za-z0-9_.:-]{1,64}')
-
-
-def write_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
+from ansible_collections.mt5crs.mesh.plugins.module_utils import report_files
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            result=dict(type='dict', required=True),
-            vantages=dict(type='dict', default={}),
-            dest=dict(type='path', required=True),
-            stamp=dict(type='str', required=True),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    result = dict(p['result'])
-    for key in ('checks', 'total', 'passed', 'rc'):
-        if key not in result:
-            module.fail_json(msg="result is not a mesh_verify result: it has no %r" % key)
-    if not isinstance(result['checks'], list) or not all(isinstance(c, dict) and 'id' in c and 'ok' in c for c in result['checks']):
-        module.fail_json(msg="result.checks must be a list of checks (mappings with id and ok)")
-    if not STAMP.fullmatch(p['stamp']):
-        module.fail_json(msg="stamp must be letters, digits, '.', '_', ':' or '-' only, got %r" % p['stamp'][:80])
-    bad = [host for host, r in p['vantages'].items() if not isinstance(r, dict)]
-    if bad:
-        module.fail_json(msg="vantages must map each host to its mesh_verify result; not a result: %s" % ', '.join(bad[:5]))
-    error = inputs.bad_path('dest', p['dest'])
+    module = AnsibleModule(argument_spec=report_files.ARGUMENT_SPEC, supports_check_mode=True)
+    error = report_files.validation_error(module.params)
     if error:
         module.fail_json(msg=error)
-    result['generated_at'] = p['stamp']
-    if p['vantages']:
-        result['vantages'] = dict((host, {'total': r.get('total'), 'passed': r.get('passed'), 'rc': r.get('rc'),
-                                          'extended': r.get('extended'), 'elapsed_ms': r.get('elapsed_ms'),
-                                          'failures': r.get('failures', [])}) for host, r in p['vantages'].items())
-    renders = (('json', report.to_json(result)), ('xml', report.to_junit(result)), ('md', report.to_markdown(result)))
-    files = []
-    for ext, _text in renders:
-        files.append(os.path.join(p['dest'], 'mesh-%s.%s' % (p['stamp'], ext)))
-        files.append(os.path.join(p['dest'], 'latest.%s' % ext))
-    if module.check_mode:
-        module.exit_json(changed=True, files=files)
-    try:
-        if not os.path.isdir(p['dest']):
-            os.makedirs(p['dest'])
-        for ext, text in renders:
-            write_atomic(os.path.join(p['dest'], 'mesh-%s.%s' % (p['stamp'], ext)), text)
-            write_atomic(os.path.join(p['dest'], 'latest.%s' % ext), text)
-    except (IOError, OSError) as e:
-        module.fail_json(msg="cannot write reports to %s: %s" % (p['dest'], e))
+    error, files = report_files.write(module.params, module.check_mode)
+    if error:
+        module.fail_json(msg=error)
     module.exit_json(changed=True, files=files)
 
 
