@@ -110,8 +110,11 @@ def bench(runner, rows, runs, work):
             both = ["-i", inventory, "-f", "30"]
             print("baseline: one-task play on 30 hosts", flush=True)
             results["baseline_30"] = timed(runs, simple(ONE_TASK, *both), "one-task x30")
+            # The 17 core checks from every vantage. INF's extended checks are left out of this row:
+            # under 30 forks on the lab's 2 CPUs nexus's lag passes its 1 s bound (seen twice), a
+            # load artefact of the bench, not what the row measures (docs/operations-speed.md).
             results["verify_30"] = timed(runs, simple("verify_mesh.yml", *both, "-e", "mesh_verify_all_vantage=true",
-                                                      want_changed=None), "verify x30")
+                                                      "-e", "mesh_verify_extended=false", want_changed=None), "verify x30")
         finally:
             subprocess.run(["bash", os.path.join(lab.ROOT, "lab", "lab.sh"), "sim-down"], check=False, timeout=300)
     return results
@@ -120,7 +123,7 @@ def bench(runner, rows, runs, work):
 OPS_HEADING = "## Operations (`make bench-ops`)"  # run_bench.py keeps this section when it rewrites the file
 LABELS = {"establish": "converged `establish_mesh.yml` (changed=0)", "establish_check": "`establish_mesh.yml --check`",
           "verify": "`verify_mesh.yml`", "remediate": "`remediate_gateway.yml`, broker stopped",
-          "kill_switch": "`kill_switch.yml`, 3 open positions", "verify_30": "`verify_mesh.yml` from 30 hosts"}
+          "kill_switch": "`kill_switch.yml`, 3 open positions", "verify_30": "`verify_mesh.yml` from 30 hosts (core checks)"}
 
 
 def ratio(results, row):
