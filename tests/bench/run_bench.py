@@ -283,13 +283,15 @@ def bench_latency(tmp, pg, redis_server, rate=10000, seconds=10):
 
 
 def tick_subscriber(url, seconds, out):
-    """A strategy's subscriber: every tick's age on arrival (now - its publish ts), in ms, for
-    ``seconds`` after a 1 s warm-up. Runs in its own process so two subscribers never share a GIL."""
+    """A strategy's subscriber: every tick's seq and age on arrival (now - its publish ts), in
+    ms, for ``seconds`` after a 1 s warm-up. Runs in its own process so two subscribers never
+    share a GIL; keeps two flat lists (no tuple per tick) so its own garbage collector never
+    pauses it mid-run."""
     sock = zmq.Context.instance().socket(zmq.SUB)
     sock.setsockopt(zmq.SUBSCRIBE, b"tick.")
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.connect(url)
-    lat, start = [], time.time()
+    seqs, ages, start = [], [], time.time()
     warm, end = start + 1.0, start + 1.0 + seconds
     while time.time() < end:
         if not sock.poll(100):
@@ -297,14 +299,36 @@ def tick_subscriber(url, seconds, out):
         frames = sock.recv_multipart()
         now = time.time()
         if now >= warm:
-            lat.append((now - json.loads(frames[1])["ts"]) * 1000.0)
+            tick = json.loads(frames[1])
+            seqs.append(tick["seq"])
+            ages.append((now - tick["ts"]) * 1000.0)
     sock.close(0)
-    out.put(lat)
+    out.put((seqs, ages))
 
 
-def bench_tick_latency(tmp, pg, redis_server, rates=(1000, 10000), seconds=5):
+def tick_round(urls, seconds):
+    """One round: both subscribers at once; per path p50/p99, and per tick the extra time the
+    nexus path took (its age minus the same tick's direct age): what nexus itself adds."""
+    queues = {k: multiprocessing.Queue() for k in urls}
+    procs = [multiprocessing.Process(target=tick_subscriber, args=(urls[k], seconds, queues[k])) for k in urls]
+    for proc in procs:
+        proc.start()
+    got = {k: q.get(timeout=seconds + 30) for k, q in queues.items()}
+    for proc in procs:
+        proc.join(10)
+    row = {k: {"samples": len(ages), "p50_ms": pct(ages, 0.5), "p99_ms": pct(ages, 0.99)} for k, (seqs, ages) in got.items()}
+    direct = dict(zip(*got["direct"]))
+    hop = [age - direct[seq] for seq, age in zip(*got["nexus"]) if seq in direct]
+    row["hop"] = {"samples": len(hop), "p50_ms": pct(hop, 0.5), "p99_ms": pct(hop, 0.99)}
+    row["ratio_p99"] = row["nexus"]["p99_ms"] / max(row["direct"]["p99_ms"], 1e-6)
+    return row
+
+
+def bench_tick_latency(tmp, pg, redis_server, rates=(1000, 10000), seconds=5, rounds=3):
     """Gateway publish -> a strategy's subscriber, straight on the gateway PUB and through nexus's
-    local XPUB proxy, both subscribed at once to the same gateway (same ticks, same run)."""
+    local XPUB proxy, both subscribed at once to the same gateway (same ticks, same run).
+    ``rounds`` rounds per rate on the same gateway and nexus; the round with the median p99
+    ratio is reported, with the range of the others (one 5 s p99 on 2 shared cores swings)."""
     out = {}
     for rate in rates:
         reset(pg, redis_server)
@@ -313,21 +337,15 @@ def bench_tick_latency(tmp, pg, redis_server, rates=(1000, 10000), seconds=5):
         nx = Service("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep,
                                                  "tcp://127.0.0.1:%d" % pub, health, os.path.join(tmp, "spool"),
                                                  xpub_port=xpub), tmp)
-        wait_until(lambda: committed(pg) > 0, 30, "first commit")
-        queues = {"direct": multiprocessing.Queue(), "nexus": multiprocessing.Queue()}
-        urls = {"direct": "tcp://127.0.0.1:%d" % pub, "nexus": "tcp://127.0.0.1:%d" % xpub}
-        procs = [multiprocessing.Process(target=tick_subscriber, args=(urls[k], seconds, queues[k])) for k in queues]
-        for proc in procs:
-            proc.start()
-        lat = {k: q.get(timeout=seconds + 30) for k, q in queues.items()}
-        for proc in procs:
-            proc.join(10)
-        nx.stop()
-        gw.stop()
-        row = {"rate": rate}
-        for k, values in lat.items():
-            row[k] = {"samples": len(values), "p50_ms": pct(values, 0.5), "p99_ms": pct(values, 0.99)}
-        row["ratio_p99"] = row["nexus"]["p99_ms"] / max(row["direct"]["p99_ms"], 1e-6)
+        try:
+            wait_until(lambda: committed(pg) > 0, 30, "first commit")
+            urls = {"direct": "tcp://127.0.0.1:%d" % pub, "nexus": "tcp://127.0.0.1:%d" % xpub}
+            done = sorted((tick_round(urls, seconds) for _i in range(rounds)), key=lambda r: r["ratio_p99"])
+        finally:
+            nx.stop()
+            gw.stop()
+        row = dict(done[len(done) // 2], rate=rate, rounds=rounds)
+        row["ratios_p99"] = [r["ratio_p99"] for r in done]
         out[rate] = row
     return out
 
@@ -376,10 +394,13 @@ def main():
          "met" if o["lazy"]["ratio"] <= 3.0 else "MISSED"),
     ]
     for rate, t in sorted(results["tick_latency"].items()):
-        rows.append(("Tick to a strategy through nexus's XPUB at %d ticks/s" % rate,
-                     "p50 %.2f ms, p99 %.2f ms (%d ticks)" % (t["nexus"]["p50_ms"], t["nexus"]["p99_ms"], t["nexus"]["samples"]),
+        rows.append(("Tick to a strategy through nexus's XPUB at %d ticks/s (median of %d rounds)" % (rate, t["rounds"]),
+                     "p50 %.2f ms, p99 %.2f ms (%d ticks); per tick nexus adds p50 %.2f ms, p99 %.2f ms"
+                     % (t["nexus"]["p50_ms"], t["nexus"]["p99_ms"], t["nexus"]["samples"], t["hop"]["p50_ms"],
+                        t["hop"]["p99_ms"]),
                      "straight from the gateway PUB: p50 %.2f ms, p99 %.2f ms" % (t["direct"]["p50_ms"], t["direct"]["p99_ms"]),
-                     "%.2fx (p99)" % t["ratio_p99"], "p99 <= 1.5x", "met" if t["ratio_p99"] <= 1.5 else "MISSED"))
+                     "%.2fx (p99; rounds %s)" % (t["ratio_p99"], ", ".join("%.2f" % r for r in t["ratios_p99"])),
+                     "p99 <= 1.5x", "met" if t["ratio_p99"] <= 1.5 else "MISSED"))
     table = ["| benchmark | mt5mesh | raw baseline (same run) | ratio | goal | |", "|---|---|---|---|---|---|"]
     table += ["| %s |" % " | ".join(r) for r in rows]
     text = "\n".join(table)

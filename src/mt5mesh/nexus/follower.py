@@ -1,11 +1,10 @@
 """The follower: the main thread of nexus and the only owner of the ZeroMQ sockets, the
 sequence, the open batch and the gateway client (zguide Clone: subscribe, snapshot, then
-updates past the checkpoint). It hands batches to the writer through its queue and publishes
-its own state as a snapshot dict for the health thread.
+updates past the checkpoint). It hands batches to the writer (in the stores process) through
+its bounded queue and publishes its own state as a snapshot dict for the health thread.
 """
 import collections
 import logging
-import queue
 import time
 
 import zmq
@@ -19,11 +18,12 @@ from mt5mesh.wire.breaker import CLOSED, OPEN, CircuitBreaker, CircuitOpen
 from mt5mesh.wire.lazy_pirate import GatewayUnavailable, LazyPirateClient
 
 log = logging.getLogger("mt5mesh-nexus")
+SNDMORE = int(zmq.SNDMORE)
 
 
 class Follower:
-    def __init__(self, cfg, metrics, stop, writer):
-        self.cfg, self.metrics, self.stop, self.writer = cfg, metrics, stop, writer
+    def __init__(self, cfg, metrics, stop, stores):
+        self.cfg, self.metrics, self.stop, self.stores = cfg, metrics, stop, stores
         self.ctx = zmq.Context.instance()
         self.curve = None
         if cfg["curve_client_key"]:
@@ -135,7 +135,7 @@ class Follower:
         self.seq.head = head
         self.need_resync = False
         # The writer owns Redis: the snapshot's latest ticks go through its queue.
-        self.writer.queue.put(("latest", {t["symbol"]: protocol.encode(t) for t in ticks}))
+        self._hand_over(("latest", {t["symbol"]: protocol.encode(t) for t in ticks}))
         log.info("synced to epoch %d: snapshot seq %d, resuming at seq %d", epoch, head, start)
         self.state = "running"
         self._fill(start, head)
@@ -211,7 +211,10 @@ class Follower:
         them re-encoded (byte-identical) only if somebody listens to the proxy or Redis needs them."""
         if self.proxy_subscriptions:
             frames = frames or protocol.event_frames(ev)
-            self.xpub.send_multipart(frames)
+            # Two plain sends with an int flag: send_multipart's per-frame checks and enum
+            # arithmetic cost as much as the sends themselves (docs/benchmarks.md, tick latency).
+            self.xpub.send(frames[0], SNDMORE)
+            self.xpub.send(frames[1])
         if not self.batch:
             self.batch_since = time.monotonic()
         if "trade" in ev:
@@ -229,17 +232,17 @@ class Follower:
             return
         item = ("batch", self.batch, self.batch_latest)
         self.batch, self.batch_latest = [], {}
-        while True:
-            try:
-                # Blocks while the writer is stuck on a full spool: consumption pauses, the
-                # gateway ring keeps the events, nothing is dropped silently.
-                self.writer.queue.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                if self.stop.is_set() and self.writer.spool_full.is_set():
-                    log.error("shutting down with a full spool: %d ticks from seq %d not written; "
-                              "they remain in the gateway ring until it wraps", len(item[1]), item[1][0][1])
-                    return
+        self._hand_over(item)
+
+    def _hand_over(self, item):
+        # Blocks while the writer is stuck on a full spool: consumption pauses, the gateway ring
+        # keeps the events, nothing is dropped silently.
+        why_not = self.stores.put(item)
+        if why_not and item[0] == "batch":
+            log.error("%s: %d ticks from seq %d not written; they remain in the gateway ring until it wraps",
+                      why_not, len(item[1]), item[1][0][1])
+        elif why_not:
+            log.error("%s: %s not written: %r", why_not, item[0], item[1:])
 
     def _fill(self, first, last):
         """Replay [first, last] from the gateway ring. True when caught up to ``last``."""
@@ -315,7 +318,7 @@ class Follower:
 
     def _record(self, kind, epoch, first, last, detail):
         # Through the writer so it lands in order with the ticks around it.
-        self.writer.queue.put(("record", kind, epoch, first, last, detail))
+        self._hand_over(("record", kind, epoch, first, last, detail))
 
     def _probe_gateway(self):
         if time.monotonic() - self.last_ping_at < 1.0:

@@ -1,4 +1,4 @@
-"""The hub thread: the only owner of the HUB feature store connection; it builds 1-second bars
+"""The hub thread (in the stores process): the only owner of the HUB feature store connection; it builds 1-second bars
 from INF ticks past HUB's own checkpoint and publishes its state as a snapshot."""
 import logging
 
@@ -10,13 +10,15 @@ from mt5mesh.nexus.stores import HubFeeder
 
 log = logging.getLogger("mt5mesh-nexus")
 
+INITIAL_STATUS = {"hub": "unknown", "skipped": 0}
+
 
 class HubWorker:
     def __init__(self, cfg, metrics, stop):
         self.metrics, self.stop = metrics, stop
         self._feeder = HubFeeder(cfg)
         self._state = "unknown"
-        self._snapshot = {"hub": "unknown", "skipped": 0}
+        self._snapshot = dict(INITIAL_STATUS)
 
     def status(self):
         return self._snapshot

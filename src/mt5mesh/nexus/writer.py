@@ -1,4 +1,5 @@
-"""The writer thread: the only owner of INF PostgreSQL, INF Redis and the spool.
+"""The writer thread (in the stores process): the only owner of INF PostgreSQL, INF Redis and
+the spool.
 
 It takes items from a queue (``("batch", rows, latest)``, ``("record", ...)``, ``None`` to stop)
 and publishes what others may read as an immutable snapshot dict (``status()``). The follower
@@ -6,7 +7,6 @@ learns that the spool is full through an Event, never by reading an attribute.
 """
 import logging
 import queue
-import threading
 import time
 
 import psycopg2
@@ -19,11 +19,18 @@ from mt5mesh.nexus.stores import LatestTicks, TickStore, pg_where
 log = logging.getLogger("mt5mesh-nexus")
 
 
+# What the writer reports before it has touched a store (also the parent's view until the
+# stores process sends its first snapshot).
+INITIAL_STATUS = {"postgres": "unknown", "redis": "unknown", "committed": None, "commit_delay": None,
+                  "spool_depth": 0, "spool_full": False, "quarantined": 0, "queue_empty": True}
+
+
 class Writer:
-    def __init__(self, cfg, metrics, stop):
+    def __init__(self, cfg, metrics, stop, items, spool_full):
+        """``items`` (the bounded queue) and ``spool_full`` (an Event) are shared with the
+        follower in the parent process (storeproc)."""
         self.cfg, self.metrics, self.stop = cfg, metrics, stop
-        self.queue = queue.Queue(maxsize=cfg["queue_batches"])
-        self.spool_full = threading.Event()
+        self.queue, self.spool_full = items, spool_full
         self._store = TickStore(cfg)
         self._spool = Spool(cfg["spool_dir"], cfg["spool_max_bytes"])
         self._latest = LatestTicks(cfg["redis_url"], cfg["gateway"])
@@ -33,7 +40,7 @@ class Writer:
         self._commit_delay = None
         self._quarantined = 0
         self._retry_at = 0.0
-        self._snapshot = {}
+        self._snapshot = dict(INITIAL_STATUS)
         self._publish()
 
     # --- what other threads may read ---------------------------------------------------
