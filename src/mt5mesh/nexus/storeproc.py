@@ -13,14 +13,13 @@ the threads did; the parent keeps the sockets, the sequence and the open batch, 
 ``put()`` (the writer's queue, bounded, so a stuck writer still pauses consumption),
 ``spool_full`` (an Event), ``status()`` and ``hub_status()`` (the child's snapshots).
 The child sends its snapshots and metric updates through one pipe; the parent applies them to
-the one registry /metrics serves (``apply_metric`` checks them against what it knows).
+the one registry /metrics serves (relay.py: ``apply_metric`` checks them against what it knows).
 
 Nothing is lost if either side dies: a tick is only behind the PostgreSQL checkpoint once the
 child committed it; anything queued or in flight is replayed from the gateway ring on restart.
 The child ignores SIGTERM (systemd signals the whole unit): it stops after the parent's last
 batch, and exits by itself if the parent is gone.
 """
-import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -30,44 +29,18 @@ import signal
 import threading
 import time
 
-from mt5mesh.nexus.hubworker import INITIAL_STATUS as HUB_INITIAL, HubWorker
-from mt5mesh.nexus.writer import INITIAL_STATUS as WRITER_INITIAL, Writer
 from mt5mesh.config import Config
+from mt5mesh.nexus.hubworker import INITIAL_STATUS as HUB_INITIAL, HubWorker
+from mt5mesh.nexus.relay import MetricsRelay, apply_metric
+from mt5mesh.nexus.writer import INITIAL_STATUS as WRITER_INITIAL, Writer
 from mt5mesh.service import setup_logging
 
 log = logging.getLogger("mt5mesh-nexus")
 
-METRIC_OPS = ("set", "inc")
 FORWARD_EVERY_S = 0.05
 
 
 # --- the child's side -------------------------------------------------------------------
-class MetricsRelay:
-    """Stands in for health.Metrics in the child: ``relay.committed.inc(5)`` and
-    ``relay.store_up.labels("hub").set(1)`` are kept as (name, labels, op, value) and reach the
-    parent with the next snapshot (one message, one wake-up of the parent, per interval)."""
-
-    def __init__(self):
-        self.updates = collections.deque()
-
-    def __getattr__(self, name):
-        return _RelayedMetric(self.updates, name, ())
-
-
-class _RelayedMetric:
-    def __init__(self, updates, name, labels):
-        self._updates, self._name, self._labels = updates, name, labels
-
-    def labels(self, *values):
-        return _RelayedMetric(self._updates, self._name, tuple(values))
-
-    def set(self, value):
-        self._updates.append((self._name, self._labels, "set", value))
-
-    def inc(self, value=1):
-        self._updates.append((self._name, self._labels, "inc", value))
-
-
 def child_main(values, items, spool_full, stop, conn, parent_pid):
     """The child process: wait for the store, report the checkpoint, then write until the
     parent's ``None``. ``values``: the parent's validated settings (a Config is rebuilt from
@@ -141,28 +114,6 @@ def _watch_parent(parent_pid):
 
 
 # --- the parent's side ------------------------------------------------------------------
-def apply_metric(metrics, update):
-    """Apply one (name, labels, op, value) update from the child to the parent's registry.
-    Returns an error string for anything that is not an update of a metric the registry has."""
-    if not (isinstance(update, tuple) and len(update) == 4):
-        return "not a metric update: %r" % (update,)
-    name, labels, op, value = update
-    target = getattr(metrics, name, None) if isinstance(name, str) and not name.startswith("_") else None
-    if target is None or not hasattr(target, "_documentation"):
-        return "no such metric: %r" % (name,)
-    if op not in METRIC_OPS or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "bad update of %s: %r %r" % (name, op, value)
-    if not isinstance(labels, tuple):
-        return "bad labels for %s: %r" % (name, labels)
-    try:
-        if labels:
-            target = target.labels(*labels)
-        getattr(target, op)(value)
-    except ValueError as e:  # wrong label count, or a counter decreased
-        return "bad update of %s: %s" % (name, e)
-    return None
-
-
 class StoresProcess:
     """The parent's handle on the stores process."""
 
