@@ -1,6 +1,6 @@
 import pytest
 
-from support.servers import PostgresCluster, RedisServer
+from support.servers import PostgresCluster, RedisServer, Service
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,19 @@ def clean_stores(pg, redis_server):
     for n in (0, 1):
         redis.Redis.from_url(redis_server.url(n)).flushdb()
     return pg, redis_server
+
+
+@pytest.fixture
+def stack(clean_stores, tmp_path):
+    """Start project services (mt5mesh-gateway, mt5mesh-nexus) on clean stores; all stopped after."""
+    pg, redis_server = clean_stores
+    started = []
+
+    def start(name, args):
+        svc = Service(name, args, str(tmp_path))
+        started.append(svc)
+        return svc
+
+    yield pg, redis_server, start, tmp_path
+    for svc in started:
+        svc.stop()

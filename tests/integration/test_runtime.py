@@ -5,11 +5,10 @@ import signal
 import threading
 import time
 
-import pytest
 import zmq
 import zmq.auth
 
-from support.servers import Service, free_port, gateway_args, healthz, nexus_args, wait_until
+from support.servers import free_port, gateway_args, healthz, nexus_args, wait_until
 
 
 def audit(pg):
@@ -84,21 +83,6 @@ class DroppingProxy(threading.Thread):
             pub.send_multipart(frames)
         sub.close(0)
         pub.close(0)
-
-
-@pytest.fixture
-def stack(clean_stores, tmp_path):
-    pg, redis_server = clean_stores
-    started = []
-
-    def start(name, args):
-        svc = Service(name, args, str(tmp_path))
-        started.append(svc)
-        return svc
-
-    yield pg, redis_server, start, tmp_path
-    for svc in started:
-        svc.stop()
 
 
 def start_pair(stack, rate=2000, sub_url=None, extra_nexus=()):

@@ -7,7 +7,7 @@ import urllib.request
 
 from support.servers import healthz, nexus_args, wait_until
 
-from test_runtime import assert_no_loss, committed, stack, start_pair, wait_caught_up  # noqa: F401 (stack: fixture)
+from test_runtime import assert_no_loss, committed, start_pair, wait_caught_up
 
 
 def stores_pid(nexus_pid):
@@ -50,8 +50,8 @@ def test_stores_run_in_their_own_process_and_their_metrics_reach_the_parent(stac
     wait_caught_up(pg, rep, health)
     wait_until(lambda: (metric(health, "nexus_ticks_committed_total") or 0) >= committed(pg) - 2000, 5,
                "the committed counter follows the stores process")
-    assert metric(health, 'nexus_store_up{store="postgres"}') == 1.0
-    assert metric(health, 'nexus_store_up{store="hub"}') == 1.0
+    for store in ("postgres", "hub"):
+        wait_until(lambda: metric(health, 'nexus_store_up{store="%s"}' % store) == 1.0, 5, "%s up in /metrics" % store)
     assert healthz(health)["last_seq"] > 0
 
 
