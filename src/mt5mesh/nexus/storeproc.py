@@ -135,6 +135,8 @@ class StoresProcess:
         self._checkpoint = None
         self._checkpoint_seen = threading.Event()
         self._finishing = False
+        self._gone = threading.Event()
+        self._receiver = threading.Thread(target=self._receive, name="stores", daemon=True)
         self.failure = None
 
     def status(self):
@@ -146,7 +148,7 @@ class StoresProcess:
     def start(self):
         self._proc.start()
         self._child_conn.close()
-        threading.Thread(target=self._receive, name="stores", daemon=True).start()
+        self._receiver.start()
         threading.Thread(target=self._forward_stop, name="stop", daemon=True).start()
 
     def _forward_stop(self):
@@ -154,6 +156,8 @@ class StoresProcess:
         self._child_stop.set()
 
     def _receive(self):
+        # The only thread that asks after the child while it runs (two threads waiting for one
+        # child race: the loser reads no exit code); finish() joins it only after this ends.
         while True:
             try:
                 msg = self._conn.recv()
@@ -171,14 +175,14 @@ class StoresProcess:
             elif kind == "checkpoint":
                 self._checkpoint = msg[1]
                 self._checkpoint_seen.set()
+        # The pipe closed: the child is done, or it died.
         if not (self._finishing or self.stop.is_set()):
-            # Not asked to stop: it crashed or was killed. (Only this thread waits for it now;
-            # finish() joins it only when stopping.)
             multiprocessing.connection.wait([self._proc.sentinel], 5)
             self.failure = "stores process exited unexpectedly (exit code %s)" % self._proc.exitcode
             log.error("%s: stopping nexus; what it did not commit is replayed from the gateway ring "
                       "when nexus starts again", self.failure)
             self.stop.set()
+        self._gone.set()
         self._checkpoint_seen.set()
 
     def wait_for_store(self):
@@ -187,10 +191,7 @@ class StoresProcess:
             pass
         return self._checkpoint
 
-    def alive(self):
-        return self._proc.is_alive()
-
-    def put(self, item):
+    def put(self, item, deadline=None):
         """Hand an item to the writer. Blocks while its queue is full (consumption pauses, the
         gateway ring keeps the events). Returns None, or why the item was not handed over."""
         while True:
@@ -198,20 +199,25 @@ class StoresProcess:
                 self.items.put(item, timeout=0.5)
                 return None
             except queue.Full:
-                if not self._proc.is_alive():
+                if self._gone.is_set():
                     return "the stores process is gone"
                 if self.stop.is_set() and self.spool_full.is_set():
                     return "shutting down with a full spool"
+                if deadline is not None and time.monotonic() > deadline:
+                    return "the stores process took nothing for too long"
 
     def finish(self, timeout=30):
-        """The last batch is queued: let the child write it and stop."""
+        """The last batch is queued: let the child write it and stop (its pipe closes when it
+        exits), then reap it."""
         self._finishing = True
-        if self._proc.is_alive():
-            self.put(None)
-            self._proc.join(timeout)
-        if self._proc.is_alive():
+        deadline = time.monotonic() + timeout
+        if not self._gone.is_set():
+            self.put(None, deadline)
+        self._receiver.join(max(0.1, deadline - time.monotonic()))
+        if self._receiver.is_alive():
             log.error("stores process did not stop within %ds; killing it (nothing committed is lost)", timeout)
             self._proc.kill()
-            self._proc.join(5)
+            self._receiver.join(5)
+        self._proc.join(5)
         if self._proc.exitcode and not self.failure:
             self.failure = "stores process exited with code %s while stopping" % self._proc.exitcode
