@@ -468,7 +468,11 @@ NOTES = """## How each figure is taken
     cores with the gateway, PostgreSQL, Redis and both subscribers. Tried without effect: the
     stores process at nice 10, a pipe written by the follower itself instead of the queue's
     feeder thread, a slower snapshot forwarder; bigger batches made it worse (flush interval
-    0.2 s: p99 added 1.2 ms at 1 000 ticks/s). The ratio itself moves a lot between 5 s rounds
+    0.2 s: p99 added 1.2 ms at 1 000 ticks/s). One lever helped at 10 000 ticks/s and is not
+    shipped: the follower at nice -5 with the stores process back at 0 (3-round medians 1.33x and
+    1.48x against 1.70x and 1.89x in the same minutes; no change at 1 000). It would be `Nice=-5`
+    in the nexus unit, which needs CAP_SYS_NICE where systemd runs (not every container grants
+    it) and a lab and molecule run of its own. The ratio itself moves a lot between 5 s rounds
     (1.1-2.9x at 1 000 ticks/s on the same code), which is why the bench takes the median of 3.
 - **order_send**: 2 000 `order_send` round trips (0.01 lot, alternating sides, each a new id)
   after 100 warm-up ones, each followed by an untimed `order_close` so the paper account holds
