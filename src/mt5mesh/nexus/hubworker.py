@@ -1,5 +1,6 @@
-"""The hub thread (in the stores process): the only owner of the HUB feature store connection; it builds 1-second bars
-from INF ticks past HUB's own checkpoint and publishes its state as a snapshot."""
+"""The hub thread (in the stores process): the only owner of the HUB feature store connection;
+it builds 1-second bars from INF ticks past HUB's own checkpoint and publishes its state as a
+snapshot."""
 import logging
 
 import psycopg2
