@@ -250,7 +250,7 @@ def peers_report(r):
 
 def hostile():
     """Hostile inventory values to every module: the unit matrix and the real playbook run."""
-    return lab.pytest(os.path.join(lab.ROOT, "tests", "unit", "test_hostile_inputs.py"),
+    return lab.pytest(os.path.join(lab.ROOT, "tests", "unit", "plugins", "modules", "test_hostile_inputs.py"),
                       os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py"))
 
 
