@@ -242,7 +242,8 @@ class Follower:
             log.error("%s: %d ticks from seq %d not written; they remain in the gateway ring until it wraps",
                       why_not, len(item[1]), item[1][0][1])
         elif why_not:
-            log.error("%s: %s not written: %r", why_not, item[0], item[1:])
+            # Kind and size only: a "latest" item holds every symbol's last tick.
+            log.error("%s: %s item (%d parts) not written", why_not, item[0], len(item) - 1)
 
     def _fill(self, first, last):
         """Replay [first, last] from the gateway ring. True when caught up to ``last``."""

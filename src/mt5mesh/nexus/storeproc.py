@@ -118,7 +118,7 @@ class StoresProcess:
     """The parent's handle on the stores process."""
 
     def __init__(self, cfg, metrics, stop):
-        self.cfg, self.metrics, self.stop = cfg, metrics, stop
+        self.metrics, self.stop = metrics, stop
         ctx = multiprocessing.get_context("spawn")
         self.items = ctx.Queue(maxsize=cfg["queue_batches"])
         # The parent never waits for its queue feeder at exit: the child is either done (it read
@@ -187,8 +187,7 @@ class StoresProcess:
 
     def wait_for_store(self):
         """The checkpoint once the child has drained its spool and read it; None on stop."""
-        while not self._checkpoint_seen.wait(0.5):
-            pass
+        self._checkpoint_seen.wait()  # _receive sets it on stop or on the child's death too
         return self._checkpoint
 
     def put(self, item, deadline=None):
