@@ -60,6 +60,12 @@ def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, 
     """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket); with
     ``gateway_dialect='action'``, an existing client's HEARTBEAT or PING."""
     url = sockets.tcp_url(host, port)
+    if sockets.tcp_refused(host, port, timeout):
+        # A stopped broker answers at once instead of after the whole timeout (remediation and
+        # wait_for_gateway ask exactly when it is down).
+        error = 'gateway %s: connection refused (nothing listens there, or a firewall rejects it)%s' % (
+            url, ' (action dialect %s)' % action_ping if gateway_dialect == 'action' else '')
+        return _fail(error, is_available=False, error=error, rtt_ms=None, attempts=0, socket_resets=0)
     if gateway_dialect == 'action':
         return ping_action_dialect(zmq, url, timeout, retries, curve, action_ping)
     client = LazyPirateClient(zmq, url, timeout=timeout, retries=retries,

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: mt5crs maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Writing a mesh_verify result as report files: shared by the mesh_report module (which runs
-wherever it is delegated) and its action plugin (which writes on the controller in-process when
-delegated to it, saving a module run per verify)."""
+"""Writing report files: a mesh_verify result (mesh_report) and a remediation report
+(remediation_report). Shared by each module (which runs wherever it is delegated) and its action
+plugin (which writes on the controller in-process when delegated to it, saving module runs)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
 import tempfile
@@ -58,18 +59,53 @@ def write(p, check_mode):
                                           'extended': r.get('extended'), 'elapsed_ms': r.get('elapsed_ms'),
                                           'failures': r.get('failures', [])}) for host, r in p['vantages'].items())
     renders = (('json', report.to_json(result)), ('xml', report.to_junit(result)), ('md', report.to_markdown(result)))
-    files = []
-    for ext, dummy in renders:
-        files.append(os.path.join(p['dest'], 'mesh-%s.%s' % (p['stamp'], ext)))
-        files.append(os.path.join(p['dest'], 'latest.%s' % ext))
+    pairs = []
+    for ext, text in renders:
+        pairs.append((os.path.join(p['dest'], 'mesh-%s.%s' % (p['stamp'], ext)), text))
+        pairs.append((os.path.join(p['dest'], 'latest.%s' % ext), text))
+    return write_all(p['dest'], pairs, check_mode, 'reports')
+
+
+def write_all(dest, pairs, check_mode, what):
+    """Write each (path, text) under ``dest`` (made if missing): (error or None, paths)."""
+    files = [path for path, dummy in pairs]
     if check_mode:
         return None, files
     try:
-        if not os.path.isdir(p['dest']):
-            os.makedirs(p['dest'])
-        for ext, text in renders:
-            write_atomic(os.path.join(p['dest'], 'mesh-%s.%s' % (p['stamp'], ext)), text)
-            write_atomic(os.path.join(p['dest'], 'latest.%s' % ext), text)
+        if not os.path.isdir(dest):
+            os.makedirs(dest)
+        for path, text in pairs:
+            write_atomic(path, text)
     except (IOError, OSError) as e:
-        return "cannot write reports to %s: %s" % (p['dest'], e), files
+        return "cannot write %s to %s: %s" % (what, dest, e), files
     return None, files
+
+
+# --- the remediation report ---------------------------------------------------------------
+REMEDIATION_SPEC = dict(
+    report=dict(type='dict', required=True),
+    dest=dict(type='path', required=True),
+    names=dict(type='list', elements='str', required=True),
+)
+REMEDIATION_KEYS = ('host', 'cause', 'detail', 'after')
+FILE_NAME = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]{0,122}\.json')
+
+
+def remediation_error(p):
+    """The first invalid option, named, or None."""
+    if not p['names']:
+        return "names must list at least one file name"
+    bad = [n for n in p['names'] if not FILE_NAME.fullmatch(n)]
+    if bad:
+        return "names must be file names ending in .json (letters, digits, '.', '_', '-'), got %r" % bad[0][:80]
+    missing = [k for k in REMEDIATION_KEYS if k not in p['report']]
+    if missing:
+        return "report is not a remediation report: it has no %s" % ', '.join(repr(k) for k in missing)
+    return inputs.bad_path('dest', p['dest'])
+
+
+def write_remediation(p, check_mode):
+    """(error or None, files written or that would be written). p: validated options."""
+    text = json.dumps(p['report'], indent=4, sort_keys=True, separators=(',', ': '), default=str) + '\n'
+    return write_all(p['dest'], [(os.path.join(p['dest'], name), text) for name in p['names']], check_mode,
+                     'the remediation report')

@@ -15,6 +15,8 @@ description:
   - Sends the mesh protocol C(ping) command to the gateway REQ/REP socket and reports whether a valid reply came back.
   - A TCP port that accepts connections while the broker is hung (for example stopped with SIGSTOP) counts as B(not) available.
   - Follows the zguide Lazy Pirate pattern, on a timeout the REQ socket is closed and a fresh one retries, up to I(retries) attempts.
+  - A TCP connect is tried first, for at most 0.25 seconds. When it is refused (nothing listens on the port, or a firewall rejects it),
+    the broker is reported unavailable at once, with no ZeroMQ attempt, instead of after the whole I(timeout).
   - Reports availability instead of failing, like C(community.postgresql.postgresql_ping).
 version_added: 0.1.0
 author:

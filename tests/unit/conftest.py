@@ -9,6 +9,21 @@ def module_exits(monkeypatch):
     patch_exits(monkeypatch)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_tcp_probe: runs the real TCP refusal probe (loopback targets only)")
+
+
+@pytest.fixture(autouse=True)
+def no_tcp_probe(request, monkeypatch):
+    """Unit tests give hosts such as 10.0.0.1 to modules whose ZeroMQ is faked: the TCP refusal
+    probe before a ping would really connect there (the network rule). It gives no verdict here;
+    tests marked ``real_tcp_probe`` (loopback only) run the real one."""
+    if request.node.get_closest_marker("real_tcp_probe"):
+        return
+    from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import sockets
+    monkeypatch.setattr(sockets, "tcp_refused", lambda host, port, timeout: False)
+
+
 # Property tests draw the same examples on every run: a mutant is killed or not, never by chance
 # (make mutation compares scores across runs).
 from hypothesis import settings  # noqa: E402

@@ -31,3 +31,25 @@ def client_socket(zmq, ctx, kind, url, curve=None):
     if curve:
         sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
     return sock
+
+
+# A refusal comes back in one round trip; on a host that drops the connect instead, the probe
+# gives up after this long and leaves the verdict to the ZeroMQ request.
+REFUSAL_BUDGET_S = 0.25
+
+
+def tcp_refused(host, port, timeout):
+    """True when a TCP connect to host:port is refused (nothing listens there, or a firewall
+    rejects it). A ZeroMQ client learns nothing from a refusal: it reconnects quietly and waits
+    out its whole timeout. Accepted, dropped, unresolved, anything else: False (no verdict)."""
+    import socket
+    if not 0 < int(port) < 65536:  # the socket module would quietly wrap 70000 to 4464
+        return False
+    try:
+        sock = socket.create_connection((host.strip('[]'), int(port)), max(0.001, min(timeout, REFUSAL_BUDGET_S)))
+    except ConnectionRefusedError:
+        return True
+    except (OSError, ValueError, OverflowError):
+        return False
+    sock.close()
+    return False

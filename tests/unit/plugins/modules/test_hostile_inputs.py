@@ -9,13 +9,14 @@ from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, host_state, mesh_probe, mesh_report, mesh_verify,
-                                                             mt5_close_all, mt5_positions, wait_for_gateway, zmq_heartbeat,
-                                                             zmq_ping)
+                                                             mt5_close_all, mt5_positions, remediation_report, wait_for_gateway,
+                                                             zmq_heartbeat, zmq_ping)
 from support.module_harness import run_module
 
 BAD_HOSTS = ["", "a b", "$(reboot)", "x;rm -rf /", "-oProxyCommand=id", "h" * 300, "a\x00b", "gtw\n", "`id`",
              "../../etc/passwd", "{'a': 1}"]
 BAD_PORTS = [0, -1, 65536, 10 ** 12, "abc", True]
+REMEDIATION = {"host": "gtw", "cause": "stopped", "detail": "d", "after": {"cause": "healthy", "detail": "d"}}
 BAD_SECONDS = ["nan", "inf", "-inf", -1, 0, 1e300, "soon", [1]]
 
 
@@ -84,6 +85,12 @@ CASES = {
         + [dict(result=RESULT, dest="/tmp/reports", stamp=s) for s in ("", "../x", "a/b", "a\x00", "x" * 100, "$(id)")]
         + [dict(result=RESULT, dest="/tmp/reports", stamp="s", vantages={"h": "text"})]
         + [dict(result=RESULT, dest="a\x00b", stamp="s")]),
+    remediation_report: (
+        [dict(report=REMEDIATION, dest="/tmp/reports", names=n)
+         for n in ([], [""], ["../x.json"], ["a/b.json"], ["x.txt"], [".hidden.json"], ["a\x00.json"], ["x" * 200 + ".json"],
+                   ["$(id).json"], ["ok.json", "-x"])]
+        + [dict(report=r, dest="/tmp/reports", names=["r.json"]) for r in ({}, {"host": "h"}, "text")]
+        + [dict(report=REMEDIATION, dest="a\x00b", names=["r.json"])]),
     gateway_diagnose: (
         [dict(address="gtw", unit=u) for u in ("-x", "a;b", "", "a b", "$(id).service")]
         + [dict(address=a) for a in BAD_HOSTS]

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateway_probes
-from ansible_collections.mt5crs.mesh.plugins.modules import mesh_probe, mesh_report, mesh_verify
+from ansible_collections.mt5crs.mesh.plugins.modules import mesh_probe, mesh_report, mesh_verify, remediation_report
 from ansible_collections.mt5crs.mesh.plugins.modules import wait_for_gateway, zmq_heartbeat, zmq_ping
 from support.module_harness import run_module
 
@@ -183,6 +183,35 @@ def test_mesh_report_check_mode_writes_nothing(tmp_path):
     result = catalog.score([])
     kind, res = run_module(mesh_report, {"result": result, "dest": str(tmp_path / "r"), "stamp": "s", "_ansible_check_mode": True})
     assert kind == "exit" and res["changed"] and not (tmp_path / "r").exists()
+
+
+REMEDIATION = {"host": "gtw.lab", "cause": "stopped", "detail": "mt5mesh-gateway.service is stopped",
+               "after": {"cause": "healthy", "detail": "answers ping"}, "journal": ["a", "b"], "waited_s": 0.4}
+
+
+def test_remediation_report_writes_the_same_json_under_each_name_atomically(tmp_path):
+    dest = tmp_path / "new" / "reports"
+    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(dest),
+                                                "names": ["remediation-gtw.lab.json", "remediation-latest.json"]})
+    assert kind == "exit"
+    assert res["files"] == [str(dest / "remediation-gtw.lab.json"), str(dest / "remediation-latest.json")]
+    for name in ("remediation-gtw.lab.json", "remediation-latest.json"):
+        text = (dest / name).read_text()
+        assert json.loads(text) == REMEDIATION and text.endswith("}\n") and '\n    "after": {' in text
+    assert sorted(p.name for p in dest.iterdir()) == ["remediation-gtw.lab.json", "remediation-latest.json"]
+
+
+def test_remediation_report_check_mode_writes_nothing(tmp_path):
+    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(tmp_path / "r"), "names": ["x.json"],
+                                                "_ansible_check_mode": True})
+    assert kind == "exit" and res["files"] == [str(tmp_path / "r" / "x.json")] and not (tmp_path / "r").exists()
+
+
+def test_remediation_report_unwritable_dest_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(blocker / "r"), "names": ["x.json"]})
+    assert kind == "fail" and res["msg"].startswith("cannot write the remediation report to %s: " % (blocker / "r"))
 
 
 class FakeRun:
