@@ -160,6 +160,77 @@ def test_heartbeat_gap_stays_under_2s_while_a_dealer_pipelines_replays(gateway):
     assert len(beats) >= 5 and max(gaps) < 2.0, (len(beats), gaps and max(gaps), replies)
 
 
+def heartbeats(pub, within, topic=protocol.TOPIC_HEARTBEAT):
+    """The heartbeats a new SUB to ``topic`` receives within ``within`` seconds."""
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, topic)
+    sub.connect("tcp://127.0.0.1:%d" % pub)
+    got, deadline = [], time.monotonic() + within
+    try:
+        while time.monotonic() < deadline and sub.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+            frames = sub.recv_multipart()
+            if frames[0] == protocol.TOPIC_HEARTBEAT:
+                got.append(json.loads(frames[1]))
+                if within <= 5:
+                    break
+    finally:
+        sub.close(0)
+    return got
+
+
+@pytest.mark.parametrize("topic", [protocol.TOPIC_HEARTBEAT, b""])
+def test_a_new_heartbeat_subscriber_gets_one_at_once_not_after_the_30s_interval(gateway, topic):
+    _gw, rep, pub, _pull = gateway(extra=["--heartbeat", 30])
+    epoch = call(rep, {"cmd": "ping"})["epoch"]
+    got = heartbeats(pub, 5.0, topic)
+    assert got and got[0]["epoch"] == epoch, got
+
+
+def test_a_subscribe_flood_gets_at_most_one_heartbeat_per_50ms_and_ping_still_answers(gateway):
+    _gw, rep, pub, _pull = gateway(extra=["--heartbeat", 30])
+    listener = zmq.Context.instance().socket(zmq.SUB)
+    listener.setsockopt(zmq.LINGER, 0)
+    listener.setsockopt(zmq.SUBSCRIBE, protocol.TOPIC_HEARTBEAT)
+    listener.connect("tcp://127.0.0.1:%d" % pub)
+    wait_until(lambda: listener.poll(100), 5, "the listener's own heartbeat")
+    listener.recv_multipart()
+    flood = zmq.Context.instance().socket(zmq.XSUB)
+    flood.setsockopt(zmq.LINGER, 0)
+    flood.connect("tcp://127.0.0.1:%d" % pub)
+    start = time.monotonic()
+    try:
+        for _i in range(3000):  # bounded: 3 000 subscribe/unsubscribe pairs
+            flood.send(b"\x01hb")
+            flood.send(b"\x00hb")
+        time.sleep(0.5)
+        elapsed = time.monotonic() - start
+        beats = 0
+        while listener.poll(0):
+            listener.recv_multipart()
+            beats += 1
+        assert call(rep, {"cmd": "ping"}) is not None
+    finally:
+        flood.close(0)
+        listener.close(0)
+    assert 1 <= beats <= elapsed / 0.05 + 2, (beats, elapsed)
+
+
+def test_bytes_that_are_no_subscription_on_the_pub_port_are_ignored_and_heartbeats_go_on(gateway):
+    _gw, rep, pub, _pull = gateway(extra=["--heartbeat", 30])
+    junk = zmq.Context.instance().socket(zmq.XSUB)
+    junk.setsockopt(zmq.LINGER, 0)
+    junk.connect("tcp://127.0.0.1:%d" % pub)
+    try:
+        for frame in (b"", b"\x05junk", b"\x02" * 4000, b"\xff\xfe", b"\x01" + b"x" * 3000):
+            junk.send(frame)
+        time.sleep(0.3)
+        assert call(rep, {"cmd": "ping"}) is not None
+    finally:
+        junk.close(0)
+    assert heartbeats(pub, 5.0)
+
+
 def test_synthetic_symbol_with_newline_is_refused_at_start(tmp_path):
     rep, pub = free_port(), free_port()
     gw = Service("mt5mesh-gateway", gateway_args(rep, pub, extra=["--symbols", "EURUSD,BAD\tX"]), str(tmp_path))

@@ -29,6 +29,10 @@ MAX_SYMBOLS = 1000
 INTERNAL_ERROR = protocol.reply_error(None, "internal error handling request")
 # One loop turn serves requests for at most this long, so heartbeats keep their cadence.
 TURN_BUDGET_S = 0.02
+# A new heartbeat subscriber gets one at once (zguide's last value cache, on XPUB): a probe or a
+# nexus that (re)connects learns epoch and seq without waiting out the interval. At most one such
+# heartbeat per this many seconds, whatever a peer's subscribe flood.
+HB_ON_SUBSCRIBE_EVERY_S = 0.05
 
 
 class Broker:
@@ -80,8 +84,9 @@ class Broker:
     def open(self, curve=None):
         self.curve = curve
         self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM)
-        self.pub = self._socket(zmq.PUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
+        self.pub = self._socket(zmq.XPUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
                                 max_in=PUB_MAX_IN_BYTES)
+        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscriber's subscription, not just the first
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         if self.kind == "ea":
             self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
@@ -252,8 +257,9 @@ class Broker:
         poller.register(self.monitor, zmq.POLLIN)
         if self.pull is not None:
             poller.register(self.pull, zmq.POLLIN)
+        poller.register(self.pub, zmq.POLLIN)
         hb_every = float(self.cfg["heartbeat"])
-        next_hb = time.monotonic()
+        next_hb = last_hb = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
             if self.source is not None:
@@ -261,7 +267,7 @@ class Broker:
                     self.publish(*tick)
             if now >= next_hb:
                 self.heartbeat()
-                next_hb = now + hb_every
+                last_hb, next_hb = now, now + hb_every
             if self.journal is not None and self.journal.due(now):
                 self._roll_journal()
             wait = next_hb - now
@@ -274,6 +280,21 @@ class Broker:
                 self._drain_pull()
             if self.monitor in ready:
                 self._track_clients()
+            if self.pub in ready and self._heartbeat_subscribed():
+                next_hb = min(next_hb, last_hb + HB_ON_SUBSCRIBE_EVERY_S)
+
+    def _heartbeat_subscribed(self, budget=1000):
+        """Reads what subscribers sent the XPUB (bounded); True when one subscribed to heartbeats
+        (a prefix of the hb topic, the empty one included). Anything else is ignored."""
+        wanted = False
+        for _i in range(budget):
+            try:
+                msg = self.pub.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if msg[:1] == b"\x01" and protocol.TOPIC_HEARTBEAT.startswith(msg[1:]):
+                wanted = True
+        return wanted
 
     def _serve_requests(self, budget=1000):
         self._drain(self.rep, lambda frames: self.rep.send(self.handle(frames)), budget, 1)
