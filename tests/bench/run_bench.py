@@ -472,8 +472,13 @@ NOTES = """## How each figure is taken
     shipped: the follower at nice -5 with the stores process back at 0 (3-round medians 1.33x and
     1.48x against 1.70x and 1.89x in the same minutes; no change at 1 000). It would be `Nice=-5`
     in the nexus unit, which needs CAP_SYS_NICE where systemd runs (not every container grants
-    it) and a lab and molecule run of its own. The ratio itself moves a lot between 5 s rounds
-    (1.1-2.9x at 1 000 ticks/s on the same code), which is why the bench takes the median of 3.
+    it) and a lab and molecule run of its own. Measured again the next day, in-process (nexus
+    renices itself to -5 at start, the stores process back to 0), lab down, three A/B pairs in the
+    same minutes: at 10 000 ticks/s 1.38x, 1.43x, 1.45x against 1.54x, 1.59x, 1.49x; at 1 000
+    ticks/s 1.87x, 1.87x, 1.52x against 1.83x, 1.47x, 1.70x. About 0.1x at 10 000 ticks/s, none
+    at 1 000, inside the rounds' spread: still not shipped. The ratio itself moves a lot between
+    5 s rounds (1.1-2.9x at 1 000 ticks/s on the same code), which is why the bench takes the
+    median of 3.
 - **order_send**: 2 000 `order_send` round trips (0.01 lot, alternating sides, each a new id)
   after 100 warm-up ones, each followed by an untimed `order_close` so the paper account holds
   one position (a real account holds a few); gateway with `--terminal paper --trading` and its
