@@ -15,6 +15,10 @@ def plan(cur, checkpoint_seq):
     return cur.fetchone()[0][0]["Plan"]
 
 
+def pages(node):
+    return node["Shared Hit Blocks"] + node["Shared Read Blocks"]
+
+
 def test_hub_read_from_a_late_checkpoint_touches_a_few_pages_not_the_whole_history(clean_stores):
     pg, _redis = clean_stores
     conn = pg.connect("mt5_crs")
@@ -29,7 +33,6 @@ def test_hub_read_from_a_late_checkpoint_touches_a_few_pages_not_the_whole_histo
         conn.commit()
     finally:
         conn.close()
-    pages = lambda p: p["Shared Hit Blocks"] + p["Shared Read Blocks"]  # noqa: E731
     # Both read 1 000 rows; from a late checkpoint the scan must not walk the 199 000 before it
     # (that walk is about 600 index pages here; a start at the checkpoint is a few dozen).
     assert early["Actual Rows"] == late["Actual Rows"] == 1000, (early, late)
