@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mt5crs.mesh.plugins.module_utils import inputs, report
 
 STAMP = re.compile(r'[A-Za-z0-9_.:-]{1,64}')
@@ -40,6 +41,18 @@ def validation_error(p):
     if bad:
         return "vantages must map each host to its mesh_verify result; not a result: %s" % ', '.join(bad[:5])
     return inputs.bad_path('dest', p['dest'])
+
+
+def module_main(spec, validate, write):
+    """A report module's whole run (mesh_report, remediation_report): validate, then write."""
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    error = validate(module.params)
+    if error:
+        module.fail_json(msg=error)
+    error, files = write(module.params, module.check_mode)
+    if error:
+        module.fail_json(msg=error)
+    module.exit_json(changed=True, files=files)
 
 
 def write_atomic(path, text):

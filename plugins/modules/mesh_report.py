@@ -65,20 +65,11 @@ files:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import report_files
 
 
 def main():
-    module = AnsibleModule(argument_spec=report_files.ARGUMENT_SPEC, supports_check_mode=True)
-    error = report_files.validation_error(module.params)
-    if error:
-        module.fail_json(msg=error)
-    error, files = report_files.write(module.params, module.check_mode)
-    if error:
-        module.fail_json(msg=error)
-    module.exit_json(changed=True, files=files)
+    report_files.module_main(report_files.ARGUMENT_SPEC, report_files.validation_error, report_files.write)
 
 
 if __name__ == '__main__':

@@ -72,20 +72,11 @@ files:
   sample: [/srv/mesh/reports/remediation-gtw.lab.json, /srv/mesh/reports/remediation-latest.json]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mt5crs.mesh.plugins.module_utils import report_files
 
 
 def main():
-    module = AnsibleModule(argument_spec=report_files.REMEDIATION_SPEC, supports_check_mode=True)
-    error = report_files.remediation_error(module.params)
-    if error:
-        module.fail_json(msg=error)
-    error, files = report_files.write_remediation(module.params, module.check_mode)
-    if error:
-        module.fail_json(msg=error)
-    module.exit_json(changed=True, files=files)
+    report_files.module_main(report_files.REMEDIATION_SPEC, report_files.remediation_error, report_files.write_remediation)
 
 
 if __name__ == '__main__':
