@@ -55,17 +55,23 @@ def ping_action_dialect(zmq, url, timeout=1.0, retries=2, curve=None, action='HE
     return _fail(error, is_available=False, error=error, rtt_ms=None, attempts=retries, socket_resets=resets)
 
 
+def _refused(url, host, port, timeout, suffix=''):
+    """The error for a refused TCP connect, or None. A stopped broker then answers at once instead
+    of after the whole timeout (remediation, wait_for_gateway and a verify during an incident ask
+    exactly when it is down)."""
+    if sockets.tcp_refused(host, port, timeout):
+        return 'gateway %s: connection refused (nothing listens there, or a firewall rejects it)%s' % (url, suffix)
+    return None
+
+
 def zmq_ping(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, retries=2, curve=None, gateway_dialect='mt5mesh',
              action_ping='HEARTBEAT'):
     """The gateway answers ``ping`` (Lazy Pirate: each timeout resets the socket); with
     ``gateway_dialect='action'``, an existing client's HEARTBEAT or PING."""
     url = sockets.tcp_url(host, port)
-    if sockets.tcp_refused(host, port, timeout):
-        # A stopped broker answers at once instead of after the whole timeout (remediation and
-        # wait_for_gateway ask exactly when it is down).
-        error = 'gateway %s: connection refused (nothing listens there, or a firewall rejects it)%s' % (
-            url, ' (action dialect %s)' % action_ping if gateway_dialect == 'action' else '')
-        return _fail(error, is_available=False, error=error, rtt_ms=None, attempts=0, socket_resets=0)
+    refused = _refused(url, host, port, timeout, ' (action dialect %s)' % action_ping if gateway_dialect == 'action' else '')
+    if refused:
+        return _fail(refused, is_available=False, error=refused, rtt_ms=None, attempts=0, socket_resets=0)
     if gateway_dialect == 'action':
         return ping_action_dialect(zmq, url, timeout, retries, curve, action_ping)
     client = LazyPirateClient(zmq, url, timeout=timeout, retries=retries,
@@ -122,6 +128,10 @@ def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, wit
     """At least ``min_messages`` protocol events on the gateway PUB within ``within`` seconds
     (with ``gateway_dialect='action'``, tick frames: see action_ticks)."""
     url = sockets.tcp_url(host, port)
+    refused = _refused(url, host, port, within, ' (action dialect)' if gateway_dialect == 'action' else '')
+    if refused:
+        return _fail(refused, count=0, seq_first=None, seq_last=None, gaps=0, epoch=None, malformed=0,
+                     heartbeat_age_s=None, heartbeat_ts=None)
     if gateway_dialect == 'action':
         return action_ticks(zmq, url, min_messages, within, curve)
     sock = sockets.client_socket(zmq, zmq.Context.instance(), zmq.SUB, url, curve)

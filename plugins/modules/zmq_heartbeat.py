@@ -15,6 +15,9 @@ description:
   - Subscribes to the gateway PUB socket and waits for at least I(min_messages) protocol events within I(within) seconds.
   - Reports the count, the seq range, gaps seen, the epoch and the age of the last heartbeat.
   - Reports availability instead of failing; use I(fail_on_missing) to fail.
+  - A TCP connect is tried first, for at most 0.25 seconds. When it is refused (nothing listens on the port, or a firewall rejects it),
+    it reports no events at once instead of after I(within).
+  - The gateway publishes a heartbeat as soon as a new subscriber subscribes to heartbeats, so a live gateway answers in milliseconds.
 version_added: 0.1.0
 author:
   - mt5crs maintainers (@mt5crs)

@@ -59,3 +59,12 @@ def test_a_listening_broker_is_still_asked_over_zeromq():
     finally:
         rep.close(0)
     assert got["error"] == "gateway tcp://127.0.0.1:%d: no reply within 0.200s after 1 attempt(s)" % port
+
+
+@pytest.mark.parametrize("dialect,suffix", [("mt5mesh", ""), ("action", " (action dialect)")])
+def test_a_refused_heartbeat_probe_fails_at_once_with_no_event_naming_the_url(dialect, suffix):
+    port = closed_port()
+    got = gateway_probes.zmq_heartbeat(zmq, "127.0.0.1", port, 1, 30.0, gateway_dialect=dialect)
+    assert got["ok"] is False and got["count"] == 0 and got["heartbeat_age_s"] is None
+    assert got["detail"] == ("gateway tcp://127.0.0.1:%d: connection refused (nothing listens there, or a firewall "
+                             "rejects it)%s" % (port, suffix))
