@@ -114,6 +114,19 @@ def _watch_parent(parent_pid):
 
 
 # --- the parent's side ------------------------------------------------------------------
+def exit_code(proc, timeout):
+    """The child's exit code, waiting at most ``timeout`` s for it; None if it still runs.
+
+    Why not ``proc.join(timeout)``: the kernel closes a dying child's sentinel before the child
+    can be reaped, and join() with a timeout polls once (WNOHANG) after the sentinel: in that
+    window it reads no exit code (seen in CI: "exit code None" for a SIGKILLed child)."""
+    deadline = time.monotonic() + timeout
+    multiprocessing.connection.wait([proc.sentinel], timeout)
+    while proc.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return proc.exitcode
+
+
 class StoresProcess:
     """The parent's handle on the stores process."""
 
@@ -177,8 +190,7 @@ class StoresProcess:
                 self._checkpoint_seen.set()
         # The pipe closed: the child is done, or it died.
         if not (self._finishing or self.stop.is_set()):
-            multiprocessing.connection.wait([self._proc.sentinel], 5)
-            self.failure = "stores process exited unexpectedly (exit code %s)" % self._proc.exitcode
+            self.failure = "stores process exited unexpectedly (exit code %s)" % exit_code(self._proc, 5)
             log.error("%s: stopping nexus; what it did not commit is replayed from the gateway ring "
                       "when nexus starts again", self.failure)
             self.stop.set()
@@ -217,6 +229,6 @@ class StoresProcess:
             log.error("stores process did not stop within %ds; killing it (nothing committed is lost)", timeout)
             self._proc.kill()
             self._receiver.join(5)
-        self._proc.join(5)
-        if self._proc.exitcode and not self.failure:
-            self.failure = "stores process exited with code %s while stopping" % self._proc.exitcode
+        code = exit_code(self._proc, 5)
+        if code and not self.failure:
+            self.failure = "stores process exited with code %s while stopping" % code
