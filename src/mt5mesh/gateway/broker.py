@@ -61,7 +61,7 @@ class Broker:
         self.epoch = loaded.epoch
         for seq, payload in loaded.events:
             self.ring.put(seq, payload)
-        self.latest = latest_from(loaded, MAX_SYMBOLS)
+        self.latest = latest_from(loaded, MAX_SYMBOLS, self.cfg["symbols"].split(","))
         self.seq = loaded.last_seq
 
     def checkpoint(self):

@@ -65,26 +65,56 @@ def _line(kind, data):
 
 def parse_line(line):
     """(kind, data) of one journal line, or None when it is torn or altered (pure)."""
-    if not line.endswith(b"\n") or len(line) < 12 or line[8:9] != b" ":
+    # Byte indexes, not slices: this runs once per event a restart keeps (200 000 by default).
+    if len(line) < 12 or line[-1] != 10 or line[8] != 32 or line[10] != 32:
         return None
     body = line[9:-1]
     try:
         crc = int(line[:8], 16)
     except ValueError:
         return None
-    if zlib.crc32(body) != crc or body[1:2] != b" ":
+    if zlib.crc32(body) != crc:
         return None
     return body[:1], body[2:]
+
+
+def needed_from(firsts, ring_size):
+    """Index of the oldest segment a restart reads, from the segments' first seqs, oldest first (pure).
+
+    Every segment opens with the whole state, so only events make older segments worth reading,
+    and the ring keeps the newest ``ring_size``: once the newest segment starts ``ring_size`` or
+    more past a segment's start, everything before that segment is older than the ring."""
+    needed = 0
+    for i, first in enumerate(firsts):
+        if firsts[-1] - first >= ring_size:
+            needed = i
+    return needed
+
+
+def event_count(segments):
+    """The event records in the segments, a torn last line not counted (pure; one byte a line)."""
+    count = sum(1 for lines in segments for raw in lines if raw[9:10] == b"E")
+    tail = segments[-1][-1:] if segments else []
+    if tail and tail[0][9:10] == b"E" and parse_line(tail[0]) is None:
+        count -= 1
+    return count
 
 
 def replay_lines(segments, ring_size):
     """Rebuild the state from the lines of each segment, oldest first (pure).
 
     ``segments`` is a list of lists of raw lines. Returns ``Loaded`` or raises JournalCorrupt;
-    a torn last line of the last segment is ignored (it was never published)."""
+    a torn last line of the last segment is ignored (it was never published). Events older than
+    the ring are counted, not parsed: a gateway that ran at 20 000 ticks/s holds a ring and most
+    of a segment more, and parsing those took 0.65 s of an idle restart (systemd's restart of a
+    killed gateway has a 2 s budget). Every other line is checked."""
     epoch, events, cursors, replies, intents, mark = None, [], {}, {}, [], 0
+    older = event_count(segments) - ring_size
     for n, lines in enumerate(segments):
         for i, raw in enumerate(lines):
+            if older > 0 and raw[9:10] == b"E":
+                older -= 1
+                continue
             parsed = parse_line(raw)
             if parsed is None:
                 if n == len(segments) - 1 and i == len(lines) - 1:
@@ -92,7 +122,13 @@ def replay_lines(segments, ring_size):
                 raise JournalCorrupt("segment %d line %d fails its checksum" % (n + 1, i + 1))
             kind, data = parsed
             try:
-                if kind == b"H":
+                if kind == b"E":  # first: all but a few lines are events
+                    seq_text, payload = data.split(b" ", 1)
+                    seq = int(seq_text)
+                    if events and seq != events[-1][0] + 1:
+                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq))
+                    events.append((seq, payload))
+                elif kind == b"H":
                     head = json.loads(data)
                     if epoch is not None and head["epoch"] != epoch:
                         raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]))
@@ -101,12 +137,6 @@ def replay_lines(segments, ring_size):
                     replies = dict(head.get("replies") or [])
                     intents = list(head.get("intents") or [])
                     mark = events[-1][0] if events else int(head.get("seq", 0))
-                elif kind == b"E":
-                    seq_text, payload = data.split(b" ", 1)
-                    seq = int(seq_text)
-                    if events and seq != events[-1][0] + 1:
-                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq))
-                    events.append((seq, payload))
                 elif kind == b"I":
                     intents.append(json.loads(data))
                 elif kind == b"R":
@@ -123,32 +153,38 @@ def replay_lines(segments, ring_size):
     return Loaded(epoch, events[-ring_size:], cursors, replies, intents, mark)
 
 
-def latest_from(loaded, limit):
-    """The newest tick payload per symbol, at most ``limit`` symbols (pure; read from the end)."""
-    latest = {}
+def latest_from(loaded, limit, symbols=()):
+    """The newest tick payload per symbol, at most ``limit`` symbols (pure; read from the end).
+
+    The scan stops once every one of ``symbols`` (the gateway's own) is found: a full ring of a
+    few symbols never reaches ``limit``, and scanning all of it cost 0.3 s of every restart."""
+    latest, wanted = {}, set(symbols)
     for _seq, payload in reversed(loaded.events):
         found = _SYMBOL.search(payload)
         if found and b'"trade":' not in payload:
             latest.setdefault(found.group(1).decode("utf-8"), payload)
-            if len(latest) >= limit:
+            if len(latest) >= limit or (wanted and wanted.issubset(latest)):
                 break
     return latest
 
 
-def cursors_from(loaded):
+def cursors_from(loaded, symbols=()):
     """Per-symbol terminal cursors {symbol: [time_msc, ticks at that msc]}: the checkpoint's,
-    advanced by the journal's tick events after it (pure; scans from the newest event back)."""
+    advanced by the journal's tick events after it (pure; scans from the newest event back).
+
+    With ``symbols`` (those the terminal is asked for) only theirs are advanced, and the scan
+    stops once each has shown an older millisecond: other symbols keep the checkpoint's."""
     cursors = {k: list(v) for k, v in loaded.cursors.items()}
-    found, done = {}, set()
+    found, done, wanted = {}, set(), set(symbols)
     for seq, payload in reversed(loaded.events):
-        if seq <= loaded.checkpoint_seq:
-            break  # the checkpoint already counts these
+        if seq <= loaded.checkpoint_seq or (wanted and wanted.issubset(done)):
+            break  # the checkpoint already counts these, or every wanted symbol is known
         # Our own canonical JSON: two regexes instead of decoding a whole ring at start.
         sym, msc = _SYMBOL.search(payload), _TIME_MSC.search(payload)
         if sym is None or msc is None or b'"trade":' in payload:
             continue
         symbol, msc = sym.group(1).decode("utf-8"), int(msc.group(1))
-        if symbol in done:
+        if symbol in done or (wanted and symbol not in wanted):
             continue
         if symbol not in found:
             found[symbol] = [msc, 1]
@@ -206,7 +242,8 @@ class Journal:
         if not self.segments:
             return None
         contents = []
-        for _first, name in self.segments:
+        needed = needed_from([first for first, _name in self.segments], self.ring_size)
+        for _first, name in self.segments[needed:]:
             with open(os.path.join(self.path, name), "rb") as f:
                 contents.append(f.readlines())
         return replay_lines(contents, self.ring_size)

@@ -69,7 +69,7 @@ def main(argv=None):
             try:
                 mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
                 source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,
-                                        cursors_from(loaded) if loaded else None)
+                                        cursors_from(loaded, cfg.symbols.split(",")) if loaded else None)
             except TerminalError as e:
                 if journal is not None:
                     journal.close()
