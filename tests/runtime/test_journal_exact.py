@@ -34,6 +34,8 @@ def test_parse_line_refuses_short_misplaced_or_unspaced_lines():
     assert parse_line(b"0" * 8 + b"X" + good[9:]) is None  # no space after the checksum
     crc = b"%08x" % zlib.crc32(b"EX1")
     assert parse_line(crc + b" EX1\n") is None  # no space after the type
+    body = b"E 1 {}"
+    assert parse_line(b"%08x" % zlib.crc32(body) + b"X" + body + b"\n") is None  # a right checksum, no space after it
 
 
 def test_each_corruption_is_named_with_its_segment_and_line():

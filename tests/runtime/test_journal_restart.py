@@ -32,15 +32,15 @@ def test_needed_from_is_the_newest_segment_that_starts_a_ring_or_more_before_the
 
 def test_event_count_counts_event_lines_but_not_a_torn_last_one():
     assert event_count([[head(), ev(1)], [head(1), ev(2), ev(3)]]) == 3
-    assert event_count([[head(), ev(1), ev(2)[:30]]]) == 1
+    assert event_count([[head(), ev(1), ev(2), ev(3)[:30]]]) == 2
     assert event_count([[head(), ev(1), _line(b"I", b'"k"')[:12]]]) == 1
     assert event_count([[head(), ev(1)[:30] + b"\n", ev(2)]]) == 2  # torn in the middle: counted, and corrupt
     assert event_count([]) == 0
 
 
 def test_a_damaged_event_older_than_the_ring_is_not_read_and_does_not_set_the_journal_aside():
-    damaged = ev(1)[:20] + b"\n"
-    loaded = replay_lines([[head(), damaged, ev(2), ev(3), ev(4)]], 2)
+    damaged = ev(2)[:20] + b"\n"  # the newest event the ring does not keep
+    loaded = replay_lines([[head(), ev(1), damaged, ev(3), ev(4)]], 2)
     assert seqs(loaded) == [3, 4]
 
 
@@ -129,6 +129,24 @@ def test_latest_from_stops_once_the_gateways_symbols_are_found():
     assert latest_from(loaded, 1000) == {"A": b'{"symbol":"A"}', "B": b'{"symbol":"B"}'}
     assert set(latest_from(loaded, 1000, ["A", "B"])) == {"A", "B"}
     assert set(latest_from(loaded, 1000, ["A", "C"])) == {"A", "B"}  # C never ticked: the whole ring
+
+
+def test_cursors_from_skips_other_symbols_between_a_wanted_symbols_ticks():
+    events = [(2, b'{"symbol":"A","time_msc":5}'), (3, b'{"symbol":"A","time_msc":6}'),
+              (4, b'{"symbol":"B","time_msc":4}'), (5, b'{"symbol":"A","time_msc":6}')]
+    loaded = Loaded(7, events, {"B": [1, 1]}, {}, [], checkpoint_seq=1)
+    assert cursors_from(loaded, ["A"]) == {"A": [6, 2], "B": [1, 1]}
+
+
+def test_an_event_payload_with_spaces_is_kept_whole():
+    payload = b'{"seq":1,"symbol":"A","comment":"close all now"}'
+    loaded = replay_lines([[head(), _line(b"E", b"1 " + payload)]], 10)
+    assert loaded.events == [(1, payload)]
+
+
+def test_the_checkpoint_mark_is_the_last_event_before_it_when_events_were_read():
+    assert replay_lines([[head(), ev(1), ev(2)], [head(seq=9)]], 10).checkpoint_seq == 2
+    assert replay_lines([[head(seq=9)]], 10).checkpoint_seq == 9
 
 
 def test_cursors_from_advances_only_the_terminals_symbols_and_stops_once_each_is_known():
