@@ -68,7 +68,7 @@ def test_a_torn_last_event_does_not_cost_the_ring_an_event():
 def journals(draw):
     """Segments as a gateway writes them: each opens with a checkpoint of the state so far."""
     segments, seq, intents, replies = [], 0, [], {}
-    for _ in range(draw(st.integers(1, 4))):
+    for _segment in range(draw(st.integers(1, 4))):
         lines = [head(seq, intents=list(intents), replies=sorted(replies.items()))]
         for step in draw(st.lists(st.sampled_from("EEEIR"), max_size=12)):
             if step == "E":

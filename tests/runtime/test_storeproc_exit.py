@@ -31,7 +31,7 @@ def _exit_3():
 
 
 def test_a_sigkilled_child_reads_exit_code_minus_9_every_time():
-    for _ in range(10):
+    for _attempt in range(10):
         ready = CTX.Event()
         proc = CTX.Process(target=_hold_many_files_then_sleep, args=(ready,))
         proc.start()
