@@ -29,7 +29,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &file_options
       path:
         description: Absolute path.
         type: path
@@ -100,7 +100,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &no_other_options
       pattern:
         description: A glob.
         type: str
@@ -116,7 +116,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &unit_options
       name:
         description: Unit name.
         type: str
@@ -129,6 +129,36 @@ options:
         description: Whether the unit must be running.
         type: bool
         default: false
+  also:
+    description:
+      - A second wanted state, observed in the same round trip and judged on its own (returned as RV(also)).
+      - What a shared role uses to check its includer's files and units with its own, so that the includer needs no round trip
+        of its own (C(mesh_runtime) for C(gateway_broker) and C(nexus_daemon)).
+      - I(files), I(units) and I(no_other) take the same entries as the options of those names.
+    type: dict
+    suboptions:
+      name:
+        description: A label returned as is, so that the includer can tell its own verdict from another role's.
+        type: str
+        required: true
+      files:
+        description: As I(files).
+        type: list
+        elements: dict
+        default: []
+        suboptions: *file_options
+      units:
+        description: As I(units).
+        type: list
+        elements: dict
+        default: []
+        suboptions: *unit_options
+      no_other:
+        description: As I(no_other).
+        type: list
+        elements: dict
+        default: []
+        suboptions: *no_other_options
 requirements:
   - dpkg-query when I(packages) is given, systemctl when I(units) is given
 '''
@@ -168,6 +198,11 @@ kinds:
   type: list
   elements: str
   sample: [units]
+also:
+  description: The verdict on I(also), as RV(converged), RV(differs) and RV(kinds) are on the rest, with its I(name).
+  returned: when I(also) is given
+  type: dict
+  sample: {name: gateway_broker, converged: false, differs: ["unit mt5mesh-gateway.service: not active"], kinds: [units]}
 elapsed:
   description: Seconds the observation took.
   returned: always
@@ -253,37 +288,55 @@ def observe_units(module, names):
     return dict(zip(names, blocks)) if len(blocks) == len(names) else {}
 
 
+FILE_OPTIONS = dict(path=dict(type='path', required=True), state=dict(type='str', choices=['file', 'directory', 'absent'], default='file'),
+                    checksum=dict(type='str', no_log=True), mode=dict(type='str'), owner=dict(type='str'), group=dict(type='str'))
+UNIT_OPTIONS = dict(name=dict(type='str', required=True), enabled=dict(type='bool', default=False), active=dict(type='bool', default=False))
+NO_OTHER_OPTIONS = dict(pattern=dict(type='str', required=True), keep=dict(type='list', elements='path', default=[]))
+
+
+def observe(module, p):
+    """What the host has of everything ``p`` (the module's options, or ``also``) names."""
+    return dict(files={want['path']: observe_file(want) for want in p.get('files') or ()},
+                lines={want['path']: observe_lines(want['path']) for want in p.get('lines') or ()},
+                no_other={want['pattern']: glob.glob(want['pattern']) for want in p.get('no_other') or ()},
+                packages=observe_packages(module, p.get('packages') or ()), users=observe_users([u['name'] for u in p.get('users') or ()]),
+                units=observe_units(module, [u['name'] for u in p.get('units') or ()]))
+
+
+def verdict(differs):
+    return dict(converged=not differs, differs=differs, kinds=host_state.kinds(differs))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            files=dict(type='list', elements='dict', default=[], options=dict(
-                path=dict(type='path', required=True), state=dict(type='str', choices=['file', 'directory', 'absent'], default='file'),
-                checksum=dict(type='str', no_log=True), mode=dict(type='str'), owner=dict(type='str'), group=dict(type='str'))),
+            files=dict(type='list', elements='dict', default=[], options=FILE_OPTIONS),
             packages=dict(type='list', elements='str', default=[]),
             users=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True), shell=dict(type='str'), home=dict(type='str'))),
             lines=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
                 path=dict(type='path', required=True), regexp=dict(type='str'), line=dict(type='str', no_log=True), text=dict(type='str', no_log=True)),
                 required_one_of=[('line', 'text')], mutually_exclusive=[('line', 'text')], required_together=[('regexp', 'line')]),
-            no_other=dict(type='list', elements='dict', default=[], options=dict(
-                pattern=dict(type='str', required=True), keep=dict(type='list', elements='path', default=[]))),
-            units=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True), enabled=dict(type='bool', default=False), active=dict(type='bool', default=False))),
+            no_other=dict(type='list', elements='dict', default=[], options=NO_OTHER_OPTIONS),
+            units=dict(type='list', elements='dict', default=[], options=UNIT_OPTIONS),
+            also=dict(type='dict', options=dict(
+                name=dict(type='str', required=True),
+                files=dict(type='list', elements='dict', default=[], options=FILE_OPTIONS),
+                units=dict(type='list', elements='dict', default=[], options=UNIT_OPTIONS),
+                no_other=dict(type='list', elements='dict', default=[], options=NO_OTHER_OPTIONS))),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    error = host_state.validation_error(p)
+    error = host_state.validation_error(p) or (host_state.validation_error(p['also']) if p['also'] else None)
     if error:
         module.fail_json(msg=error)
     started = time.time()
-    observed = dict(files={want['path']: observe_file(want) for want in p['files']},
-                    lines={want['path']: observe_lines(want['path']) for want in p['lines']},
-                    no_other={want['pattern']: glob.glob(want['pattern']) for want in p['no_other']},
-                    packages=observe_packages(module, p['packages']), users=observe_users([u['name'] for u in p['users']]),
-                    units=observe_units(module, [u['name'] for u in p['units']]))
-    differs = host_state.differences(p, observed)
-    module.exit_json(changed=False, converged=not differs, differs=differs, kinds=host_state.kinds(differs), elapsed=round(time.time() - started, 3))
+    result = verdict(host_state.differences(p, observe(module, p)))
+    if p['also']:
+        also = p['also']
+        result['also'] = dict(verdict(host_state.differences(also, observe(module, also))), name=also['name'])
+    module.exit_json(changed=False, elapsed=round(time.time() - started, 3), **result)
 
 
 if __name__ == '__main__':

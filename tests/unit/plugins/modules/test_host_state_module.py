@@ -76,3 +76,34 @@ def test_systemctl_failure_or_a_short_answer_observes_nothing():
     assert host_state.observe_units(FakeModule(1, "LoadState=loaded\n"), ["a.service"]) == {}
     assert host_state.observe_units(FakeModule(0, "LoadState=loaded\n"), ["a.service", "b.service"]) == {}
     assert host_state.observe_units(FakeModule(0, ""), []) == {}
+
+
+def test_also_is_judged_on_its_own_in_the_same_run(tmp_path, monkeypatch):
+    patch_exits(monkeypatch)
+    mine, theirs = tmp_path / "runtime.tar", tmp_path / "gateway.yml"
+    mine.write_bytes(b"r")
+    theirs.write_bytes(b"drifted\n")
+    (tmp_path / "stale.key").write_text("k")
+    want = {"files": [{"path": str(mine), "checksum": _sha1(b"r")}],
+            "also": {"name": "gateway_broker", "files": [{"path": str(theirs), "checksum": _sha1(b"wanted\n")}],
+                     "no_other": [{"pattern": str(tmp_path / "*.key")}]}}
+    status, result = run_module(host_state, want)
+    assert status == "exit" and (result["converged"], result["differs"], result["kinds"]) == (True, [], [])
+    assert result["also"] == {"name": "gateway_broker", "converged": False, "kinds": ["files"],
+                              "differs": ["%s: content differs" % theirs, "%s: not wanted" % (tmp_path / "stale.key")]}
+    theirs.write_bytes(b"wanted\n")
+    (tmp_path / "stale.key").unlink()
+    status, result = run_module(host_state, want)
+    assert result["also"] == {"name": "gateway_broker", "converged": True, "differs": [], "kinds": []}
+
+
+def test_without_also_no_verdict_on_it_is_returned(tmp_path, monkeypatch):
+    patch_exits(monkeypatch)
+    status, result = run_module(host_state, {"files": [{"path": str(tmp_path), "state": "directory"}]})
+    assert status == "exit" and "also" not in result
+
+
+def test_a_bad_path_in_also_fails_before_anything_is_read(monkeypatch):
+    patch_exits(monkeypatch)
+    status, result = run_module(host_state, {"also": {"name": "x", "files": [{"path": "relative/x"}]}})
+    assert status == "fail" and result["msg"].startswith("files[].path must be an absolute path")
