@@ -147,8 +147,9 @@ def build_parser(description, schema, extra=None):
     return parser
 
 
-def load(description, schema, argv=None, extra=None):
-    """(Config, argparse namespace). Defaults < --config YAML < flags; exits 2 on a bad value."""
+def load(description, schema, argv=None, extra=None, cross=None):
+    """(Config, argparse namespace). Defaults < --config YAML < flags; exits 2 on a bad value,
+    or when ``cross(config)`` (settings that are wrong together) returns a message."""
     parser = build_parser(description, schema, extra)
     args = parser.parse_args(argv)
     values = {}
@@ -164,6 +165,10 @@ def load(description, schema, argv=None, extra=None):
     names = {o.name for o in schema}
     values.update({k: v for k, v in vars(args).items() if k in names and v is not None})
     try:
-        return validate(schema, values), args
+        cfg = validate(schema, values)
     except ConfigError as e:
         parser.exit(2, "%s: invalid configuration: %s\n" % (parser.prog, e))
+    problem = cross(cfg) if cross is not None else None
+    if problem:
+        parser.exit(2, "%s: invalid configuration: %s\n" % (parser.prog, problem))
+    return cfg, args

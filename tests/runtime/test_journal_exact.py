@@ -101,27 +101,26 @@ def test_cursors_count_only_the_newest_millisecond_and_continue_the_checkpoints_
     assert cursors_from(Loaded(1, events, {"A": [7, 3]}, {}, [], checkpoint_seq=1)) == {"A": [7, 2]}
 
 
-def test_intent_is_on_disk_and_fsynced_at_once_and_a_reply_is_written_without_waiting(tmp_path):
+def test_the_journal_writes_no_order_state_and_an_event_waits_for_the_second_sync(tmp_path):
     now = [0.0]
     j = Journal(str(tmp_path), 10, clock=lambda: now[0])
     j.lock()
     j.start(1, {"epoch": 2, "seq": 0})
     synced = j.syncs
-    j.intent("k1")
-    assert j.syncs == synced + 1
-    j.reply("k1", ["fp", {"ok": True}])
-    assert j.syncs == synced + 1 and j.due(0.5) is False and j.syncs == synced + 1
+    assert not hasattr(j, "intent") and not hasattr(j, "reply")
+    j.event(1, b"{}")
+    assert j.syncs == synced and j.due(0.5) is False and j.syncs == synced
     j.due(1.0)
-    assert j.syncs == synced + 2
+    assert j.syncs == synced + 1
     with open(tmp_path / "seg-00000000000000000001.log", "rb") as f:
         lines = f.readlines()
-    assert lines[1:] == [_line(b"I", b'"k1"'), _line(b"R", b'["k1",["fp",{"ok":true}]]')]
+    assert lines == [_line(b"H", b'{"epoch":2,"seq":0}'), _line(b"E", b"1 {}")]
     j.close()
     j.close()  # closing twice is harmless
     again = Journal(str(tmp_path), 10)
     again.lock()
     loaded = again.load()
-    assert loaded.intents == [] and loaded.replies == {"k1": ["fp", {"ok": True}]} and loaded.epoch == 2
+    assert loaded.intents == [] and loaded.replies == {} and loaded.epoch == 2 and loaded.events == [(1, b"{}")]
     again.close()
 
 

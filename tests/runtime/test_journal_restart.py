@@ -145,8 +145,16 @@ def test_an_event_payload_with_spaces_is_kept_whole():
 
 
 def test_the_checkpoint_mark_is_the_last_event_before_it_when_events_were_read():
-    assert replay_lines([[head(), ev(1), ev(2)], [head(seq=9)]], 10).checkpoint_seq == 2
+    assert replay_lines([[head(), ev(1), ev(2)], [head(seq=2)]], 10).checkpoint_seq == 2
     assert replay_lines([[head(seq=9)]], 10).checkpoint_seq == 9
+
+
+def test_a_checkpoint_past_the_last_event_is_a_gap_that_keeps_the_cursors_before_it():
+    # A segment begun after writes failed (a full disk): the events between were never written.
+    with pytest.raises(JournalCorrupt) as e:
+        replay_lines([[head(cursors={"EURUSD": [5, 1]}), ev(1, msc=7), ev(2, msc=8)], [head(seq=9)]], 10)
+    assert str(e.value) == "events jump from seq 2 to a checkpoint at 9"
+    assert e.value.cursors == {"EURUSD": [8, 1]}
 
 
 def test_cursors_from_advances_only_the_terminals_symbols_and_stops_once_each_is_known():

@@ -6,10 +6,10 @@ from mt5mesh.wire import protocol
 
 
 def test_request_roundtrip_and_id_echo():
-    req = protocol.decode_request([protocol.request("ping", 7)])
-    assert req == {"cmd": "ping", "id": 7}
-    assert json.loads(protocol.reply_ok(req, seq=3)) == {"ok": True, "id": 7, "seq": 3}
-    assert json.loads(protocol.reply_error(req, "boom")) == {"ok": False, "error": "boom", "id": 7}
+    req = protocol.decode_request([protocol.request("ping", "7")])
+    assert req == {"cmd": "ping", "id": "7"}
+    assert json.loads(protocol.reply_ok(req, seq=3)) == {"ok": True, "id": "7", "seq": 3}
+    assert json.loads(protocol.reply_error(req, "boom")) == {"ok": False, "error": "boom", "id": "7"}
 
 
 @pytest.mark.parametrize("frames,needle", [

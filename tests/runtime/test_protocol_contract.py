@@ -73,10 +73,11 @@ def test_terminal_fields_ride_along_in_the_tick_in_order():
     assert protocol.decode_event(frames)[1]["time_msc"] == 3000
 
 
-def test_an_id_of_exactly_256_bytes_is_echoed_257_is_not():
-    exact = "x" * 254  # 256 bytes with the quotes
+def test_an_id_of_exactly_128_characters_is_echoed_129_is_not():
+    exact = "x" * 128
     assert json.loads(protocol.reply_ok({"id": exact}))["id"] == exact
     assert "id" not in json.loads(protocol.reply_ok({"id": exact + "x"}))
+    assert "id" not in json.loads(protocol.reply_ok({"id": 7}))
     assert "id" not in json.loads(protocol.reply_ok({"cmd": "ping"}))
     assert json.loads(protocol.reply_error("not a dict", "e")) == {"ok": False, "error": "e"}
 

@@ -1,5 +1,7 @@
 """decode_object / check_request / decode_reply_object: exact messages and exact bounds (the
 mesh and action dialects share the first step)."""
+import json
+
 import pytest
 
 from mt5mesh.wire import protocol as p
@@ -36,18 +38,30 @@ def test_the_request_size_limit_is_inclusive():
 
 
 def test_check_request_messages_are_exact_and_keep_the_request():
-    err = error_of(p.check_request, {"id": 3})
-    assert str(err) == "request needs a string 'cmd'" and err.request == {"id": 3}
-    err = error_of(p.check_request, {"cmd": "fly", "id": 4})
-    assert str(err) == "unknown cmd 'fly'; known: " + ", ".join(p.COMMANDS) and err.request["id"] == 4
-    err = error_of(p.check_request, {"cmd": "replay", "id": 5})
-    assert str(err) == "replay needs integer from_seq >= 1" and err.request["id"] == 5
+    err = error_of(p.check_request, {"id": "3"})
+    assert str(err) == "request needs a string 'cmd'" and err.request == {"id": "3"}
+    err = error_of(p.check_request, {"cmd": "fly", "id": "4"})
+    assert str(err) == "unknown cmd 'fly'; known: " + ", ".join(p.COMMANDS) and err.request["id"] == "4"
+    err = error_of(p.check_request, {"cmd": "replay", "id": "5"})
+    assert str(err) == "replay needs integer from_seq >= 1" and err.request["id"] == "5"
     err = error_of(p.check_request, {"cmd": "replay", "from_seq": 1, "limit": 0})
     assert str(err) == "replay needs integer limit >= 1"
     err = error_of(p.check_request, {"cmd": "replay", "from_seq": True})
     assert str(err) == "replay needs integer from_seq >= 1"
-    err = error_of(p.check_request, {"cmd": "order_send", "id": 6})
-    assert str(err) == "order_send: 'symbol' is required" and err.request["id"] == 6
+    err = error_of(p.check_request, {"cmd": "order_send", "id": "6"})
+    assert str(err) == "order_send: 'symbol' is required" and err.request["id"] == "6"
+
+
+@pytest.mark.parametrize("bad", [777, 777.0, True, None, "", "x" * 129, "a b", "a\n", "é", ["a"], {"a": 1}])
+def test_an_id_that_is_not_a_short_safe_string_is_refused_naming_the_field_and_never_echoed(bad):
+    for cmd in ("ping", "order_send", "close_all"):
+        err = error_of(p.check_request, {"cmd": cmd, "id": bad})
+        assert str(err) == "'id' must be a string of 1-128 characters from A-Z a-z 0-9 . _ : -"
+        assert "id" not in json.loads(p.reply_error(err.request, err))
+
+
+def test_an_id_of_128_safe_characters_is_taken():
+    assert p.check_request({"cmd": "ping", "id": "Az09._:-" * 16})["id"] == "Az09._:-" * 16
 
 
 def test_replay_limit_defaults_to_1000_and_is_capped():

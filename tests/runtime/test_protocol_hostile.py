@@ -160,9 +160,9 @@ def test_an_unencodable_or_huge_id_is_dropped_from_the_reply_not_raised(raw_id):
     assert "id" not in json.loads(protocol.reply_ok(e.value.request))
 
 
-def test_a_small_id_is_echoed_exactly():
-    req = protocol.decode_request([b'{"cmd":"ping","id":{"a":[1,2.5,"x"]}}'])
-    assert json.loads(protocol.reply_ok(req))["id"] == {"a": [1, 2.5, "x"]}
+def test_a_well_formed_id_is_echoed_exactly():
+    req = protocol.decode_request([b'{"cmd":"ping","id":"a-1.x:2_"}'])
+    assert json.loads(protocol.reply_ok(req))["id"] == "a-1.x:2_"
 
 
 def test_gateway_handle_never_raises_on_any_json_request():

@@ -27,7 +27,7 @@ import time
 from . import protocol
 
 _ACTION_RE = re.compile(br'"action"\s*:\s*"([A-Z_]{1,32})"')
-_REQ_ID_RE = re.compile(br'"(?:req_id|request_id)"\s*:\s*"([A-Za-z0-9._:-]{1,128})"')
+_REQ_ID_RE = re.compile(br'"(?:req_id|request_id)"\s*:\s*"(' + protocol.ID_RE.pattern.encode("ascii") + br')"')
 
 # action -> mesh command
 ACTIONS = {
@@ -61,7 +61,7 @@ def sniff(frames):
 def request_id(obj):
     """The client's request id (``req_id``, or ``request_id`` in the flat variant), if any."""
     rid = obj.get("req_id", obj.get("request_id"))
-    return rid if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
+    return rid if protocol.valid_id(rid) else None
 
 
 def to_command(obj):
@@ -73,7 +73,9 @@ def to_command(obj):
     if not isinstance(payload, dict):
         raise protocol.ProtocolError("%s: 'payload' must be an object" % action)
     req = {"cmd": ACTIONS[action]}
-    rid = request_id(obj)
+    rid = obj.get("req_id", obj.get("request_id"))
+    if rid is not None and not protocol.valid_id(rid):
+        raise protocol.ProtocolError("%s: 'req_id' must be %s" % (action, protocol.ID_RULE))
     if rid is not None:
         req["id"] = rid
     if action in ("OPEN_ORDER", "ORDER_SEND"):

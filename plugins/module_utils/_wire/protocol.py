@@ -24,10 +24,12 @@ DEFAULT_PUB_PORT = 5556
 DEFAULT_PULL_PORT = 5557
 DEFAULT_XPUB_URL = "tcp://127.0.0.1:5558"
 
-# Requests above this size are answered with an error; far larger ones are cut off by the
-# socket's ZMQ_MAXMSGSIZE (SOCKET_MAX_BYTES) before they are ever buffered whole.
+# Requests above this size are cut off by the REP socket's ZMQ_MAXMSGSIZE before they are ever
+# buffered whole (the peer is disconnected); SOCKET_MAX_BYTES is the limit of the other sockets.
 MAX_REQUEST_BYTES = 1024 * 1024
 SOCKET_MAX_BYTES = 16 * 1024 * 1024
+# A history_deals reply stops at this many bytes of deals; the client pages on with from_ticket.
+MAX_DEALS_BYTES = 128 * 1024
 MAX_REPLAY_LIMIT = 20000
 # A replay reply stops at this many bytes of events; the client pages on with from_seq.
 MAX_REPLAY_BYTES = 128 * 1024
@@ -51,6 +53,11 @@ MAX_COMMENT = 31  # MT5 keeps at most 31 characters of an order comment
 TRADE_KINDS = ("fill", "reject", "unknown")
 # Symbols end up in topics and COPY rows: keep them to a safe alphabet.
 SYMBOL_RE = re.compile(r"[A-Za-z0-9._#-]{1,32}")
+# Request ids (the exactly-once key of a trading command, the action dialect's req_id): strings of
+# 1-128 characters from this set. Numbers are refused, not coerced: 777, 777.0 and "777" would be
+# three keys for what a client that re-serialises on retry thinks is one order.
+ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ID_RULE = "a string of 1-128 characters from A-Z a-z 0-9 . _ : -"
 
 TICK_FIELDS = ("epoch", "seq", "ts", "symbol", "bid", "ask")
 HEARTBEAT_FIELDS = ("epoch", "seq", "ts")
@@ -96,6 +103,11 @@ def finite(value, low, high):
     # Range comparisons only (no float conversion): a 400-digit int must not overflow, and NaN
     # fails both comparisons, so it is out of every range.
     return low <= value <= high
+
+
+def valid_id(value):
+    """Whether ``value`` is a well-formed request id (pure; never raises)."""
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
 
 
 def valid_symbol(symbol):
@@ -156,6 +168,10 @@ def decode_object(frames):
 def check_request(req):
     """A decoded request object checked as a mesh command; raises ProtocolError with ``.request``."""
     cmd = req.get("cmd")
+    if "id" in req and not valid_id(req["id"]):
+        err = ProtocolError("'id' must be %s" % ID_RULE)
+        err.request = req
+        raise err
     if not isinstance(cmd, str):
         err = ProtocolError("request needs a string 'cmd'")
         err.request = req
@@ -222,21 +238,16 @@ def trade_request_problem(req):
                 return "%r must be seconds since 1970 before 2100" % key
         if req["from"] > req["to"]:
             return "'from' must not be after 'to'"
+        if "from_ticket" in req and not _integer(req["from_ticket"], 0, MAX_SEQ):
+            return "'from_ticket' must be a deal ticket (an integer >= 0)"
     return None
 
 
-MAX_ID_BYTES = 256
-
-
 def _echo_id(req, msg):
-    """Echo the request's id when it is small and encodable: a peer's 1e400 (inf once parsed)
+    """Echo the request's id only when it is a well-formed id: a peer's 1e400 (inf once parsed)
     or a megabyte of id must not break or bloat the reply."""
-    if isinstance(req, dict) and "id" in req:
-        try:
-            if len(encode(req["id"])) <= MAX_ID_BYTES:
-                msg["id"] = req["id"]
-        except (ValueError, TypeError, RecursionError):
-            pass
+    if isinstance(req, dict) and valid_id(req.get("id")):
+        msg["id"] = req["id"]
 
 
 def reply_ok(req, **fields):
@@ -296,7 +307,7 @@ def trade(epoch, seq, ts, symbol, fields):
 
 TRADE_INT_FIELDS = ("retcode", "order", "deal", "position", "magic", "time_msc")
 TRADE_NUMBER_FIELDS = ("volume", "price", "profit", "sl", "tp")
-TRADE_TEXT_FIELDS = ("cmd", "client_id", "retcode_name", "comment", "error")
+TRADE_TEXT_FIELDS = ("cmd", "client_id", "client_ref", "retcode_name", "comment", "error")
 
 
 def check_trade(data):

@@ -67,23 +67,21 @@ class Broker:
     def checkpoint(self):
         """What a new journal segment opens with: the whole state a restart needs."""
         cursors = getattr(self.source, "cursors", None)
-        state = {"epoch": self.epoch, "seq": self.seq, "cursors": cursors() if cursors else {}}
-        if self.trader is not None:
-            state.update(self.trader.journal_state())
-        return state
+        return {"epoch": self.epoch, "seq": self.seq, "cursors": cursors() if cursors else {}}
 
     def start_journal(self):
         if self.journal is not None:
             self.journal.start(self.seq + 1, self.checkpoint())
 
     def _roll_journal(self):
-        self.start_journal()
-        self.journal.drop_older_than(self.ring.oldest)
+        if self.journal.start(self.seq + 1, self.checkpoint()):
+            self.journal.drop_older_than(self.ring.oldest)
 
     # --- sockets ------------------------------------------------------------------
     def open(self, curve=None):
         self.curve = curve
-        self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM)
+        # A request past the limit disconnects its peer before it is buffered whole.
+        self.rep = self._socket(zmq.REP, self.cfg["rep"], "REP", hwm=REP_SNDHWM, max_in=protocol.MAX_REQUEST_BYTES)
         self.pub = self._socket(zmq.XPUB, self.cfg["pub"], "PUB", hwm=int(self.cfg["pub_hwm"]),
                                 max_in=PUB_MAX_IN_BYTES)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscriber's subscription, not just the first
@@ -97,7 +95,7 @@ class Broker:
         log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
                  self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
 
-    def _socket(self, kind, url, what, hwm=None, max_in=protocol.SOCKET_MAX_BYTES):
+    def _socket(self, kind, url, what, hwm=None, max_in=protocol.MAX_REQUEST_BYTES):
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, max_in)
@@ -115,6 +113,8 @@ class Broker:
                 sock.close(0)
         if self.journal is not None:
             self.journal.close()
+        if self.trader is not None:
+            self.trader.orders.close()
 
     # --- publishing ----------------------------------------------------------------
     def publish(self, symbol, bid, ask, ts=None, extra=None):
@@ -147,17 +147,18 @@ class Broker:
             self.metrics.publish(metrics_snapshot(self))
 
     # --- commands ------------------------------------------------------------------
-    def handle(self, frames):
-        """The reply to one request. Never raises: a peer's message must never end the process."""
+    def handle(self, frames, client=None):
+        """The reply to one request. Never raises: a peer's message must never end the process.
+        ``client`` is the CURVE client's public key (z85) when CURVE authenticated it."""
         self.counters["requests"] += 1
         try:
-            return self._handle(frames)
+            return self._handle(frames, client)
         except Exception as e:  # pylint: disable=broad-except
             self.counters["rejected"] += 1
             self._internal_error("REP", e)
             return INTERNAL_ERROR
 
-    def _handle(self, frames):
+    def _handle(self, frames, client=None):
         req = None
         try:
             try:
@@ -169,16 +170,16 @@ class Broker:
                 self.counters["rejected"] += 1
                 return protocol.encode(dialect.error_reply(sniffed, e))
             if dialect.is_action(obj):
-                return self._action(obj)
+                return self._action(obj, client)
             req = protocol.check_request(obj)
             if req["cmd"] in protocol.READ_COMMANDS or req["cmd"] in protocol.TRADE_COMMANDS:
-                return self._account_command(req)
+                return self._account_command(req, client)
             return getattr(self, "cmd_" + req["cmd"])(req)
         except protocol.ProtocolError as e:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
 
-    def _action(self, obj):
+    def _action(self, obj, client=None):
         """A request of the existing MT5 clients' action dialect: mapped to the same command (same
         safety rules, same exactly-once key) and answered in that dialect, errors included."""
         try:
@@ -193,17 +194,17 @@ class Broker:
             if not reply["ok"]:
                 reply["error"] = "terminal %s is not connected" % term.get("name")
         else:
-            reply = self._account_reply(req)
+            reply = self._account_reply(req, client)
         return protocol.encode(dialect.to_reply(obj, reply))
 
-    def _account_reply(self, req):
+    def _account_reply(self, req, client=None):
         if self.trader is None:
             return {"ok": False, "error": "%s: this gateway has no terminal (it runs --terminal %s); account and trading "
                                           "commands need paper, metatrader5 or mt5linux" % (req["cmd"], self.kind)}
-        return self.trader.handle(req)
+        return self.trader.handle(req, client)
 
-    def _account_command(self, req):
-        reply = self._account_reply(req)
+    def _account_command(self, req, client=None):
+        reply = self._account_reply(req, client)
         fields = {k: v for k, v in reply.items() if k not in ("ok", "error")}
         if reply["ok"]:
             return protocol.reply_ok(req, **fields)
@@ -225,12 +226,27 @@ class Broker:
     def cmd_status(self, req):
         journal = None
         if self.journal is not None:
-            journal = {"path": self.journal.path, "segments": len(self.journal.segments), "syncs": self.journal.syncs}
-        return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(),
+            journal = {"path": self.journal.path, "segments": len(self.journal.segments), "syncs": self.journal.syncs,
+                       "bytes": self.journal.total_bytes(), "budget_bytes": self.journal.budget_bytes,
+                       "ok": self.journal.error is None, "error": self.journal.error}
+        return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(), healthy=self.healthy(),
                                  ring_oldest=self.ring.oldest, ring_size=self.ring.size,
                                  source=self.kind, terminal=self.terminal_status(), journal=journal,
                                  trading=self.trader.state() if self.trader is not None else None,
                                  **self.counters)
+
+    def problems(self):
+        """What makes the gateway unhealthy while it still serves (a journal or order log that
+        cannot be written or trusted); empty when healthy."""
+        out = []
+        if self.journal is not None and self.journal.error is not None:
+            out.append(self.journal.error)
+        if self.trader is not None and not self.trader.orders.healthy():
+            out.append(self.trader.orders.status()["error"])
+        return out
+
+    def healthy(self):
+        return not self.problems()
 
     def terminal_status(self):
         status = getattr(self.source, "status", None)
@@ -268,6 +284,8 @@ class Broker:
             if now >= next_hb:
                 self.heartbeat()
                 last_hb, next_hb = now, now + hb_every
+                if self.trader is not None:
+                    self.trader.orders.maintain()  # expiry by time, and a retry of a failed write
             if self.journal is not None and self.journal.due(now):
                 self._roll_journal()
             wait = next_hb - now
@@ -297,20 +315,31 @@ class Broker:
         return wanted
 
     def _serve_requests(self, budget=1000):
-        self._drain(self.rep, lambda frames: self.rep.send(self.handle(frames)), budget, 1)
+        self._drain(self.rep, self._serve_one, budget, 1, copy=False)
+
+    def _serve_one(self, frames):
+        # Frames, not bytes: with CURVE, the ZAP handler's User-Id (the client's public key) is
+        # the client's identity, and its order ids live in that client's own space.
+        client = None
+        if self.curve is not None:
+            try:
+                client = frames[0].get("User-Id") or None
+            except (zmq.ZMQError, UnicodeDecodeError):
+                client = None
+        self.rep.send(self.handle([f.bytes for f in frames], client))
 
     def _drain_pull(self, budget=10000):
         # Pushes are cheap: the clock is read every 100 of them, not every one.
         self._drain(self.pull, self.push, budget, 100)
 
     @staticmethod
-    def _drain(sock, handle, budget, clock_every):
+    def _drain(sock, handle, budget, clock_every, copy=True):
         """Handle what ``sock`` holds: at most ``budget`` messages and about TURN_BUDGET_S, so
         one busy socket never delays the heartbeat or the other sockets."""
         deadline = time.monotonic() + TURN_BUDGET_S
         for i in range(budget):
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=copy)
             except zmq.Again:
                 return
             handle(frames)

@@ -1,23 +1,28 @@
 """The gateway journal: what a terminal-backed gateway must not lose when it is killed.
 
-Every event is appended here before it is published, with the order ids the gateway has
-answered (exactly-once orders) and the intents it sent to the terminal. A killed process keeps
-all of it (the writes are in the kernel's page cache); the file is fsynced at least once a
-second, and before every order goes to the terminal, so a power loss can cost the last second
-of ticks but never lets an order be sent twice.
+Every event is appended here before it is published. A killed process keeps all of it (the
+writes are in the kernel's page cache); the file is fsynced at least once a second, so a power
+loss can cost the last second of ticks. The exactly-once record of orders is not here: it is the
+order log beside it (mt5mesh.gateway.orderlog), which damage to this journal never touches.
 
 Layout: ``DIR/lock`` (flock: one gateway per journal) and segments ``DIR/seg-<first seq>.log``.
 A segment is lines of ``<crc32 hex> <type> <data>``:
 
-* ``H {"epoch": E, "cursors": {...}, "replies": [[key, reply], ...], "intents": [...]}``, the
-  checkpoint that opens every segment, so older segments can be dropped without losing state;
+* ``H {"epoch": E, "seq": S, "cursors": {...}}``, the checkpoint that opens every segment, so
+  older segments can be dropped without losing state;
 * ``E <seq> <payload>``, one published event (payload as on the wire);
-* ``I <key>``, an order about to be sent to the terminal; ``R [key, reply]``, its answer.
+* ``I``/``R``, order intents and replies, written by journals before the order log existed: read
+  once, to carry them into it (an upgrade), and never written.
 
-A bad checksum on the last line of the newest segment is a write torn by the kill and is cut
-off; anywhere else the journal is corrupt and the gateway starts a new epoch (and says so).
-Segments roll at ``segment_bytes``; a segment is dropped once its events are all older than the
-ring, so the disk holds about one ring of events plus a segment.
+A bad checksum on the last line of the newest segment is a write torn by the kill: it is cut off
+the file at load. Anywhere else the journal is corrupt: the gateway starts a new epoch (and says
+so), keeping the terminal cursors of the last good checkpoint so only the ticks after the damage
+are fetched again. Segments roll at ``segment_bytes`` of events; a segment is dropped once its
+events are all older than the ring, or when the directory passes its byte budget, oldest first.
+
+A write that fails (a full disk) never ends the gateway: the journal reports the error (status,
+/healthz, /metrics), stops writing, and tries a fresh segment every few seconds; events published
+meanwhile are not on disk, so a restart after that begins a new epoch.
 """
 import fcntl
 import json
@@ -35,6 +40,10 @@ SEGMENT_BYTES = 32 * 1024 * 1024
 _SYMBOL = re.compile(rb'"symbol":"([^"\\]{1,32})"')
 _TIME_MSC = re.compile(rb'"time_msc":(\d{1,19})')
 SYNC_EVERY_S = 1.0
+# After a write error the journal tries a fresh segment this often (space may have returned).
+RETRY_EVERY_S = 5.0
+# The journal directory's default byte budget: past it the oldest segments go first.
+BUDGET_BYTES = 2 * 1024 * 1024 * 1024
 
 
 class JournalError(Exception):
@@ -42,7 +51,14 @@ class JournalError(Exception):
 
 
 class JournalCorrupt(Exception):
-    """A journal whose content cannot be trusted; the gateway starts a new epoch."""
+    """A journal whose content cannot be trusted; the gateway starts a new epoch.
+
+    ``cursors`` holds the terminal cursors of the last good checkpoint (and events) before the
+    damage, so the new epoch fetches again only what came after it."""
+
+    def __init__(self, message, cursors=None):
+        Exception.__init__(self, message)
+        self.cursors = cursors or {}
 
 
 class Loaded:
@@ -119,21 +135,29 @@ def replay_lines(segments, ring_size):
             if parsed is None:
                 if n == len(segments) - 1 and i == len(lines) - 1:
                     break  # torn by the kill: never published, since publish follows the write
-                raise JournalCorrupt("segment %d line %d fails its checksum" % (n + 1, i + 1))
+                raise JournalCorrupt("segment %d line %d fails its checksum" % (n + 1, i + 1),
+                                     _salvage(cursors, events, mark))
             kind, data = parsed
             try:
                 if kind == b"E":  # first: all but a few lines are events
                     seq_text, payload = data.split(b" ", 1)
                     seq = int(seq_text)
                     if events and seq != events[-1][0] + 1:
-                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq))
+                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq),
+                                             _salvage(cursors, events, mark))
                     events.append((seq, payload))
                 elif kind == b"H":
                     head = json.loads(data)
                     if epoch is not None and head["epoch"] != epoch:
-                        raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]))
+                        raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]),
+                                             _salvage(cursors, events, mark))
+                    if events and int(head.get("seq", events[-1][0])) != events[-1][0]:
+                        # A segment begun after writes failed (a full disk): events are missing.
+                        raise JournalCorrupt("events jump from seq %d to a checkpoint at %s"
+                                             % (events[-1][0], head.get("seq")), _salvage(cursors, events, mark))
                     epoch = head["epoch"]
                     cursors = dict(head.get("cursors") or {})
+                    # Journals from before the order log: each checkpoint held the whole order state.
                     replies = dict(head.get("replies") or [])
                     intents = list(head.get("intents") or [])
                     mark = events[-1][0] if events else int(head.get("seq", 0))
@@ -146,11 +170,19 @@ def replay_lines(segments, ring_size):
                         intents.remove(key)
                 else:
                     raise JournalCorrupt("unknown record type %r" % kind)
-            except (ValueError, KeyError, TypeError) as e:
-                raise JournalCorrupt("segment %d line %d: %s" % (n + 1, i + 1, e))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise JournalCorrupt("segment %d line %d: %s" % (n + 1, i + 1, e), _salvage(cursors, events, mark))
     if epoch is None:
         raise JournalCorrupt("no checkpoint record")
     return Loaded(epoch, events[-ring_size:], cursors, replies, intents, mark)
+
+
+def _salvage(cursors, events, mark):
+    """The terminal cursors as of the last good record before damage (pure; never raises)."""
+    try:
+        return cursors_from(Loaded(0, events, cursors, {}, [], mark))
+    except Exception:  # pylint: disable=broad-except
+        return dict(cursors)
 
 
 def latest_from(loaded, limit, symbols=()):
@@ -203,16 +235,22 @@ def cursors_from(loaded, symbols=()):
 class Journal:
     """One gateway's journal directory. Owned by the broker thread; nothing else writes it."""
 
-    def __init__(self, path, ring_size, segment_bytes=SEGMENT_BYTES, sync_every=SYNC_EVERY_S, clock=time.monotonic):
+    def __init__(self, path, ring_size, segment_bytes=SEGMENT_BYTES, sync_every=SYNC_EVERY_S, clock=time.monotonic,
+                 budget_bytes=BUDGET_BYTES):
         self.path, self.ring_size = path, int(ring_size)
         self.segment_bytes, self.sync_every, self.clock = segment_bytes, sync_every, clock
+        self.budget_bytes = int(budget_bytes)
         self._lock_fd = None
         self._fd = None
-        self._size = 0
+        self._size = 0        # bytes of events in the open segment (what rolls it)
+        self._bytes = {}      # file name -> bytes written, for the budget
         self._dirty = False
         self._synced_at = clock()
         self.segments = []  # (first seq, file name), oldest first
         self.syncs = 0
+        self.error = None     # the standing write error, or None
+        self._failed_at = None
+        self.torn = 0         # bytes of a torn tail cut off at load
 
     # --- opening -----------------------------------------------------------------------
     def lock(self):
@@ -246,7 +284,28 @@ class Journal:
         for _first, name in self.segments[needed:]:
             with open(os.path.join(self.path, name), "rb") as f:
                 contents.append(f.readlines())
-        return replay_lines(contents, self.ring_size)
+        for _first, name in self.segments:
+            self._bytes[name] = os.path.getsize(os.path.join(self.path, name))
+        loaded = replay_lines(contents, self.ring_size)
+        self._cut_torn_tail(contents[-1])
+        return loaded
+
+    def _cut_torn_tail(self, lines):
+        """Cut a torn last line off the newest segment, so that the next restart, which finds it
+        no longer last, does not take it for corruption."""
+        if not lines or parse_line(lines[-1]) is not None:
+            return
+        name = self.segments[-1][1]
+        keep = sum(len(line) for line in lines[:-1])
+        self.torn = len(lines[-1])
+        fd = os.open(os.path.join(self.path, name), os.O_WRONLY)
+        try:
+            os.ftruncate(fd, keep)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._bytes[name] = keep
+        log.warning("journal %s: cut a torn last record (%d bytes) off %s", self.path, self.torn, name)
 
     def set_aside(self, reason):
         """Move a corrupt journal's segments to DIR/corrupt-<time>/ (kept for a post-mortem)."""
@@ -259,70 +318,126 @@ class Journal:
 
     # --- writing -----------------------------------------------------------------------
     def start(self, first_seq, checkpoint):
-        """Open a new segment that begins with the checkpoint (a dict with the epoch)."""
+        """Open a new segment that begins with the checkpoint (a dict with the epoch and seq).
+        Returns False (and keeps ``error``) when it cannot be written; never raises OSError."""
         name = "seg-%020d.log" % first_seq
-        if self._fd is not None:
+        try:
+            if self._fd is not None:
+                self._close_segment()
+            self._fd = os.open(os.path.join(self.path, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._size = 0
+            self._bytes[name] = os.fstat(self._fd).st_size
+            self.segments = [s for s in self.segments if s[1] != name] + [(first_seq, name)]
+            self._write(b"H", json.dumps(checkpoint, separators=(",", ":")).encode("utf-8"))
             self.sync()
-            os.close(self._fd)
-        self._fd = os.open(os.path.join(self.path, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._size = 0
-        self.segments = [s for s in self.segments if s[1] != name] + [(first_seq, name)]
-        self._write(b"H", json.dumps(checkpoint, separators=(",", ":")).encode("utf-8"))
-        self.sync()
-        self._fsync_dir()
+            self._fsync_dir()
+        except OSError as e:
+            self._failed(e)
+            return False
+        if self.error is not None:
+            log.warning("journal %s: writable again (%s)", self.path, self.error)
+        self.error = self._failed_at = None
+        return True
+
+    def _close_segment(self):
+        fd, self._fd = self._fd, None
+        try:
+            if self._dirty:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def event(self, seq, payload):
-        self._write(b"E", b"%d " % seq + payload)
-
-    def intent(self, key):
-        """Before an order goes to the terminal: on disk before the terminal sees it."""
-        self._write(b"I", json.dumps(key).encode("utf-8"))
-        self.sync()
-
-    def reply(self, key, reply):
-        # Not fsynced at once: should a power loss take it, the fsynced intent remains and a
-        # retry is answered "outcome unknown", never sent again. A kill cannot take it.
-        self._write(b"R", json.dumps([key, reply], separators=(",", ":")).encode("utf-8"))
+        """Append one event; a write error is kept in ``error``, never raised (the gateway goes on
+        publishing, and says it is unhealthy)."""
+        if self.error is not None or self._fd is None:
+            return
+        try:
+            self._write(b"E", b"%d " % seq + payload)
+        except OSError as e:
+            self._failed(e)
 
     def _write(self, kind, data):
         line = _line(kind, data)
-        os.write(self._fd, line)  # one write per record: a kill leaves whole lines or a torn last one
-        self._size += len(line)
+        # One write per record: a kill leaves whole lines or a torn last one.
+        written = os.write(self._fd, line)
+        if written != len(line):
+            # A short write (the disk filled mid-record): cut it off so no half line stays in the
+            # middle of the segment, and report it as the full disk it is.
+            os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+            raise OSError(28, "short write (%d of %d bytes)" % (written, len(line)))
+        if kind == b"E":
+            self._size += len(line)
+        self._bytes[self.segments[-1][1]] = self._bytes.get(self.segments[-1][1], 0) + len(line)
         self._dirty = True
 
+    def _failed(self, e):
+        if self.error is None:
+            log.error("journal %s: cannot write: %s; publishing goes on without it, and a restart after this "
+                      "begins a new epoch", self.path, e.strerror or e)
+        self.error = "journal %s: cannot write: %s" % (self.path, e.strerror or e)
+        self._failed_at = self.clock()
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
     def due(self, now=None):
-        """fsync when a second has passed since the last one; returns whether the segment is full."""
+        """fsync when a second has passed since the last one; returns whether a new segment is
+        due: the open one is full of events, or a write failed a while ago (a retry)."""
         now = self.clock() if now is None else now
+        if self.error is not None:
+            return now - self._failed_at >= RETRY_EVERY_S
         if self._dirty and now - self._synced_at >= self.sync_every:
             self.sync()
         return self._size >= self.segment_bytes
 
     def sync(self):
         if self._fd is not None and self._dirty:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as e:
+                self._failed(e)
+                return
             self.syncs += 1
         self._dirty = False
         self._synced_at = self.clock()
+
+    def total_bytes(self):
+        return sum(self._bytes.get(name, 0) for _first, name in self.segments)
 
     def _fsync_dir(self):
         fsync_dir(self.path)
 
     def drop_older_than(self, oldest_seq):
-        """Delete segments whose every event is older than ``oldest_seq`` (never the open one)."""
+        """Delete segments whose every event is older than ``oldest_seq`` (never the open one),
+        then the oldest ones while the directory is over its byte budget."""
         keep = []
         for i, (first, name) in enumerate(self.segments):
             following = self.segments[i + 1][0] if i + 1 < len(self.segments) else None
             if following is not None and following <= oldest_seq:
-                os.unlink(os.path.join(self.path, name))
+                self._unlink(name)
             else:
                 keep.append((first, name))
+        while len(keep) > 1 and sum(self._bytes.get(n, 0) for _f, n in keep) > self.budget_bytes:
+            self._unlink(keep.pop(0)[1])
         self.segments = keep
+
+    def _unlink(self, name):
+        try:
+            os.unlink(os.path.join(self.path, name))
+        except FileNotFoundError:
+            pass
+        self._bytes.pop(name, None)
 
     def close(self):
         if self._fd is not None:
-            self.sync()
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self._close_segment()
+            except OSError:
+                pass
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

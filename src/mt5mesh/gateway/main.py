@@ -6,7 +6,8 @@ import zmq
 from mt5mesh.config import load
 from mt5mesh.gateway.broker import Broker
 from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, cursors_from
-from mt5mesh.gateway.schema import SCHEMA, backend_kind
+from mt5mesh.gateway.orderlog import OrderLog, OrderLogDamaged
+from mt5mesh.gateway.schema import SCHEMA, backend_kind, problems
 from mt5mesh.gateway.sources import SyntheticSource
 from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend
 from mt5mesh.gateway.trading import Limits, Trader
@@ -22,32 +23,63 @@ def journal_dir(cfg, environ=None):
 
 
 def open_journal(cfg, log):
-    """(journal, loaded state or None) for a terminal backend; (None, None) when it is off."""
+    """(journal, loaded state or None, salvaged cursors or None) for a terminal backend;
+    (None, None, None) when it is off."""
     path = journal_dir(cfg)
     if path is None:
-        log.warning("journal off: a restart starts a new epoch")
-        return None, None
-    journal = Journal(path, cfg["ring_size"])
+        log.warning("journal off: a restart starts a new epoch, and order replies are kept in memory only")
+        return None, None, None
+    journal = Journal(path, cfg["ring_size"], budget_bytes=cfg["journal_max_mb"] * 1024 * 1024)
+    salvaged = None
     try:
         journal.lock()
         try:
             loaded = journal.load()
         except JournalCorrupt as e:
             journal.set_aside(e)
-            loaded = None
+            loaded, salvaged = None, e.cursors
     except (JournalError, OSError) as e:
         journal.close()
         raise ServiceError(str(e))
     if loaded is None:
         log.info("journal %s: new, starting a new epoch", path)
     else:
-        log.info("journal %s: continuing epoch %d at seq %d (%d events, %d order replies)", path, loaded.epoch,
-                 loaded.last_seq + 1, len(loaded.events), len(loaded.replies))
-    return journal, loaded
+        log.info("journal %s: continuing epoch %d at seq %d (%d events)", path, loaded.epoch,
+                 loaded.last_seq + 1, len(loaded.events))
+    return journal, loaded, salvaged
+
+
+def open_order_log(cfg, journal, loaded, log):
+    """The order log beside the journal (in memory when the journal is off). Damage does not stop
+    the gateway: it serves reads and refuses every order, and says why (status, /healthz)."""
+    orders = OrderLog(journal.path if journal is not None else None, cfg["order_retention_s"])
+    try:
+        existed = orders.load()
+    except OrderLogDamaged as e:
+        log.error("order log in %s is damaged (%s): trading is stopped until it is repaired; move orders.snap and "
+                  "orders.log aside to start a new one (their replies are then forgotten)", journal.path, e)
+        return orders
+    except OSError as e:
+        raise ServiceError("order log in %s: cannot open: %s" % (journal.path, e.strerror or e))
+    if orders.torn:
+        log.warning("order log: cut a torn last record (%d bytes)", orders.torn)
+    if not existed and loaded is not None and (loaded.replies or loaded.intents):
+        # A journal from before the order log: carry its exactly-once record over, once.
+        for key, reply in loaded.replies.items():
+            fp, body = reply if isinstance(reply, list) and len(reply) == 2 else ("", reply)
+            orders.state.replies[key] = [fp, body, orders.clock()]
+        for key in loaded.intents:
+            orders.state.intents[key] = orders.clock()
+        orders.compact()
+        log.info("order log: carried %d replies and %d intents over from the journal", len(loaded.replies),
+                 len(loaded.intents))
+    log.info("order log: %d replies kept (%d s), %d unknown-outcome intents", len(orders.state.replies),
+             orders.retention_s, len(orders.state.intents))
+    return orders
 
 
 def main(argv=None):
-    cfg, _args = load(__doc__, SCHEMA, argv)
+    cfg, _args = load(__doc__, SCHEMA, argv, cross=problems)
     log = setup_logging("mt5mesh-gateway", cfg["log_level"])
 
     def go():
@@ -59,9 +91,9 @@ def main(argv=None):
             curve = (public, secret)
         kind = backend_kind(cfg)
         source, close_terminal, mt5 = None, nothing_to_close, None
-        journal = loaded = None
+        journal = loaded = salvaged = None
         if kind not in ("synthetic", "ea"):
-            journal, loaded = open_journal(cfg, log)
+            journal, loaded, salvaged = open_journal(cfg, log)
         if kind == "synthetic":
             # The schema checked every symbol against the protocol's pattern (topics, COPY rows).
             source = SyntheticSource(cfg.symbols.split(","), cfg.rate, cfg.seed)
@@ -69,7 +101,7 @@ def main(argv=None):
             try:
                 mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
                 source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,
-                                        cursors_from(loaded, cfg.symbols.split(",")) if loaded else None)
+                                        cursors_from(loaded, cfg.symbols.split(",")) if loaded else salvaged or None)
             except TerminalError as e:
                 if journal is not None:
                     journal.close()
@@ -79,11 +111,14 @@ def main(argv=None):
         if mt5 is not None:
             limits = Limits((cfg.trade_symbols or cfg.symbols).split(","), cfg.max_volume, cfg.max_positions,
                             cfg.max_orders_per_s)
-            broker.trader = Trader(mt5, broker.publish_trade, journal, cfg.trading, limits)
-            if loaded is not None:
-                broker.trader.restore(loaded)
-            log.info("trading %s; limits %s", "ON" if cfg.trading else "off (read-only and close_all only)",
+            orders = open_order_log(cfg, journal, loaded, log)
+            broker.trader = Trader(mt5, broker.publish_trade, orders, cfg.trading, limits,
+                                   allow_insecure=cfg.allow_insecure_trading)
+            log.info("trading %s; limits %s", "ON" if cfg.trading else "off (read-only, and close_all for CURVE clients)",
                      limits.as_dict())
+            if cfg.trading and not cfg.curve_secret_key:
+                log.warning("--allow-insecure-trading: CURVE is off and ANY peer that reaches %s may send orders and "
+                            "close_all; keep this gateway on a private network", cfg.rep)
         if cfg.health_listen != "none":
             from mt5mesh import httpd
             from mt5mesh.gateway.metrics import GatewayMetrics

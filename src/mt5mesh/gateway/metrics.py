@@ -22,7 +22,13 @@ def snapshot(broker, now=None):
             "counters": dict(broker.counters), "source": broker.kind,
             "terminal_connected": term.get("connected"),
             "trading_enabled": trader.enabled if trader is not None else None,
-            "orders_by_retcode": dict(trader.by_retcode) if trader is not None else {}}
+            "orders_by_retcode": dict(trader.by_retcode) if trader is not None else {},
+            "problems": broker.problems(),
+            "journal_ok": None if broker.journal is None else broker.journal.error is None,
+            "journal_bytes": None if broker.journal is None else broker.journal.total_bytes(),
+            "journal_budget_bytes": None if broker.journal is None else broker.journal.budget_bytes,
+            "order_log_ok": None if trader is None else trader.orders.healthy(),
+            "orders_kept": None if trader is None else len(trader.orders.state.replies)}
 
 
 class GatewayCollector:
@@ -52,6 +58,16 @@ class GatewayCollector:
             g = GaugeMetricFamily("mt5mesh_gateway_terminal_connected", "1 while the MT5 terminal answers")
             g.add_metric([], 1 if snap["terminal_connected"] else 0)
             yield g
+        for name, text in (
+                ("journal_ok", "1 while the journal can be written"),
+                ("journal_bytes", "Bytes in the journal's segments"),
+                ("journal_budget_bytes", "The journal directory's byte budget (oldest segments go past it)"),
+                ("order_log_ok", "1 while the order log can be written and trusted (0: orders are refused)"),
+                ("orders_kept", "Order replies kept for exactly-once retries (by time)")):
+            if snap.get(name) is not None:
+                g = GaugeMetricFamily("mt5mesh_gateway_%s" % name, text)
+                g.add_metric([], int(snap[name]))
+                yield g
         if snap["trading_enabled"] is not None:
             g = GaugeMetricFamily("mt5mesh_gateway_trading_enabled", "1 when order_send/order_close are accepted")
             g.add_metric([], 1 if snap["trading_enabled"] else 0)
@@ -89,6 +105,7 @@ def health_of(snap, now):
         problems.append("the broker loop has not run for %.1f s" % (now - snap["at"]))
     if snap["terminal_connected"] is False:
         problems.append("terminal not connected")
+    problems.extend(snap.get("problems") or ())
     body = {"state": "degraded" if problems else "healthy", "problems": problems, "epoch": snap["epoch"],
             "seq": snap["seq"], "source": snap["source"], "terminal_connected": snap["terminal_connected"],
             "trading_enabled": snap["trading_enabled"]}

@@ -40,7 +40,14 @@ SCHEMA = (
     Option("journal", str, None, "terminal backends: journal directory (ring, cursors, order replies) so a restart "
            "keeps the epoch; default $STATE_DIRECTORY or /var/lib/mt5mesh-gateway; 'none' turns it off", optional=True,
            pattern=re.compile(r"none|/[^\x00\n]{0,4000}|[^/\x00\n][^\x00\n]{0,4000}"), what="a directory or none"),
-    Option("trading", bool, False, "accept order_send/order_close (close_all and read-only commands always work)"),
+    Option("trading", bool, False, "accept order_send/order_close (read-only commands always work; close_all from "
+           "an authenticated CURVE client always works)"),
+    Option("allow_insecure_trading", bool, False, "without CURVE, let anonymous peers trade (order_send, order_close, "
+           "close_all) when --trading is on: a private network or a lab only. --trading without CURVE needs it"),
+    Option("order_retention_s", int, 86400, "seconds an order's reply is kept for exactly-once retries (by time, never "
+           "by count)", low=86400, high=90 * 86400),
+    Option("journal_max_mb", int, 2048, "the journal directory's budget in MiB: past it the oldest tick segments go "
+           "(the order log is never cut)", low=64, high=10 ** 7),
     Option("trade_symbols", str, "", "symbols allowed to trade (comma-separated; empty: the gateway's symbols)",
            pattern=re.compile(r"|%s" % SYMBOLS.pattern), what="empty or comma-separated symbols"),
     Option("max_volume", float, 10.0, "largest volume of one order (lots)", low=0.01, high=1e6),
@@ -50,6 +57,14 @@ SCHEMA = (
     Option("curve_allowed_dir", str, None, "directory of allowed client public key files", optional=True),
     Option("log_level", str, "INFO", "log level", choices=LEVELS),
 )
+
+
+def problems(cfg):
+    """What is wrong with a valid config as a whole (pure): one message, or None."""
+    if cfg.get("trading") and not cfg.get("curve_secret_key") and not cfg.get("allow_insecure_trading"):
+        return ("trading: --trading without CURVE (curve_secret_key) would let any peer that reaches the REP port "
+                "trade; configure CURVE, or pass --allow-insecure-trading on a private network")
+    return None
 
 
 def backend_kind(cfg):

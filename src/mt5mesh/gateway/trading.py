@@ -1,15 +1,20 @@
 """Trading through the gateway: account commands, and orders sent to the terminal at most once
 per client id.
 
-The exactly-once rule: a trading command's ``id`` is its key. The first time a key is seen the
-intent is fsynced to the journal, the order goes to the terminal once, and the reply is fsynced
-and kept (the most recent ``REPLIES_KEPT``). A retry with the same key gets that reply again and
-nothing is sent; a key reused for a different request is refused; a key whose intent is in the
-journal without a reply (the gateway died between the two) is never re-sent: its outcome is
-reported unknown, and positions/history_deals tell the client what happened.
+The exactly-once rule: a trading command's ``id`` (with the CURVE client's key, when CURVE is on)
+is its key. The first time a key is seen the intent is fsynced to the order log
+(mt5mesh.gateway.orderlog), the order goes to the terminal once, and the reply is kept there by
+time. A retry with the same key gets that reply again and nothing is sent; a key reused for a
+different request is refused; a key whose intent is in the log without a reply (the gateway died
+between the two) is never re-sent: its outcome is reported unknown. When the intent cannot be
+written (a full disk), the order is refused before the terminal sees it.
+
+Who may change the account: a CURVE-authenticated client; without CURVE, anyone only when the
+gateway runs with both --trading and --allow-insecure-trading (docs/security.md).
 
 Every outcome the terminal gave (fill or reject) is published as a ``trade.<SYMBOL>`` event in
-the gateway's seq stream, which nexus records in INF.
+the gateway's seq stream, which nexus records in INF. Events carry ``client_ref``, a salted hash
+of the key, never the client's id.
 """
 import collections
 import datetime
@@ -17,13 +22,17 @@ import hashlib
 import logging
 import time
 
+from mt5mesh.gateway.orderlog import OrderLog, OrderLogError
 from mt5mesh.gateway.terminal import api
 from mt5mesh.wire import protocol
 
 log = logging.getLogger("mt5mesh-gateway")
-REPLIES_KEPT = 10000
 DISABLED = "trading is disabled on this gateway"
+ANONYMOUS = "%s changes the account: it needs an authenticated CURVE client (this gateway runs without CURVE; " \
+            "anonymous trading needs both --trading and --allow-insecure-trading)"
 OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED)
+# Rate-limit buckets kept at once (CURVE clients are a configured few; anonymous peers share one).
+MAX_BUCKETS = 1000
 
 
 class Limits:
@@ -76,6 +85,18 @@ def fingerprint(req):
     return hashlib.sha256(protocol.encode(body)).hexdigest()[:16]
 
 
+def order_key(client, req_id):
+    """The exactly-once key: the id, within the authenticated client's own space (pure)."""
+    return req_id if client is None else "%s %s" % (client, req_id)
+
+
+def may_change_account(client, enabled, allow_insecure):
+    """Whether a peer may send orders or close_all (pure): an authenticated CURVE client always
+    (order_send/order_close still need --trading); an anonymous one only on a gateway run with
+    both --trading and --allow-insecure-trading."""
+    return client is not None or (enabled and allow_insecure)
+
+
 def _position(p):
     return {"ticket": p.ticket, "symbol": p.symbol, "type": "buy" if p.type == api.POSITION_TYPE_BUY else "sell",
             "volume": p.volume, "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "profit": p.profit,
@@ -89,96 +110,133 @@ def _deal(d):
             "profit": d.profit, "time_msc": d.time_msc}
 
 
+class RateLimit:
+    """At most ``per_s`` events a second per client, counted only when they happen (``take``)."""
+
+    def __init__(self, per_s, clock):
+        self.per_s, self.clock = int(per_s), clock
+        self.recent = {}  # client -> deque of monotonic times
+
+    def full(self, client):
+        if not self.per_s:
+            return False
+        times = self.recent.get(client)
+        if not times:
+            return False
+        now = self.clock()
+        while times and now - times[0] >= 1.0:
+            times.popleft()
+        return len(times) >= self.per_s
+
+    def take(self, client):
+        if not self.per_s:
+            return
+        if client not in self.recent and len(self.recent) >= MAX_BUCKETS:
+            now = self.clock()
+            for c in [c for c, t in self.recent.items() if not t or now - t[-1] >= 1.0]:
+                del self.recent[c]
+        self.recent.setdefault(client, collections.deque()).append(self.clock())
+
+
 class Trader:
     """The account and trading commands of one gateway. Owned by the broker thread."""
 
-    def __init__(self, mt5, publish, journal=None, enabled=False, limits=None, clock=time.monotonic):
-        self.mt5, self.publish, self.journal = mt5, publish, journal
+    def __init__(self, mt5, publish, orders=None, enabled=False, limits=None, clock=time.monotonic,
+                 allow_insecure=False):
+        self.mt5, self.publish = mt5, publish
+        self.orders = orders if orders is not None else OrderLog()
         self.enabled, self.limits, self.clock = bool(enabled), limits or Limits(), clock
-        self.replies = collections.OrderedDict()  # key -> [fingerprint, reply dict]
-        self.intents = set()
-        self.recent = collections.deque()  # monotonic times of recent orders (rate limit)
-        self.counters = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0}
+        self.allow_insecure = bool(allow_insecure)
+        self.order_rate = RateLimit(self.limits.max_orders_per_s, clock)
+        self.close_all_rate = RateLimit(self.limits.max_orders_per_s, clock)
+        self.counters = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0, "unauthorized": 0}
         self.by_retcode = collections.Counter()  # terminal replies by retcode (metrics)
 
-    # --- state the journal keeps --------------------------------------------------------
-    def restore(self, loaded):
-        self.replies = collections.OrderedDict(loaded.replies)
-        self.intents = set(loaded.intents)
-
-    def journal_state(self):
-        return {"replies": [[k, v] for k, v in self.replies.items()], "intents": sorted(self.intents)}
-
     def state(self):
-        return dict(self.counters, enabled=self.enabled, limits=self.limits.as_dict(), kept=len(self.replies))
+        return dict(self.counters, enabled=self.enabled, limits=self.limits.as_dict(), kept=len(self.orders.state.replies),
+                    allow_insecure=self.allow_insecure, order_log=self.orders.status())
 
     # --- dispatch -----------------------------------------------------------------------
-    def handle(self, req):
-        """The reply dict (without ok/id: the broker adds them) for an account or trading command."""
+    def handle(self, req, client=None):
+        """The reply dict (without ok/id: the broker adds them) for an account or trading command.
+        ``client`` is the CURVE client's public key (z85), None for an anonymous peer."""
         cmd = req["cmd"]
         if cmd in protocol.READ_COMMANDS:
             return getattr(self, "read_" + cmd)(req)
-        key, fp = protocol.encode(req["id"]).decode("utf-8"), fingerprint(req)
-        seen = self.replies.get(key)
+        key, fp = order_key(client, req["id"]), fingerprint(req)
+        seen = self.orders.reply_of(key)
         if seen is not None:
             if seen[0] != fp:
-                return {"ok": False, "error": "id %s was already used for a different request" % key[:64]}
+                return {"ok": False, "error": "id %s was already used for a different request" % req["id"]}
             self.counters["retried"] += 1
             return seen[1]
-        if key in self.intents:
+        if self.orders.has_intent(key):
             # Sent before a restart, answer never written: never send it again.
             self.counters["unknown"] += 1
-            reply = {"ok": False, "retcode": None, "retcode_name": None,
+            reply = {"ok": False, "retcode": None, "retcode_name": None, "client_ref": self.orders.ref(key),
                      "error": "order %s reached the terminal before a gateway restart and its outcome is unknown; "
-                              "it was not sent again: check positions and history_deals" % key[:64]}
-            return self._keep(key, fp, reply)
+                              "it was not sent again: check positions and history_deals" % req["id"]}
+            self.orders.reply(key, fp, reply)
+            return reply
+        if not may_change_account(client, self.enabled, self.allow_insecure):
+            self.counters["unauthorized"] += 1
+            return {"ok": False, "error": ANONYMOUS % cmd}
         if cmd != "close_all" and not self.enabled:
             self.counters["refused"] += 1
             return {"ok": False, "error": DISABLED}
-        problem, info = self._refusal(req)
+        if self.orders.damaged:
+            self.counters["refused"] += 1
+            return {"ok": False, "error": "%s refused: trading is stopped because the order log is damaged (%s); "
+                                          "the terminal was not asked" % (cmd, self.orders.damaged)}
+        problem, info = self._refusal(req, client)
         if problem:
             self.counters["refused"] += 1
             return {"ok": False, "error": "%s: %s" % (cmd, problem)}
-        if self.journal is not None:
-            self.journal.intent(key)
-        self.intents.add(key)
+        if cmd == "close_all" and not info:
+            # Nothing to close: nothing changes, so nothing is kept (a flood of these costs no memory).
+            return {"ok": True, "retcode": api.TRADE_RETCODE_DONE, "retcode_name": retcode_name(api.TRADE_RETCODE_DONE),
+                    "closed": [], "failed": []}
+        try:
+            self.orders.intent(key)
+        except OrderLogError as e:
+            self.counters["refused"] += 1
+            log.error("order %s refused: %s", req["id"], e)
+            return {"ok": False, "error": "%s refused: its intent cannot be written (%s); the terminal was not asked"
+                                          % (cmd, e)}
+        (self.close_all_rate if cmd == "close_all" else self.order_rate).take(client)
         try:
             reply = getattr(self, "send_" + cmd)(req, key, info)
         except Exception as e:  # pylint: disable=broad-except
             # The terminal may or may not have acted: recorded as unknown, never re-sent.
             self.counters["unknown"] += 1
-            log.error("terminal call for order %s failed: %s: %s", key[:64], type(e).__name__, e)
+            log.error("terminal call for order %s failed: %s: %s", req["id"], type(e).__name__, e)
             reply = {"ok": False, "retcode": None, "retcode_name": None,
                      "error": "terminal call failed (%s: %s); the outcome is unknown: check positions"
                               % (type(e).__name__, str(e)[:200])}
             self._event(req.get("symbol") or "UNKNOWN", key, req, "unknown", reply)
+        reply["client_ref"] = self.orders.ref(key)
         self.counters["orders"] += 1
         self.by_retcode[reply.get("retcode") or "none"] += 1
-        return self._keep(key, fp, reply)
-
-    def _keep(self, key, fp, reply):
-        if self.journal is not None:
-            self.journal.reply(key, [fp, reply])
-        self.intents.discard(key)
-        self.replies[key] = [fp, reply]
-        while len(self.replies) > REPLIES_KEPT:
-            self.replies.popitem(last=False)
+        self.orders.reply(key, fp, reply)
         return reply
 
-    def _refusal(self, req):
-        """(why the command must not reach the terminal or None, the order's SymbolInfo or None):
-        the symbol is read once and the order is priced from that same read."""
+    def _refusal(self, req, client=None):
+        """(why the command must not reach the terminal or None, what it needs): an order_send's
+        SymbolInfo (read once, the order priced from it), close_all's positions. The rate limit
+        is checked here and counted only once the order goes out, so refused junk costs nobody."""
         cmd = req["cmd"]
-        if cmd in ("order_send", "order_close") and self.limits.max_orders_per_s:
-            now = self.clock()
-            while self.recent and now - self.recent[0] >= 1.0:
-                self.recent.popleft()
-            if len(self.recent) >= self.limits.max_orders_per_s:
-                return "more than %d orders per second" % self.limits.max_orders_per_s, None
-            self.recent.append(now)
+        rate = self.close_all_rate if cmd == "close_all" else self.order_rate
+        if rate.full(client):
+            return "more than %d %s per second" % (self.limits.max_orders_per_s,
+                                                   "close_all requests" if cmd == "close_all" else "orders"), None
         if cmd == "order_send":
             info = self.mt5.symbol_info(req["symbol"])
             return order_problem(req, info, self.limits, self.mt5.positions_total()), info
+        if cmd == "close_all":
+            got = self._positions(req.get("symbol"), req.get("magic"))
+            if got is None:
+                return "terminal: positions_get failed: %s" % (self.mt5.last_error(),), None
+            return None, got
         return None, None
 
     # --- read-only commands ---------------------------------------------------------------
@@ -221,12 +279,23 @@ class Trader:
                 "trade_mode": i.trade_mode, "bid": i.bid, "ask": i.ask}
 
     def read_history_deals(self, req):
+        """Deals of [from, to], ticket order, one page of at most MAX_DEALS_BYTES: ``more`` says
+        whether to ask again with ``from_ticket`` = ``next_ticket`` (docs/protocol.md)."""
         utc = datetime.timezone.utc
         got = self.mt5.history_deals_get(datetime.datetime.fromtimestamp(req["from"], tz=utc),
                                          datetime.datetime.fromtimestamp(req["to"], tz=utc))
         if got is None:
             return self._terminal_error("history_deals_get")
-        return {"ok": True, "deals": [_deal(d) for d in got]}
+        after = req.get("from_ticket", 0)
+        deals, size, more = [], 0, False
+        for d in sorted((d for d in got if d.ticket > after), key=lambda d: d.ticket):
+            row = _deal(d)
+            size += len(protocol.encode(row)) + 1
+            if size > protocol.MAX_DEALS_BYTES and deals:
+                more = True
+                break
+            deals.append(row)
+        return {"ok": True, "deals": deals, "more": more, "next_ticket": deals[-1]["ticket"] if deals else after}
 
     # --- orders -----------------------------------------------------------------------------
     def _send(self, key, req, request, side):
@@ -255,7 +324,7 @@ class Trader:
             return None  # the fill stands; only its details are missing from the event
 
     def _event(self, symbol, key, req, kind, reply, side=None, deal=None):
-        fields = {"trade": kind, "cmd": req["cmd"], "client_id": key[:256], "side": side or req.get("side")}
+        fields = {"trade": kind, "cmd": req["cmd"], "client_ref": self.orders.ref(key), "side": side or req.get("side")}
         for name in ("retcode", "retcode_name", "order", "deal", "position", "price", "volume"):
             if reply.get(name) is not None:
                 fields[name] = reply[name]
@@ -303,10 +372,7 @@ class Trader:
                     "error": "order_close: 'volume' %g is more than the position's %g" % (volume, got[0].volume)}
         return self._close(key, req, got[0], volume)
 
-    def send_close_all(self, req, key, _info=None):
-        got = self._positions(req.get("symbol"), req.get("magic"))
-        if got is None:
-            return dict(self._terminal_error("positions_get"), retcode=None, retcode_name=None)
+    def send_close_all(self, req, key, got):
         closed, failed = [], []
         for p in got:
             try:

@@ -239,10 +239,12 @@ def write_trade(cur, ev, gateway):
     row (unique by gateway, ticket: two terminals may number deals alike), both idempotent so a
     replayed or re-spooled batch cannot double them."""
     get = ev.get
+    # orders.client_id holds the event's client_ref (a salted hash: the stream never carries a
+    # client's id); rows recorded before gateways hashed ids hold the id itself.
     cur.execute("INSERT INTO orders (epoch, seq, ts, symbol, kind, cmd, client_id, side, volume, price, retcode, "
                 "retcode_name, order_ticket, deal_ticket, position, error, gateway) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (ev["epoch"], ev["seq"], ev["ts"], ev["symbol"], ev["trade"], get("cmd"), get("client_id"), get("side"),
+                (ev["epoch"], ev["seq"], ev["ts"], ev["symbol"], ev["trade"], get("cmd"), get("client_ref", get("client_id")), get("side"),
                  get("volume"), get("price"), get("retcode"), get("retcode_name"), get("order"), get("deal"),
                  get("position"), get("error"), gateway))
     if ev["trade"] == "fill" and get("deal"):

@@ -44,8 +44,8 @@ def test_enveloped_success_holds_the_data_without_ok_error_or_id_and_a_ticket_to
     assert out == {"req_id": "q", "status": "SUCCESS", "error": None,
                    "data": {"retcode": 10009, "retcode_name": "TRADE_RETCODE_DONE", "order": 11, "deal": 12,
                             "position": 11, "price": 1.1, "volume": 0.1, "ticket": 11}}
-    only_order = dialect.to_reply({"action": "CLOSE_POSITION", "req_id": 5}, {"ok": True, "order": 9})
-    assert only_order["data"] == {"order": 9, "ticket": 9} and only_order["req_id"] == 5
+    only_order = dialect.to_reply({"action": "CLOSE_POSITION", "req_id": "5"}, {"ok": True, "order": 9})
+    assert only_order["data"] == {"order": 9, "ticket": 9} and only_order["req_id"] == "5"
     account = dialect.to_reply({"action": "GET_ACCOUNT_INFO", "req_id": "a"}, {"ok": True, "balance": 1.0, "order": 3})
     assert account["data"] == {"balance": 1.0, "order": 3}  # no ticket outside orders and closes
 
@@ -107,9 +107,11 @@ def test_flat_order_send_maps_type_numbers_and_keeps_only_set_optional_fields():
 def test_other_actions_map_exactly():
     assert dialect.to_command({"action": "CLOSE_POSITION", "req_id": "c", "payload": {"ticket": 7}}) == {
         "cmd": "order_close", "id": "c", "position": 7}
-    assert dialect.to_command({"action": "GET_SYMBOL_INFO", "req_id": 3, "payload": {"symbol": "EURUSD"}}) == {
-        "cmd": "symbol_info", "id": 3, "symbol": "EURUSD"}
-    assert dialect.to_command({"action": "HEARTBEAT", "req_id": True}) == {"cmd": "ping"}
+    assert dialect.to_command({"action": "GET_SYMBOL_INFO", "req_id": "3", "payload": {"symbol": "EURUSD"}}) == {
+        "cmd": "symbol_info", "id": "3", "symbol": "EURUSD"}
+    assert dialect.to_command({"action": "HEARTBEAT"}) == {"cmd": "ping"}
+    with pytest.raises(protocol.ProtocolError):
+        dialect.to_command({"action": "HEARTBEAT", "req_id": True})
     assert dialect.to_command({"action": "PING"}) == {"cmd": "ping"}
     assert dialect.to_command({"action": "KILL_SWITCH", "req_id": "k", "payload": None}) == {"cmd": "close_all", "id": "k"}
 
@@ -137,10 +139,22 @@ def test_sniff_reads_action_and_req_id_from_a_broken_frame_only_in_its_first_409
     assert dialect.sniff([b" " * 4096 + b'{"action":"PING"']) is None
 
 
-def test_request_id_takes_req_id_then_request_id_and_only_strings_or_ints():
+def test_request_id_takes_req_id_then_request_id_and_only_well_formed_strings():
     assert dialect.request_id({"req_id": "a", "request_id": "b"}) == "a"
-    assert dialect.request_id({"request_id": 5}) == 5
+    assert dialect.request_id({"request_id": "5"}) == "5"
+    assert dialect.request_id({"request_id": 5}) is None
     assert dialect.request_id({"req_id": 1.5}) is None and dialect.request_id({"req_id": False}) is None
+    assert dialect.request_id({"req_id": "x" * 128}) == "x" * 128 and dialect.request_id({"req_id": "x" * 129}) is None
+    assert dialect.request_id({"req_id": "a b"}) is None
+
+
+@pytest.mark.parametrize("rid", [777, 7.5, True, "x" * 129, "a b", "", "a\nb", ["a"]])
+def test_a_malformed_req_id_is_refused_naming_req_id_before_it_is_echoed(rid):
+    with pytest.raises(protocol.ProtocolError) as e:
+        dialect.to_command({"action": "KILL_SWITCH", "req_id": rid})
+    assert str(e.value) == "KILL_SWITCH: 'req_id' must be a string of 1-128 characters from A-Z a-z 0-9 . _ : -"
+    reply = dialect.error_reply({"action": "KILL_SWITCH", "req_id": rid}, e.value)
+    assert reply["req_id"] is None
 
 
 def test_probe_requests_are_exact():
