@@ -2,6 +2,7 @@
 nexus and the gateway: a daemon thread that only reads what the service publishes."""
 import errno
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -9,8 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mt5mesh.service import ServiceError
 
-# A slow or silent HTTP client holds a thread for at most this long, and only this many at once.
+# A slow or silent HTTP client holds a thread for at most this long per read, and this long for the
+# whole request whatever it trickles (a byte every few seconds never ends a per-read timeout);
+# only this many at once.
 REQUEST_TIMEOUT_S = 5.0
+REQUEST_DEADLINE_S = 2.0
 MAX_CONNECTIONS = 16
 
 
@@ -46,6 +50,26 @@ def serve(listen, health_fn, metrics, log):
 
     class Handler(BaseHTTPRequestHandler):
         timeout = REQUEST_TIMEOUT_S  # socket timeout: an unfinished request is dropped
+
+        def setup(self):
+            BaseHTTPRequestHandler.setup(self)
+            # The whole-request deadline: past it the connection is shut, its slot freed.
+            self._deadline = threading.Timer(REQUEST_DEADLINE_S, self._cut)
+            self._deadline.daemon = True
+            self._deadline.start()
+
+        def _cut(self):
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def finish(self):
+            self._deadline.cancel()
+            try:
+                BaseHTTPRequestHandler.finish(self)
+            except OSError:
+                pass
 
         def do_GET(self):
             if self.path.startswith("/healthz"):

@@ -122,7 +122,7 @@ def bench_orders(tmp, n=2000):
         rep, pub = free_port(), free_port()
         journal = os.path.join(tmp, "journal-%s" % client)
         gw = Service("mt5mesh-gateway", gateway_args(rep, pub, rate=100, extra=[
-            "--terminal", "paper", "--symbols", "EURUSD", "--trading", "--journal", journal, "--paper-balance", 1e12,
+            "--terminal", "paper", "--symbols", "EURUSD", "--trading", "--allow-insecure-trading", "--journal", journal, "--paper-balance", 1e12,
             "--max-orders-per-s", 100000, "--max-positions", 1000000]), tmp)
         wait_until(lambda: os.path.exists(os.path.join(journal, "lock")), 15, "gateway journal")
         time.sleep(1.0)

@@ -38,7 +38,7 @@ class ActionClient:
 @pytest.fixture
 def gateway(tmp_path, request):
     rep, pub, legacy = free_port(), free_port(), free_port()
-    trading = ["--trading"] if getattr(request, "param", True) else []
+    trading = ["--trading", "--allow-insecure-trading"] if getattr(request, "param", True) else []
     gw = Service("mt5mesh-gateway", ["--terminal", "paper", "--symbols", "EURUSD,EURUSD.s", "--rate", 500,
                                      "--rep", "tcp://127.0.0.1:%d" % rep, "--pub", "tcp://127.0.0.1:%d" % pub,
                                      "--legacy-pub", "tcp://127.0.0.1:%d" % legacy, "--journal", tmp_path / "j"] + trading,
@@ -101,7 +101,8 @@ def test_a_malformed_action_request_gets_an_action_error_never_a_mesh_reply(gate
 def test_without_trading_open_order_is_an_error_with_the_disabled_message(gateway):
     reply = gateway[0].send("OPEN_ORDER", dict(symbol="EURUSD", action="BUY", volume=0.01, price=None, sl=None, tp=None))
     assert reply["status"] == "ERROR" and reply["error"] == "trading is disabled on this gateway"
-    assert gateway[0].send("KILL_SWITCH")["status"] == "SUCCESS"
+    kill = gateway[0].send("KILL_SWITCH")
+    assert kill["status"] == "ERROR" and "needs an authenticated CURVE client" in kill["error"]
 
 
 def test_a_recv_json_subscriber_on_the_legacy_port_gets_tick_dicts(gateway):

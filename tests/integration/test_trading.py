@@ -43,7 +43,7 @@ BUY = {"cmd": "order_send", "symbol": "EURUSD", "side": "buy", "volume": 0.10}
 
 
 def test_order_send_fills_once_and_a_retry_with_the_same_id_gets_the_first_reply(tmp_path):
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     try:
         account = gw(cmd="account")
         assert account["ok"] and account["balance"] == 10000.0 and account["leverage"] == 100
@@ -67,10 +67,10 @@ def test_order_send_fills_once_and_a_retry_with_the_same_id_gets_the_first_reply
 
 
 def test_a_reused_id_with_a_different_request_is_refused_and_sends_nothing(tmp_path):
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     try:
-        assert gw(id=7, **BUY)["ok"]
-        other = gw(id=7, **dict(BUY, volume=0.2))
+        assert gw(id="7", **BUY)["ok"]
+        other = gw(id="7", **dict(BUY, volume=0.2))
         assert not other["ok"] and "already used for a different request" in other["error"]
         assert len(gw(cmd="positions")["positions"]) == 1
     finally:
@@ -78,7 +78,7 @@ def test_a_reused_id_with_a_different_request_is_refused_and_sends_nothing(tmp_p
 
 
 def test_bad_order_fields_are_refused_naming_the_field_before_the_terminal(tmp_path):
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     try:
         cases = {"volume": dict(BUY, volume=-1), "side": dict(BUY, side="long"), "symbol": dict(BUY, symbol="NOPE"),
                  "sl": dict(BUY, sl=1e6), "'volume' 0.015": dict(BUY, volume=0.015)}
@@ -98,21 +98,36 @@ def test_bad_order_fields_are_refused_naming_the_field_before_the_terminal(tmp_p
         gw.svc.stop()
 
 
-def test_without_trading_order_send_is_refused_and_close_all_still_closes(tmp_path):
+def test_with_trading_off_and_no_curve_anonymous_kill_switch_and_close_all_leave_every_position_open(tmp_path):
     journal = str(tmp_path / "journal")
-    gw = Gateway(tmp_path, "--trading", journal=journal)
-    assert gw(id="open-1", **BUY)["ok"]
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading", journal=journal)
+    for i in range(8):
+        assert gw(id="open-%d" % i, **BUY)["ok"]
     gw.svc.stop()
-    gw = Gateway(tmp_path, journal=journal)  # same account (kept beside the journal), trading off
-    try:
-        refused = gw(id="open-2", **BUY)
-        assert refused == {"ok": False, "error": "trading is disabled on this gateway", "id": "open-2"}
-        assert gw(cmd="account")["ok"] and len(gw(cmd="positions")["positions"]) == 1
-        closed = gw(cmd="close_all", id="flat")
-        assert closed["ok"] and len(closed["closed"]) == 1 and gw(cmd="positions")["positions"] == []
-        assert gw(cmd="status")["trading"]["enabled"] is False
-    finally:
-        gw.svc.stop()
+    for flags in ((), ("--allow-insecure-trading",)):  # trading off, with or without the flag
+        gw = Gateway(tmp_path, *flags, journal=journal)  # same account (kept beside the journal)
+        try:
+            refused = gw(id="open-x", **BUY)
+            assert refused == {"ok": False, "error": "trading is disabled on this gateway", "id": "open-x"}
+            closed = gw(cmd="close_all", id="flat")
+            assert closed["ok"] is False and closed["id"] == "flat"
+            assert closed["error"].startswith("close_all changes the account: it needs an authenticated CURVE client")
+            kill = call(gw.rep, action="KILL_SWITCH", req_id="kill-1", payload={})
+            assert kill["status"] == "ERROR" and "needs an authenticated CURVE client" in kill["error"]
+            assert len(gw(cmd="positions")["positions"]) == 8
+            status = gw(cmd="status")["trading"]
+            assert status["enabled"] is False and status["unauthorized"] == 2
+        finally:
+            gw.svc.stop()
+
+
+def test_trading_without_curve_and_without_the_flag_exits_2_naming_allow_insecure_trading(tmp_path):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "mt5mesh.gateway.main", "--terminal", "paper", "--trading",
+                          "--journal", str(tmp_path / "j"), "--rep", "tcp://127.0.0.1:%d" % free_port(),
+                          "--pub", "tcp://127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--allow-insecure-trading" in out.stderr and not (tmp_path / "j").exists()
 
 
 class EatFirstReply(threading.Thread):
@@ -151,7 +166,7 @@ class EatFirstReply(threading.Thread):
 
 def test_a_lost_reply_retried_by_the_lazy_pirate_client_gives_one_deal_and_one_position(tmp_path):
     from mt5mesh.wire.lazy_pirate import LazyPirateClient
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     proxy = EatFirstReply(gw.rep)
     proxy.start()
     try:
@@ -169,7 +184,7 @@ def test_a_lost_reply_retried_by_the_lazy_pirate_client_gives_one_deal_and_one_p
 
 
 def test_kill_9_keeps_the_epoch_replay_runs_across_it_and_a_retry_is_still_recognised(tmp_path):
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     first = gw(id="before-kill", **BUY)
     assert first["ok"]
     time.sleep(0.5)
@@ -190,7 +205,8 @@ def test_kill_9_keeps_the_epoch_replay_runs_across_it_and_a_retry_is_still_recog
         assert gw(id="before-kill", **BUY) == first
         assert len(gw(cmd="positions")["positions"]) == 1
         trades = [e for e in gw(cmd="replay", from_seq=1, limit=20000)["events"] if "trade" in e]
-        assert [(t["trade"], t["client_id"], t["deal"]) for t in trades] == [("fill", '"before-kill"', first["deal"])]
+        assert [(t["trade"], t["client_ref"], t["deal"]) for t in trades] == [("fill", first["client_ref"], first["deal"])]
+        assert "client_id" not in trades[0] and "before-kill" not in json.dumps(trades)
     finally:
         gw.svc.stop()
 
@@ -211,7 +227,7 @@ def test_every_fill_lands_in_inf_deals_exactly_once_with_its_order(tmp_path, cle
     from support.servers import nexus_args
     from support.trade_audit import audit
     pg, redis_server = clean_stores
-    gw = Gateway(tmp_path, "--trading", "--max-orders-per-s", 100)
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading", "--max-orders-per-s", 100)
     health = free_port()
     nx = Service("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % gw.rep,
                                              "tcp://127.0.0.1:%d" % gw.pub, health, str(tmp_path / "spool")),
@@ -248,7 +264,7 @@ def test_close_all_module_check_mode_lists_and_closes_nothing_then_closes_everyt
     from ansible_collections.mt5crs.mesh.plugins.modules import mt5_close_all, mt5_positions
     from support.module_harness import patch_exits, run_module
     patch_exits(monkeypatch)
-    gw = Gateway(tmp_path, "--trading")
+    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
     try:
         for i in range(3):
             assert gw(id="m%d" % i, **BUY)["ok"]

@@ -32,7 +32,7 @@ def test_an_order_sent_from_inf_lands_in_inf_deals_exactly_once(mesh):
     assert again == first
     assert committed_past(ping["seq"]), "nexus did not commit seq %s" % ping["seq"]
     assert inf_query("SELECT count(*) FROM deals WHERE gateway = 'gtw' AND ticket = %d" % first["deal"]) == [("1",)]
-    assert inf_query("SELECT kind, client_id FROM orders WHERE gateway = 'gtw' AND deal_ticket = %d" % first["deal"]) == [("fill", '"%s"' % oid)]
+    assert inf_query("SELECT kind, client_id FROM orders WHERE gateway = 'gtw' AND deal_ticket = %d" % first["deal"]) == [("fill", first["client_ref"])]
     flat = from_inf({"cmd": "close_all", "id": oid + "-flat"})[0]
     assert flat["ok"], flat
 

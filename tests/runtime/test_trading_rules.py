@@ -2,11 +2,12 @@
 with the paper terminal in process (no sockets)."""
 import pytest
 
+from mt5mesh.gateway import orderlog
+from mt5mesh.gateway.orderlog import OrderLog
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.paper import PaperTerminal
 from mt5mesh.gateway.trading import DISABLED, Limits, Trader, order_problem
 from mt5mesh.wire import protocol
-from support.journal_recorder import JournalRecorder
 
 INFO = api.SymbolInfo("EURUSD", True, True, 5, 0.00001, 100000.0, 4, 0.01, 100.0, 0.01, 1.1000, 1.1002,
                       "EUR", "USD", "")
@@ -46,7 +47,7 @@ def test_order_problem_enforces_max_volume_and_max_positions():
     ({"cmd": "symbol_info"}, "'symbol'"),
 ])
 def test_trade_request_problem_names_the_bad_field(req, field):
-    assert field in protocol.trade_request_problem(dict(req, id=1))
+    assert field in protocol.trade_request_problem(dict(req, id="1"))
 
 
 def test_a_trading_command_without_an_id_is_refused():
@@ -54,13 +55,16 @@ def test_a_trading_command_without_an_id_is_refused():
     assert protocol.trade_request_problem({"cmd": "positions"}) is None
 
 
-def trader(enabled=True, **limits):
+def trader(enabled=True, orders=None, clock=None, **limits):
+    """A trader on the paper terminal; anonymous peers may trade (allow_insecure)."""
     mt5 = PaperTerminal(["EURUSD", "GBPUSD"], rate=1000, seed=1)
     mt5.initialize()
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
     events = []
-    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), JournalRecorder(), enabled, Limits(**limits))
+    more = {} if clock is None else {"clock": clock}
+    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), orders if orders is not None else OrderLog(),
+               enabled, Limits(**limits), allow_insecure=True, **more)
     return t, mt5, events
 
 
@@ -72,15 +76,33 @@ def test_a_retry_with_the_same_id_is_answered_from_memory_and_not_sent_again():
     assert len(events) == 1 and events[0][1]["trade"] == "fill" and t.counters["retried"] == 1
 
 
-def test_the_intent_is_journaled_before_the_terminal_and_the_reply_after():
-    t, _mt5, _events = trader()
-    t.handle(dict(BUY, id="a"))
-    assert [entry[:2] for entry in t.journal.log] == [("I", '"a"'), ("R", '"a"')]
+def _records(path):
+    with open(path / orderlog.LOG, "rb") as f:
+        return [orderlog.parse(line) for line in f]
+
+
+def test_the_intent_is_fsynced_before_the_terminal_and_the_reply_after(tmp_path, monkeypatch):
+    clock = iter([100.0, 101.0, 102.0]).__next__
+    orders = OrderLog(path=str(tmp_path), clock=clock)
+    orders.load()
+    t, mt5, _events = trader(orders=orders)
+    synced, on_disk_at_send = [], []
+    real_fsync, real_send = orderlog.os.fsync, mt5.order_send
+    monkeypatch.setattr(orderlog.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+
+    def order_send(request):
+        on_disk_at_send.append((_records(tmp_path), len(synced)))
+        return real_send(request)
+    mt5.order_send = order_send
+    got = t.handle(dict(BUY, id="a"))
+    fp = t.orders.reply_of("a")[0]
+    assert on_disk_at_send == [([(b"I", ["a", 100.0])], 1)] and synced == [orders._fd, orders._fd]
+    assert _records(tmp_path) == [(b"I", ["a", 100.0]), (b"R", ["a", fp, got, 101.0])]
 
 
 def test_an_intent_left_by_a_restart_is_never_sent_again():
     t, mt5, _events = trader()
-    t.intents.add('"lost"')
+    t.orders.state.intents["lost"] = t.orders.clock()
     got = t.handle(dict(BUY, id="lost"))
     assert not got["ok"] and "outcome is unknown" in got["error"] and mt5.positions_get() == ()
     assert t.handle(dict(BUY, id="lost")) is got
@@ -99,41 +121,68 @@ def test_a_terminal_that_raises_mid_order_gives_unknown_and_no_resend():
 
 def test_trading_off_refuses_orders_but_close_all_still_flattens():
     t, mt5, _events = trader()
-    assert t.handle(dict(BUY, id=1))["ok"]
+    assert t.handle(dict(BUY, id="1"))["ok"]
     t.enabled = False
-    assert t.handle(dict(BUY, id=2)) == {"ok": False, "error": DISABLED}
-    assert t.handle({"cmd": "order_close", "id": 3, "position": 1})["error"] == DISABLED
-    got = t.handle({"cmd": "close_all", "id": 4})
+    assert t.handle(dict(BUY, id="2"), client="K") == {"ok": False, "error": DISABLED}
+    assert t.handle({"cmd": "order_close", "id": "3", "position": 1}, client="K")["error"] == DISABLED
+    got = t.handle({"cmd": "close_all", "id": "4"}, client="K")
     assert got["ok"] and len(got["closed"]) == 1 and mt5.positions_get() == ()
 
 
 def test_the_orders_per_second_limit_refuses_the_order_past_it():
     now = [0.0]
-    t, _mt5, _events = trader(max_orders_per_s=2)
-    t.clock = lambda: now[0]
-    assert t.handle(dict(BUY, id=1))["ok"] and t.handle(dict(BUY, id=2))["ok"]
-    assert "more than 2 orders per second" in t.handle(dict(BUY, id=3))["error"]
+    t, _mt5, _events = trader(max_orders_per_s=2, clock=lambda: now[0])
+    assert t.handle(dict(BUY, id="1"))["ok"] and t.handle(dict(BUY, id="2"))["ok"]
+    assert "more than 2 orders per second" in t.handle(dict(BUY, id="3"))["error"]
     now[0] = 1.0
-    assert t.handle(dict(BUY, id=4))["ok"]
+    assert t.handle(dict(BUY, id="4"))["ok"]
 
 
-def test_the_reply_cache_is_bounded(monkeypatch):
-    from mt5mesh.gateway import trading
-    monkeypatch.setattr(trading, "REPLIES_KEPT", 3)
-    t, _mt5, _events = trader(max_orders_per_s=100)
-    for i in range(5):
-        t.handle({"cmd": "close_all", "id": i})
-    assert list(t.replies) == ["2", "3", "4"]
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_reply_is_still_kept_after_10050_other_keys():
+    clock = Clock(1000.0)
+    t, mt5, events = trader(orders=OrderLog(clock=clock))
+    first = t.handle(dict(BUY, id="first"))
+    for i in range(10050):  # more than the old count bound of 10 000: no flood pushes a fill out
+        clock.now += 1.0
+        t.handle({"cmd": "order_close", "id": "c%d" % i, "position": 424242})
+    assert len(t.orders.state.replies) == 10051 and next(iter(t.orders.state.replies)) == "first"
+    assert t.handle(dict(BUY, id="first")) is first
+    assert len(mt5.positions_get()) == 1 and len(mt5.deals) == 1 and len(events) == 1 and t.counters["retried"] == 1
+
+
+def test_a_reply_expires_only_after_retention_s():
+    clock = Clock(1000.0)
+    orders = OrderLog(clock=clock, retention_s=60)
+    t, mt5, _events = trader(orders=orders)
+    first = t.handle(dict(BUY, id="first"))
+    clock.now = 1030.0
+    t.handle(dict(BUY, id="second"))
+    clock.now = 1060.0  # exactly retention_s later: still kept
+    orders.maintain()
+    assert list(orders.state.replies) == ["first", "second"] and t.handle(dict(BUY, id="first")) is first
+    assert len(mt5.positions_get()) == 2
+    clock.now = 1060.001
+    orders.maintain()
+    assert list(orders.state.replies) == ["second"] and t.state()["kept"] == 1
+    assert orders.reply_of("first") is None and orders.reply_of("second")[1]["ok"] is True
 
 
 def test_order_close_of_a_position_that_is_not_open_says_so_with_mt5s_retcode():
     t, _mt5, _events = trader()
-    got = t.handle({"cmd": "order_close", "id": 1, "position": 424242})
+    got = t.handle({"cmd": "order_close", "id": "1", "position": 424242})
     assert not got["ok"] and got["retcode"] == 10036 and "424242 is not open" in got["error"]
 
 
 def test_a_partial_close_leaves_the_rest_open():
     t, mt5, _events = trader()
-    opened = t.handle(dict(BUY, id=1, volume=0.3))
-    got = t.handle({"cmd": "order_close", "id": 2, "position": opened["position"], "volume": 0.1})
+    opened = t.handle(dict(BUY, id="1", volume=0.3))
+    got = t.handle({"cmd": "order_close", "id": "2", "position": opened["position"], "volume": 0.1})
     assert got["ok"] and [p.volume for p in mt5.positions_get()] == [0.2]

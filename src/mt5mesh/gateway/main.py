@@ -29,7 +29,8 @@ def open_journal(cfg, log):
     if path is None:
         log.warning("journal off: a restart starts a new epoch, and order replies are kept in memory only")
         return None, None, None
-    journal = Journal(path, cfg["ring_size"], budget_bytes=cfg["journal_max_mb"] * 1024 * 1024)
+    journal = Journal(path, cfg["ring_size"], segment_bytes=cfg["journal_segment_mb"] * 1024 * 1024,
+                      budget_bytes=cfg["journal_max_mb"] * 1024 * 1024)
     salvaged = None
     try:
         journal.lock()

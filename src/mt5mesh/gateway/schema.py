@@ -46,6 +46,8 @@ SCHEMA = (
            "close_all) when --trading is on: a private network or a lab only. --trading without CURVE needs it"),
     Option("order_retention_s", int, 86400, "seconds an order's reply is kept for exactly-once retries (by time, never "
            "by count)", low=86400, high=90 * 86400),
+    Option("journal_segment_mb", int, 32, "MiB of events after which the journal starts a new segment", low=1,
+           high=4096),
     Option("journal_max_mb", int, 2048, "the journal directory's budget in MiB: past it the oldest tick segments go "
            "(the order log is never cut)", low=64, high=10 ** 7),
     Option("trade_symbols", str, "", "symbols allowed to trade (comma-separated; empty: the gateway's symbols)",

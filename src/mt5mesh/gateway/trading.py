@@ -178,12 +178,12 @@ class Trader:
                               "it was not sent again: check positions and history_deals" % req["id"]}
             self.orders.reply(key, fp, reply)
             return reply
-        if not may_change_account(client, self.enabled, self.allow_insecure):
-            self.counters["unauthorized"] += 1
-            return {"ok": False, "error": ANONYMOUS % cmd}
         if cmd != "close_all" and not self.enabled:
             self.counters["refused"] += 1
             return {"ok": False, "error": DISABLED}
+        if not may_change_account(client, self.enabled, self.allow_insecure):
+            self.counters["unauthorized"] += 1
+            return {"ok": False, "error": ANONYMOUS % cmd}
         if self.orders.damaged:
             self.counters["refused"] += 1
             return {"ok": False, "error": "%s refused: trading is stopped because the order log is damaged (%s); "
