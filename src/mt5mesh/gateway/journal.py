@@ -125,11 +125,13 @@ def replay_lines(segments, ring_size):
     of a segment more, and parsing those took 0.65 s of an idle restart (systemd's restart of a
     killed gateway has a 2 s budget). Every other line is checked."""
     epoch, events, cursors, replies, intents, mark = None, [], {}, {}, [], 0
+    last = None  # the last seq known (an event's, or a checkpoint's): the next must follow it
     older = event_count(segments) - ring_size
     for n, lines in enumerate(segments):
         for i, raw in enumerate(lines):
             if older > 0 and raw[9:10] == b"E":
                 older -= 1
+                last = None  # the seqs of skipped events are not read
                 continue
             parsed = parse_line(raw)
             if parsed is None:
@@ -142,25 +144,28 @@ def replay_lines(segments, ring_size):
                 if kind == b"E":  # first: all but a few lines are events
                     seq_text, payload = data.split(b" ", 1)
                     seq = int(seq_text)
-                    if events and seq != events[-1][0] + 1:
-                        raise JournalCorrupt("events jump from seq %d to %d" % (events[-1][0], seq),
+                    if last is not None and seq != last + 1:
+                        raise JournalCorrupt("events jump from seq %d to %d" % (last, seq),
                                              _salvage(cursors, events, mark))
                     events.append((seq, payload))
+                    last = seq
                 elif kind == b"H":
                     head = json.loads(data)
                     if epoch is not None and head["epoch"] != epoch:
                         raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]),
                                              _salvage(cursors, events, mark))
-                    if events and int(head.get("seq", events[-1][0])) != events[-1][0]:
+                    head_seq = head.get("seq")
+                    if last is not None and head_seq is not None and int(head_seq) != last:
                         # A segment begun after writes failed (a full disk): events are missing.
                         raise JournalCorrupt("events jump from seq %d to a checkpoint at %s"
-                                             % (events[-1][0], head.get("seq")), _salvage(cursors, events, mark))
+                                             % (last, head_seq), _salvage(cursors, events, mark))
                     epoch = head["epoch"]
                     cursors = dict(head.get("cursors") or {})
                     # Journals from before the order log: each checkpoint held the whole order state.
                     replies = dict(head.get("replies") or [])
                     intents = list(head.get("intents") or [])
                     mark = events[-1][0] if events else int(head.get("seq", 0))
+                    last = int(head_seq) if head_seq is not None else (events[-1][0] if events else None)
                 elif kind == b"I":
                     intents.append(json.loads(data))
                 elif kind == b"R":
