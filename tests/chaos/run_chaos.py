@@ -249,9 +249,12 @@ def peers_report(r):
 
 
 def hostile():
-    """Hostile inventory values to every module: the unit matrix and the real playbook run."""
+    """Hostile inventory values to every module (the unit matrix and the real playbook run), and the
+    exactly-once attacks on a real gateway (reply-cache flood, huge and numeric ids, junk orders,
+    unread history_deals, torn and flipped journal records, a full disk)."""
     return lab.pytest(os.path.join(lab.ROOT, "tests", "unit", "plugins", "modules", "test_hostile_inputs.py"),
-                      os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py"))
+                      os.path.join(lab.ROOT, "tests", "integration", "test_hostile_playbook.py"),
+                      os.path.join(lab.ROOT, "tests", "integration", "test_exactly_once_attacks.py"))
 
 
 def crashes_and_leaks(since, kills_expected):
@@ -327,7 +330,10 @@ def main():
                   "and reports): each one is a clear `fail_json` naming the option, with no traceback and no "
                   "socket, DNS lookup or subprocess before the value is validated "
                   "(`tests/unit/plugins/modules/test_hostile_inputs.py`, and through a real `ansible-playbook` run, "
-                  "`tests/integration/playbooks/hostile_inputs.yml`): `%s`." % " ".join(line), ""]
+                  "`tests/integration/playbooks/hostile_inputs.yml`); and the exactly-once attacks on a real "
+                  "gateway: a reply-cache flood, 900 KB and numeric ids, junk orders against the rate limit, unread "
+                  "history_deals, torn and flipped journal records and a full disk "
+                  "(`tests/integration/test_exactly_once_attacks.py`): `%s`." % " ".join(line), ""]
         failed += [] if ok else ["hostile inputs: %s" % line]
     if "security" in stages:
         sec = security.run()
