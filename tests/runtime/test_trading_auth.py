@@ -252,3 +252,18 @@ def test_published_events_never_contain_the_id_or_the_client_key():
     refs = {t.orders.ref(k) for k in t.orders.state.replies}
     assert len(refs) == 11 and all(re.fullmatch("[0-9a-f]{16}", e[1]["client_ref"]) and e[1]["client_ref"] in refs
                                    for e in events)
+
+
+def test_a_peer_that_may_not_trade_cannot_read_or_touch_what_an_anonymous_id_holds():
+    # A run with anonymous trading stored a reply and an intent; the next run allows it no more.
+    t, mt5, sent, events = make(enabled=True, allow_insecure=True)
+    first = t.handle(dict(BUY, id="held"))
+    assert first["ok"]
+    t.orders.state.intents["lost"] = 0.0
+    t.allow_insecure = False
+    sent.clear(), events.clear()
+    assert t.handle(dict(BUY, id="held")) == anonymous("order_send")
+    assert t.handle(dict(BUY, id="held", volume=0.2)) == anonymous("order_send")
+    assert t.handle(dict(BUY, id="lost")) == anonymous("order_send")
+    assert t.orders.state.intents == {"lost": 0.0} and list(t.orders.state.replies) == ["held"]
+    assert sent == [] and events == [] and t.counters["unauthorized"] == 3 and t.counters["retried"] == 0

@@ -163,6 +163,13 @@ class Trader:
         cmd = req["cmd"]
         if cmd in protocol.READ_COMMANDS:
             return getattr(self, "read_" + cmd)(req)
+        if not may_change_account(client, self.enabled, self.allow_insecure):
+            # First, so a peer that may not trade cannot read or touch what others' ids hold.
+            if cmd != "close_all" and not self.enabled:
+                self.counters["refused"] += 1
+                return {"ok": False, "error": DISABLED}
+            self.counters["unauthorized"] += 1
+            return {"ok": False, "error": ANONYMOUS % cmd}
         key, fp = order_key(client, req["id"]), fingerprint(req)
         seen = self.orders.reply_of(key)
         if seen is not None:
@@ -181,14 +188,15 @@ class Trader:
         if cmd != "close_all" and not self.enabled:
             self.counters["refused"] += 1
             return {"ok": False, "error": DISABLED}
-        if not may_change_account(client, self.enabled, self.allow_insecure):
-            self.counters["unauthorized"] += 1
-            return {"ok": False, "error": ANONYMOUS % cmd}
         if self.orders.damaged:
             self.counters["refused"] += 1
             return {"ok": False, "error": "%s refused: trading is stopped because the order log is damaged (%s); "
                                           "the terminal was not asked" % (cmd, self.orders.damaged)}
-        problem, info = self._refusal(req, client)
+        try:
+            problem, info = self._refusal(req, client)
+        except Exception as e:  # pylint: disable=broad-except
+            # Only reads so far (symbol_info, positions_get): nothing was sent, a plain refusal.
+            problem, info = "terminal: %s: %s" % (type(e).__name__, str(e)[:200]), None
         if problem:
             self.counters["refused"] += 1
             return {"ok": False, "error": "%s: %s" % (cmd, problem)}
