@@ -322,6 +322,49 @@ def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatc
         server.shutdown()
 
 
+def test_16_clients_trickling_a_byte_a_second_are_cut_at_the_whole_request_deadline_and_metrics_answer(monkeypatch):
+    from mt5mesh import httpd
+    monkeypatch.setattr(httpd, "REQUEST_DEADLINE_S", 1.0)
+    port = free_port()
+
+    class Log:
+        def debug(self, *a):
+            pass
+    server = health.serve("127.0.0.1:%d" % port, lambda: (200, {"state": "healthy"}), health.Metrics(), Log())
+    slow = []
+    try:
+        for _i in range(httpd.MAX_CONNECTIONS):
+            s = socket.create_connection(("127.0.0.1", port), timeout=3)
+            s.sendall(b"G")
+            slow.append(s)
+        t0 = time.monotonic()
+        cut = set()
+        while len(cut) < len(slow) and time.monotonic() - t0 < 4.0:  # a byte every 0.5 s: no read times out
+            for i, s in enumerate(slow):
+                if i in cut:
+                    continue
+                try:
+                    s.sendall(b"E")
+                except OSError:
+                    cut.add(i)
+            time.sleep(0.5)
+        assert len(cut) == len(slow) and time.monotonic() - t0 < 3.0
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        response = b""
+        for _i in range(100):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            response += chunk
+        assert response.startswith(b"HTTP/1.0 200")
+        s.close()
+    finally:
+        for s in slow:
+            s.close()
+        server.shutdown()
+
+
 @pytest.mark.parametrize("service,yaml_text,needle", [
     ("mt5mesh-nexus", "batch_size: lots\n", "batch_size: 'lots' is not an integer"),
     ("mt5mesh-gateway", "heartbeat: -1\n", "heartbeat: -1 is not a number from 0.01 to 60"),

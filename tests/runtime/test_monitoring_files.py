@@ -44,7 +44,8 @@ def test_the_issue_s_alerts_are_all_there():
         alerts = {r["alert"] for g in yaml.safe_load(f)["groups"] for r in g["rules"]}
     assert alerts == {"GatewayDown", "GatewayNoHeartbeat", "TerminalDisconnected", "NexusLagHigh",
                       "NexusUnrecoverableGap", "GatewayEpochChange", "NexusSpoolFilling", "NexusBreakerOpen",
-                      "OrderRejectsRising"}
+                      "OrderRejectsRising", "GatewayJournalNearBudget", "GatewayJournalWriteFailing",
+                      "GatewayOrderLogUnhealthy"}
 
 
 def test_gateway_health_is_degraded_when_the_loop_stalls_or_the_terminal_is_gone():
