@@ -44,7 +44,7 @@ def keys(tmp_path):
 def test_with_curve_the_same_id_from_two_clients_is_two_orders_and_a_retry_is_each_clients_own(tmp_path):
     ssec, allowed, (alice_sec, bob_sec) = keys(tmp_path)
     gw = Gateway(tmp_path, "--trading", "--curve-secret-key", ssec, "--curve-allowed-dir", allowed)
-    spub, _ = zmq.auth.load_certificate(ssec)
+    spub = zmq.auth.load_certificate(ssec)[0]
     alice, bob = CurveClient(gw.rep, alice_sec, spub), CurveClient(gw.rep, bob_sec, spub)
     try:
         time.sleep(0.5)
@@ -66,7 +66,7 @@ def test_with_curve_and_trading_off_an_authenticated_client_may_close_all_but_no
     ssec, allowed, (alice_sec, _bob) = keys(tmp_path)
     journal = str(tmp_path / "journal")
     gw = Gateway(tmp_path, "--trading", "--curve-secret-key", ssec, "--curve-allowed-dir", allowed, journal=journal)
-    spub, _ = zmq.auth.load_certificate(ssec)
+    spub = zmq.auth.load_certificate(ssec)[0]
     alice = CurveClient(gw.rep, alice_sec, spub)
     try:
         assert alice(id="o-1", **BUY)["ok"] and alice(id="o-2", **BUY)["ok"]

@@ -11,7 +11,7 @@ import time
 import pytest
 import zmq
 
-from support.gateway_proc import BUY, Client, Gateway, call
+from support.gateway_proc import BUY, Client, Gateway
 from support.servers import wait_until
 
 TRADE = ("--trading", "--allow-insecure-trading")

@@ -126,7 +126,7 @@ def test_trading_without_curve_and_without_the_flag_exits_2_naming_allow_insecur
     import sys
     out = subprocess.run([sys.executable, "-m", "mt5mesh.gateway.main", "--terminal", "paper", "--trading",
                           "--journal", str(tmp_path / "j"), "--rep", "tcp://127.0.0.1:%d" % free_port(),
-                          "--pub", "tcp://127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=60)
+                          "--pub", "tcp://127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 2 and "--allow-insecure-trading" in out.stderr and not (tmp_path / "j").exists()
 
 

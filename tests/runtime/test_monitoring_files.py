@@ -16,12 +16,15 @@ NAME = re.compile(r"\b((?:mt5mesh_gateway|nexus)_[a-z_]+)\b")
 
 
 def exported():
-    names = {"mt5mesh_gateway_%s_total" % n for n, _t in gateway_metrics.COUNTERS}
-    gauges = ("seq", "epoch", "ring_events", "clients", "last_heartbeat_timestamp_seconds", "terminal_connected",
-              "trading_enabled")
-    names |= {"mt5mesh_gateway_%s" % n for n in gauges}
-    names.add("mt5mesh_gateway_orders_total")
-    for metric in Metrics().registry.collect():
+    # What the gateway's collector exports for a snapshot with every part present (a terminal
+    # backend with trading, a journal and an order log), read off the collector itself.
+    gw = gateway_metrics.GatewayMetrics()
+    gw.publish({"at": 1.0, "epoch": 1, "seq": 2, "ring_events": 3, "counters": {}, "source": "paper",
+                "terminal_connected": True, "trading_enabled": True, "orders_by_retcode": {}, "problems": [],
+                "journal_ok": True, "journal_bytes": 1, "journal_budget_bytes": 2, "order_log_ok": True,
+                "orders_kept": 0})
+    names = set()
+    for metric in list(gw.registry.collect()) + list(Metrics().registry.collect()):
         for sample in metric.samples:
             names.add(sample.name)
     return names

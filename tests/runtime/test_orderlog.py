@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from mt5mesh.gateway import orderlog
-from mt5mesh.gateway.orderlog import LOG, SNAPSHOT, OrderLog, OrderLogDamaged, OrderLogError, State, parse, record, replay
+from mt5mesh.gateway.orderlog import LOG, SNAPSHOT, OrderLog, OrderLogDamaged, OrderLogError, State, parse, record
 
 
 class Clock:

@@ -43,7 +43,7 @@ def make(enabled=True, allow_insecure=False, positions=0, orders=None, clock=Non
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
     mt5.clock.now += 0.5
-    for _ in range(positions):
+    for _i in range(positions):
         assert mt5.order_send({"action": api.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
                                "type": api.ORDER_TYPE_BUY}).retcode == api.TRADE_RETCODE_DONE
     sent, events = [], []
@@ -199,8 +199,8 @@ def test_an_order_whose_intent_cannot_be_written_is_refused_and_the_terminal_is_
         raise OrderLogError(err)
     monkeypatch.setattr(t.orders, "_append", full)
     for req in (dict(BUY, id="b"), {"cmd": "close_all", "id": "c"}, {"cmd": "order_close", "id": "p", "position": before[0]}):
-        assert t.handle(req, client=KEY_A) == {"ok": False, "error": "%s refused: its intent cannot be written (%s); "
-                                                                      "the terminal was not asked" % (req["cmd"], err)}
+        refused = "%s refused: its intent cannot be written (%s); the terminal was not asked" % (req["cmd"], err)
+        assert t.handle(req, client=KEY_A) == {"ok": False, "error": refused}
     assert sent == [] and events == [] and tickets(mt5) == before and no_entry(t)
     assert t.counters == dict(COUNTERS, refused=3)
     monkeypatch.undo()  # space is back: the refused id left nothing behind, so its retry goes out once

@@ -2,7 +2,6 @@
 the terminal, the counters, and the reads, with the paper terminal in process on a fixed clock
 (so prices are known). What a client and nexus see must not drift silently."""
 import datetime
-import os
 
 import pytest
 
@@ -398,19 +397,19 @@ def test_history_deals_pages_in_ticket_order_from_a_ticket_with_more_and_next_ti
     sizes = [len(protocol.encode(row)) + 1 for row in rows]
     span = {"cmd": "history_deals", "from": T0 - 10, "to": T0 + 10}
     assert t.handle(span) == {"ok": True, "deals": rows, "more": False, "next_ticket": tickets[2]}
-    assert t.handle(dict(span, from_ticket=tickets[0])) == {"ok": True, "deals": rows[1:], "more": False,
-                                                             "next_ticket": tickets[2]}
-    assert t.handle(dict(span, from_ticket=tickets[2])) == {"ok": True, "deals": [], "more": False,
-                                                             "next_ticket": tickets[2]}
+    expected = {"ok": True, "deals": rows[1:], "more": False, "next_ticket": tickets[2]}
+    assert t.handle(dict(span, from_ticket=tickets[0])) == expected
+    expected = {"ok": True, "deals": [], "more": False, "next_ticket": tickets[2]}
+    assert t.handle(dict(span, from_ticket=tickets[2])) == expected
     monkeypatch.setattr(protocol, "MAX_DEALS_BYTES", sizes[0] + sizes[1])  # two rows fit exactly
     assert t.handle(span) == {"ok": True, "deals": rows[:2], "more": True, "next_ticket": tickets[1]}
-    assert t.handle(dict(span, from_ticket=tickets[1])) == {"ok": True, "deals": rows[2:], "more": False,
-                                                             "next_ticket": tickets[2]}
+    expected = {"ok": True, "deals": rows[2:], "more": False, "next_ticket": tickets[2]}
+    assert t.handle(dict(span, from_ticket=tickets[1])) == expected
     monkeypatch.setattr(protocol, "MAX_DEALS_BYTES", sizes[0] + sizes[1] - 1)
     assert t.handle(span) == {"ok": True, "deals": rows[:1], "more": True, "next_ticket": tickets[0]}
     monkeypatch.setattr(protocol, "MAX_DEALS_BYTES", 1)  # a page never comes back empty while deals remain
-    assert t.handle(dict(span, from_ticket=tickets[0])) == {"ok": True, "deals": rows[1:2], "more": True,
-                                                             "next_ticket": tickets[1]}
+    expected = {"ok": True, "deals": rows[1:2], "more": True, "next_ticket": tickets[1]}
+    assert t.handle(dict(span, from_ticket=tickets[0])) == expected
 
 
 def test_state_and_limits_are_reported_exactly():

@@ -145,7 +145,7 @@ def replay_lines(segments, ring_size):
                     seq_text, payload = data.split(b" ", 1)
                     seq = int(seq_text)
                     if last is not None and seq != last + 1:
-                        raise JournalCorrupt("events jump from seq %d to %d" % (last, seq),
+                        raise JournalCorrupt("events jump from seq %s to %d" % (last, seq),
                                              _salvage(cursors, events, mark))
                     events.append((seq, payload))
                     last = seq
@@ -157,7 +157,7 @@ def replay_lines(segments, ring_size):
                     head_seq = head.get("seq")
                     if last is not None and head_seq is not None and int(head_seq) != last:
                         # A segment begun after writes failed (a full disk): events are missing.
-                        raise JournalCorrupt("events jump from seq %d to a checkpoint at %s"
+                        raise JournalCorrupt("events jump from seq %s to a checkpoint at %s"
                                              % (last, head_seq), _salvage(cursors, events, mark))
                     epoch = head["epoch"]
                     cursors = dict(head.get("cursors") or {})
