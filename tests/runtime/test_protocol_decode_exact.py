@@ -75,3 +75,28 @@ def test_decode_reply_object_takes_any_object_and_names_the_reply():
     assert str(error_of(p.decode_reply_object, b"[1]")) == "reply must be a JSON object"
     assert str(error_of(p.decode_reply_object, b"{")).startswith("reply is not UTF-8 JSON: ")
     assert str(error_of(p.decode_reply, b'{"status":"PONG"}')) == "reply must be a JSON object with boolean 'ok'"
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5, "7", 2 ** 62 + 1])
+def test_history_deals_from_ticket_must_be_a_ticket_named_exactly(value):
+    req = {"cmd": "history_deals", "from": 1, "to": 2, "from_ticket": value}
+    assert p.trade_request_problem(req) == "'from_ticket' must be a deal ticket (an integer >= 0)"
+
+
+def test_history_deals_from_ticket_zero_and_absent_are_taken():
+    assert p.trade_request_problem({"cmd": "history_deals", "from": 1, "to": 2, "from_ticket": 0}) is None
+    assert p.trade_request_problem({"cmd": "history_deals", "from": 1, "to": 2}) is None
+
+
+def test_only_account_and_trading_commands_get_their_fields_checked():
+    assert p.check_request({"cmd": "ping", "symbol": "EUR USD"}) == {"cmd": "ping", "symbol": "EUR USD"}
+    with pytest.raises(p.ProtocolError):
+        p.check_request({"cmd": "positions", "symbol": "EUR USD"})
+
+
+def test_loads_takes_text_as_well_as_bytes_and_names_what_it_read():
+    assert p.decode_reply_object('{"a":1}') == {"a": 1}
+    assert str(error_of(p.decode_reply_object, b'{"a":NaN}')) == "reply is not UTF-8 JSON: NaN is not a finite number"
+    assert str(error_of(p.decode_reply_object, b'{"a":-Infinity}')) == \
+        "reply is not UTF-8 JSON: -Infinity is not a finite number"
+    assert str(error_of(p.decode_reply_object, b"[" * 40)) == "reply nests deeper than 32 levels or is unbalanced"
