@@ -81,7 +81,7 @@ def _records(path):
         return [orderlog.parse(line) for line in f]
 
 
-def test_the_intent_is_fsynced_before_the_terminal_and_the_reply_after(tmp_path, monkeypatch):
+def test_the_intent_is_fsynced_before_the_terminal_and_the_reply_written_after_without_its_own_fsync(tmp_path, monkeypatch):
     clock = iter([100.0, 101.0, 102.0]).__next__
     orders = OrderLog(path=str(tmp_path), clock=clock)
     orders.load()
@@ -96,7 +96,7 @@ def test_the_intent_is_fsynced_before_the_terminal_and_the_reply_after(tmp_path,
     mt5.order_send = order_send
     got = t.handle(dict(BUY, id="a"))
     fp = t.orders.reply_of("a")[0]
-    assert on_disk_at_send == [([(b"I", ["a", 100.0])], 1)] and synced == [orders._fd, orders._fd]
+    assert on_disk_at_send == [([(b"I", ["a", 100.0])], 1)] and synced == [orders._fd]
     assert _records(tmp_path) == [(b"I", ["a", 100.0]), (b"R", ["a", fp, got, 101.0])]
 
 

@@ -225,7 +225,10 @@ class OrderLog:
         self.state.replies.pop(key, None)
         self.state.replies[key] = [fp, reply, now]
         try:
-            self._append(record(b"R", [key, fp, reply, now]), sync=True)
+            # Not fsynced on its own (the next intent's fsync or the close carries it): should a
+            # power loss take it, the fsynced intent remains and a retry is answered "outcome
+            # unknown", never sent again. A kill cannot take it (the page cache keeps it).
+            self._append(record(b"R", [key, fp, reply, now]), sync=False)
         except OrderLogError:
             pass  # self.error says why; orders are refused until it clears
         self.maintain(now)
@@ -316,5 +319,9 @@ class OrderLog:
 
     def close(self):
         if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                pass
             os.close(self._fd)
             self._fd = None
