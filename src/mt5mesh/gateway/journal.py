@@ -24,6 +24,7 @@ A write that fails (a full disk) never ends the gateway: the journal reports the
 /healthz, /metrics), stops writing, and tries a fresh segment every few seconds; events published
 meanwhile are not on disk, so a restart after that begins a new epoch.
 """
+import errno
 import fcntl
 import json
 import logging
@@ -183,11 +184,8 @@ def replay_lines(segments, ring_size):
 
 
 def _salvage(cursors, events, mark):
-    """The terminal cursors as of the last good record before damage (pure; never raises)."""
-    try:
-        return cursors_from(Loaded(0, events, cursors, {}, [], mark))
-    except Exception:  # pylint: disable=broad-except
-        return dict(cursors)
+    """The terminal cursors as of the last good record before damage (pure)."""
+    return cursors_from(Loaded(None, events, cursors, None, None, mark))
 
 
 def latest_from(loaded, limit, symbols=()):
@@ -370,10 +368,10 @@ class Journal:
             # A short write (the disk filled mid-record): cut it off so no half line stays in the
             # middle of the segment, and report it as the full disk it is.
             os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
-            raise OSError(28, "short write (%d of %d bytes)" % (written, len(line)))
+            raise OSError(errno.ENOSPC, "short write (%d of %d bytes)" % (written, len(line)))
         if kind == b"E":
             self._size += len(line)
-        self._bytes[self.segments[-1][1]] = self._bytes.get(self.segments[-1][1], 0) + len(line)
+        self._bytes[self.segments[-1][1]] += len(line)
         self._dirty = True
 
     def _failed(self, e):
@@ -411,7 +409,7 @@ class Journal:
         self._synced_at = self.clock()
 
     def total_bytes(self):
-        return sum(self._bytes.get(name, 0) for _first, name in self.segments)
+        return sum(self._bytes[name] for _first, name in self.segments)
 
     def _fsync_dir(self):
         fsync_dir(self.path)
@@ -426,7 +424,7 @@ class Journal:
                 self._unlink(name)
             else:
                 keep.append((first, name))
-        while len(keep) > 1 and sum(self._bytes.get(n, 0) for _f, n in keep) > self.budget_bytes:
+        while len(keep) > 1 and sum(self._bytes[n] for _f, n in keep) > self.budget_bytes:
             self._unlink(keep.pop(0)[1])
         self.segments = keep
 
@@ -435,7 +433,7 @@ class Journal:
             os.unlink(os.path.join(self.path, name))
         except FileNotFoundError:
             pass
-        self._bytes.pop(name, None)
+        del self._bytes[name]
 
     def close(self):
         if self._fd is not None:
