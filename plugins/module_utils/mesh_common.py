@@ -104,6 +104,6 @@ def bad_trade_filter(params):
         error = inputs.bad_int('magic', magic, 0, 2 ** 63 - 1)
         if error:
             return error
-    if client_id is not None and not (0 < len(client_id) <= 128 and client_id.isprintable()):
-        return 'client_id must be 1-128 printable characters'
+    if client_id is not None and not protocol.valid_id(client_id):
+        return 'client_id must be %s' % protocol.ID_RULE
     return None
