@@ -285,6 +285,23 @@ def test_hub_skips_an_out_of_range_ts_already_in_inf_and_its_checkpoint_moves_on
         assert cur.fetchone()[0] == 2
 
 
+def http_get(port, path):
+    """One HTTP/1.0 GET: the server closes after the response, which may come in more than one
+    segment (headers, then body), so it is read to the end (bounded)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    try:
+        s.sendall(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+        response = b""
+        for _i in range(100):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            response += chunk
+        return response
+    finally:
+        s.close()
+
+
 def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatch):
     from mt5mesh import httpd
     monkeypatch.setattr(httpd, "REQUEST_TIMEOUT_S", 0.5)
@@ -304,18 +321,7 @@ def test_health_server_drops_unfinished_requests_and_caps_connections(monkeypatc
         import threading
         assert threading.active_count() < 10 + httpd.MAX_CONNECTIONS
         time.sleep(1.0)  # past the request timeout: the slots are free again
-        s = socket.create_connection(("127.0.0.1", port), timeout=2)
-        s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-        # HTTP/1.0: the server closes after the response, which may come in more than one
-        # segment (headers, then body): read to the end.
-        response = b""
-        for _i in range(100):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            response += chunk
-        assert b"healthy" in response
-        s.close()
+        assert b"healthy" in http_get(port, b"/healthz")
         for s in idle:
             s.close()
     finally:
@@ -349,16 +355,7 @@ def test_16_clients_trickling_a_byte_a_second_are_cut_at_the_whole_request_deadl
                     cut.add(i)
             time.sleep(0.5)
         assert len(cut) == len(slow) and time.monotonic() - t0 < 3.0
-        s = socket.create_connection(("127.0.0.1", port), timeout=2)
-        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        response = b""
-        for _i in range(100):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            response += chunk
-        assert response.startswith(b"HTTP/1.0 200")
-        s.close()
+        assert http_get(port, b"/metrics").startswith(b"HTTP/1.0 200")
     finally:
         for s in slow:
             s.close()

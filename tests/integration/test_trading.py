@@ -7,39 +7,8 @@ import time
 
 import zmq
 
+from support.gateway_proc import BUY, Gateway, call
 from support.servers import Service, free_port, wait_until
-
-
-def call(rep, timeout=3.0, **req):
-    sock = zmq.Context.instance().socket(zmq.REQ)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect("tcp://127.0.0.1:%d" % rep)
-    sock.send(json.dumps(req).encode())
-    try:
-        return json.loads(sock.recv()) if sock.poll(int(timeout * 1000)) else None
-    finally:
-        sock.close(0)
-
-
-class Gateway:
-    def __init__(self, tmp_path, *extra, journal=None, rep=None, pub=None):
-        self.rep, self.pub = rep or free_port(), pub or free_port()
-        self.journal = journal or str(tmp_path / "journal")
-        self.args = ["--terminal", "paper", "--symbols", "EURUSD,GBPUSD", "--rate", 500, "--heartbeat", 0.2,
-                     "--rep", "tcp://127.0.0.1:%d" % self.rep, "--pub", "tcp://127.0.0.1:%d" % self.pub,
-                     "--journal", self.journal] + list(extra)
-        self.tmp = str(tmp_path)
-        self.start()
-
-    def start(self):
-        self.svc = Service("mt5mesh-gateway", self.args, self.tmp)
-        wait_until(lambda: call(self.rep, 0.5, cmd="ping") is not None, 15, "gateway answers ping")
-
-    def __call__(self, **req):
-        return call(self.rep, **req)
-
-
-BUY = {"cmd": "order_send", "symbol": "EURUSD", "side": "buy", "volume": 0.10}
 
 
 def test_order_send_fills_once_and_a_retry_with_the_same_id_gets_the_first_reply(tmp_path):

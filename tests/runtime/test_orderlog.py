@@ -203,6 +203,24 @@ def test_state_apply_refuses_an_unknown_record_type():
 OPS = st.lists(st.tuples(st.sampled_from(["intent", "reply", "compact", "reopen"]), st.integers(0, 7)), max_size=40)
 
 
+def play(path, ops, model):
+    """Run ``ops`` on a log in ``path`` and on the plain-data ``model``; returns the open log."""
+    log = opened(path)
+    for op, k in ops:
+        key = "k%d" % k
+        if op == "intent" and log.reply_of(key) is None:
+            log.intent(key)
+        elif op == "reply":
+            log.reply(key, "fp", {"n": k})
+        elif op == "compact":
+            log.compact()
+        elif op == "reopen":
+            log.close()
+            log = opened(path)
+        model_apply(model, op, k)
+    return log
+
+
 def model_apply(model, op, k):
     key = "k%d" % k
     if op == "intent" and key not in model["replies"]:
@@ -216,21 +234,8 @@ def model_apply(model, op, k):
 @given(OPS)
 def test_property_whatever_the_history_a_reopen_gives_back_every_reply_and_intent(tmp_path_factory, ops):
     path = tmp_path_factory.mktemp("ol")
-    log = opened(path)
     model = {"replies": {}, "intents": set()}
-    for op, k in ops:
-        key = "k%d" % k
-        if op == "intent" and log.reply_of(key) is None:
-            log.intent(key)
-        elif op == "reply":
-            log.reply(key, "fp", {"n": k})
-        elif op == "compact":
-            log.compact()
-        elif op == "reopen":
-            log.close()
-            log = opened(path)
-        model_apply(model, op, k)
-    log.close()
+    play(path, ops, model).close()
     again = opened(path)
     assert {k: v[1] for k, v in again.state.replies.items()} == model["replies"]
     assert set(again.state.intents) == model["intents"]
@@ -240,15 +245,7 @@ def test_property_whatever_the_history_a_reopen_gives_back_every_reply_and_inten
 @given(OPS, st.data())
 def test_property_damage_anywhere_is_either_a_cut_torn_tail_or_refused_never_a_silent_loss(tmp_path_factory, ops, data):
     path = tmp_path_factory.mktemp("ol")
-    log = opened(path)
-    for op, k in ops:
-        key = "k%d" % k
-        if op == "intent" and log.reply_of(key) is None:
-            log.intent(key)
-        elif op == "reply":
-            log.reply(key, "fp", {"n": k})
-        elif op == "compact":
-            log.compact()
+    log = play(path, [(op, k) for op, k in ops if op != "reopen"], {"replies": {}, "intents": set()})
     before = {k: v[1] for k, v in log.state.replies.items()}, set(log.state.intents)
     log.close()
     name = data.draw(st.sampled_from([SNAPSHOT, LOG]))
