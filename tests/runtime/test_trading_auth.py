@@ -195,7 +195,7 @@ def test_an_order_whose_intent_cannot_be_written_is_refused_and_the_terminal_is_
     before = tickets(mt5)
     err = "order log /var/lib/mt5mesh: cannot write: No space left on device"
 
-    def full(line, sync):
+    def full(line):
         raise OrderLogError(err)
     monkeypatch.setattr(t.orders, "_append", full)
     for req in (dict(BUY, id="b"), {"cmd": "close_all", "id": "c"}, {"cmd": "order_close", "id": "p", "position": before[0]}):

@@ -23,6 +23,7 @@ the log cannot say which orders were sent, so it raises ``OrderLogDamaged`` and 
 trading (reads go on) until an operator looks; it never forgets silently.
 """
 import collections
+import errno
 import hashlib
 import json
 import os
@@ -47,21 +48,29 @@ class OrderLogDamaged(Exception):
 
 def record(kind, obj):
     """One log line (pure)."""
-    body = kind + b" " + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    body = kind + b" " + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
 def parse(line):
-    """(kind, obj) of one line, or None when it is torn, altered or not JSON (pure)."""
-    if len(line) < 12 or line[-1:] != b"\n" or line[8:9] != b" " or line[10:11] != b" ":
-        return None
+    """(kind, obj) of one line, or None when it is torn, altered or not JSON (pure). The CRC covers
+    the type, its space and the JSON; the newline and the space after the CRC are checked here."""
     body = line[9:-1]
+    if line[-1:] != b"\n" or line[8:9] != b" " or b"%08x" % zlib.crc32(body) != line[:8]:
+        return None
     try:
-        if zlib.crc32(body) != int(line[:8], 16):
-            return None
         return body[:1], json.loads(body[2:])
     except ValueError:
         return None
+
+
+def _write_whole(fd, data):
+    """None when ``data`` went out in one write; otherwise why not (never raises)."""
+    try:
+        written = os.write(fd, data)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None if written == len(data) else "short write (%d of %d bytes)" % (written, len(data))
 
 
 class State:
@@ -180,10 +189,9 @@ class OrderLog:
             self.damaged = "%s is missing while %s has records" % (SNAPSHOT, LOG)
             raise OrderLogDamaged(self.damaged)
         self.state = state
-        total = sum(len(line) for line in log)
+        self.torn = sum(len(line) for line in log) - keep
         self._fd = os.open(self._file(LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if keep < total:
-            self.torn = total - keep
+        if self.torn:
             os.ftruncate(self._fd, keep)
             os.fsync(self._fd)
         self._size = keep
@@ -199,7 +207,7 @@ class OrderLog:
     # --- what the trader asks -----------------------------------------------------------
     def ref(self, key):
         """The salted hash published for a key instead of the client's id."""
-        return hashlib.sha256((self.state.salt + "\n" + key).encode("utf-8")).hexdigest()[:16]
+        return hashlib.sha256((self.state.salt + "\n" + key).encode()).hexdigest()[:16]
 
     def reply_of(self, key):
         """[fingerprint, reply] kept for a key, or None."""
@@ -214,7 +222,8 @@ class OrderLog:
         if self.damaged:
             raise OrderLogError("the order log is damaged: %s" % self.damaged)
         now = self.clock()
-        self._append(record(b"I", [key, now]), sync=True)
+        self._append(record(b"I", [key, now]))
+        self._sync()
         self.state.intents[key] = now
 
     def reply(self, key, fp, reply):
@@ -228,10 +237,10 @@ class OrderLog:
             # Not fsynced on its own (the next intent's fsync or the close carries it): should a
             # power loss take it, the fsynced intent remains and a retry is answered "outcome
             # unknown", never sent again. A kill cannot take it (the page cache keeps it).
-            self._append(record(b"R", [key, fp, reply, now]), sync=False)
+            self._append(record(b"R", [key, fp, reply, now]))
         except OrderLogError:
             pass  # self.error says why; orders are refused until it clears
-        self.maintain(now)
+        self.maintain()
 
     def maintain(self, now=None):
         """Expire what is older than the retention; compact once the log has grown."""
@@ -255,30 +264,30 @@ class OrderLog:
         return not (self.damaged or self.error)
 
     # --- writing ------------------------------------------------------------------------
-    def _append(self, line, sync):
+    def _append(self, line):
         if self.path is None:
             return
         if self._sync_failed:
             # After a failed fsync the kernel may have dropped the dirty pages: nothing written
             # since can be trusted to be on disk. Only a restart (a fresh load) clears it.
             raise OrderLogError(self.error)
-        try:
-            written = os.write(self._fd, line)
-            if written != len(line):
-                raise OSError(28, "short write (%d of %d bytes)" % (written, len(line)))
-        except OSError as e:
+        why = _write_whole(self._fd, line)
+        if why:
             self._undo()
-            self.error = "order log %s: cannot write: %s" % (self.path, e.strerror or e)
+            self.error = "order log %s: cannot write: %s" % (self.path, why)
             raise OrderLogError(self.error)
         self._size += len(line)
-        if sync:
-            try:
-                os.fsync(self._fd)
-            except OSError as e:
-                self._sync_failed = True
-                self.error = "order log %s: fsync failed: %s (restart the gateway)" % (self.path, e.strerror or e)
-                raise OrderLogError(self.error)
         self.error = None
+
+    def _sync(self):
+        if self.path is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as e:
+            self._sync_failed = True
+            self.error = "order log %s: fsync failed: %s (restart the gateway)" % (self.path, e.strerror or e)
+            raise OrderLogError(self.error)
 
     def _undo(self):
         """Cut a partial record off, so the log never holds half a line in its middle."""
@@ -295,9 +304,9 @@ class OrderLog:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                data = b"".join(self.state.lines())
-                if os.write(fd, data) != len(data):
-                    raise OSError(28, "short write")
+                why = _write_whole(fd, b"".join(self.state.lines()))
+                if why:
+                    raise OSError(errno.ENOSPC, why)
                 os.fsync(fd)
             finally:
                 os.close(fd)
