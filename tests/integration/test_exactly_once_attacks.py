@@ -227,7 +227,10 @@ def test_a_flipped_bit_in_the_oldest_segment_costs_the_epoch_but_a_retried_id_do
 def test_on_a_full_filesystem_an_order_is_refused_the_terminal_never_sees_it_and_the_gateway_recovers(tmp_path):
     mnt = tmp_path / "fs"
     mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], check=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True,
+                             text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here: %s" % mounted.stderr.strip()[:200])
     gw = None
     try:
         gw = Gateway(tmp_path, *TRADE, journal=str(mnt / "journal"))
