@@ -35,7 +35,7 @@ options:
     description:
       - The request id. Give the same one when re-running after an unknown outcome, so the gateway recognises it.
       - A new unique id by default.
-      - 1-128 characters from C(A-Z a-z 0-9 . _ : -), as the gateway requires of every id.
+      - "1-128 characters from C(A-Z a-z 0-9 . _ : -), as the gateway requires of every id."
     type: str
 seealso:
   - module: mt5crs.mesh.mt5_positions

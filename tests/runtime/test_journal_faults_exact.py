@@ -114,7 +114,10 @@ def test_the_retry_waits_5_seconds_from_the_failure_on_a_clock_far_from_zero(tmp
     clock = Clock(1000.0)
     j = opened(tmp_path, clock)
     j.start(1, {"epoch": 7, "seq": 0})
-    monkeypatch.setattr(journal_mod.os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+
+    def eio(fd, data):
+        raise OSError(errno.EIO, "I/O")
+    monkeypatch.setattr(journal_mod.os, "write", eio)
     j.event(1, b"{}")
     assert j.due(1004.999) is False and j.due(1005.0) is True
 

@@ -103,7 +103,10 @@ def test_write_errors_name_their_cause_exactly(tmp_path, monkeypatch):
         log.intent("k")
     assert str(e.value) == "order log %s: cannot write: No space left on device" % tmp_path
     monkeypatch.undo()
-    monkeypatch.setattr(orderlog.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "Input/output error")))
+
+    def eio(fd):
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(orderlog.os, "fsync", eio)
     with pytest.raises(OrderLogError) as e:
         log.intent("k")
     assert str(e.value) == log.error == "order log %s: fsync failed: Input/output error (restart the gateway)" % tmp_path
