@@ -10,20 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from mt5mesh.gateway import orderlog
 from mt5mesh.gateway.orderlog import LOG, SNAPSHOT, OrderLog, OrderLogDamaged, OrderLogError, State, parse, record
-
-
-class Clock:
-    def __init__(self, now=1000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-def opened(path, clock=None, **kw):
-    log = OrderLog(str(path), clock=clock or Clock(), **kw)
-    log.load()
-    return log
+from support.orderlogs import Clock, opened
 
 
 def test_a_record_is_its_crc32_a_space_the_type_and_sorted_compact_json():

@@ -8,20 +8,7 @@ import pytest
 
 from mt5mesh.gateway import orderlog
 from mt5mesh.gateway.orderlog import LOG, SNAPSHOT, OrderLog, OrderLogDamaged, OrderLogError, State, parse, record, replay
-
-
-class Clock:
-    def __init__(self, now=1000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-def opened(path, clock=None, **kw):
-    log = OrderLog(str(path), clock=clock or Clock(), **kw)
-    log.load()
-    return log
+from support.orderlogs import Clock, opened
 
 
 def damage_of(snapshot_lines, log_lines):
