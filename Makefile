@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping openssh-client \
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
-.PHONY: setup apt venv lab-up lab-down lab-status demo test test-unit test-integration \
+.PHONY: setup apt venv lab-up lab-down lab-status demo test check test-unit test-integration \
 	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops
 
 setup: apt venv
@@ -53,6 +53,10 @@ demo: lab-up
 
 test: setup
 	@bash tests/run-all.sh
+
+# The quick tier (no lab): static checks, unit and runtime tests, mutation of the changed files.
+check: setup
+	@bash tests/check.sh
 
 test-unit: setup
 	@$(BIN)/pytest -q tests/unit tests/runtime

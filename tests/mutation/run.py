@@ -6,7 +6,10 @@ listed in equivalent.txt (reviewed: they cannot change behaviour) are left out o
 The floors only ever go up (a new test that kills more raises them with --update); the goal for
 every file is 90% (docs/testing.md).
 
-Usage: python tests/mutation/run.py [--no-run] [--update]
+With --changed (make check), only the files changed since origin/main (or the last tag, with the
+uncommitted ones) are mutated and scored; none changed, nothing runs.
+
+Usage: python tests/mutation/run.py [--no-run] [--update] [--changed]
 """
 import argparse
 import json
@@ -26,6 +29,29 @@ def source_paths():
         return tomllib.load(f)["tool"]["mutmut"]["source_paths"]
 
 
+def _git(*args):
+    proc = subprocess.run(["git"] + list(args), cwd=ROOT, capture_output=True, text=True, check=False)
+    return proc.stdout.split() if proc.returncode == 0 else None
+
+
+def changed_files():
+    """(what the change is measured from, the files changed since it, uncommitted ones included)."""
+    base = "origin/main" if _git("rev-parse", "--verify", "-q", "origin/main") else None
+    if base is None:
+        tag = _git("describe", "--tags", "--abbrev=0")
+        base = tag[0] if tag else None
+    files = set(_git("diff", "--name-only", "HEAD") or ()) | set(_git("ls-files", "--others", "--exclude-standard") or ())
+    if base is not None:
+        files |= set(_git("diff", "--name-only", base + "...HEAD") or ())
+    return base or "HEAD (uncommitted changes only)", files
+
+
+def module_of(path):
+    """The mutant-name prefix of a source file (pure): src/mt5mesh/x.py -> mt5mesh.x."""
+    path = path[len("src/"):] if path.startswith("src/") else path
+    return path[:-len(".py")].replace("/", ".")
+
+
 def equivalents():
     out = set()
     with open(os.path.join(HERE, "equivalent.txt")) as f:
@@ -42,9 +68,9 @@ def killed_by(exit_code):
     return status_by_exit_code[exit_code] in ("killed", "timeout", "segfault", "caught by type check")
 
 
-def scores(equivalent):
+def scores(equivalent, paths):
     rows = []
-    for path in source_paths():
+    for path in paths:
         with open(os.path.join(ROOT, "mutants", path + ".meta")) as f:
             codes = json.load(f)["exit_code_by_key"]
         counted = {k: v for k, v in codes.items() if k not in equivalent}
@@ -61,12 +87,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-run", action="store_true", help="score the last run in mutants/")
     parser.add_argument("--update", action="store_true", help="raise the floors to the scores reached")
+    parser.add_argument("--changed", action="store_true", help="only the files changed since origin/main")
     args = parser.parse_args()
+    paths, names = source_paths(), []
+    if args.changed:
+        base, files = changed_files()
+        paths = [p for p in paths if p in files]
+        print("mutation: files changed since %s: %s" % (base, ", ".join(paths) or "none of the mutated files"))
+        if not paths:
+            return 0
+        names = [module_of(p) + ".*" for p in paths]
     if not args.no_run:
         shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
         proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
-                               str(os.cpu_count() or 2)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, timeout=1800, check=False)
+                               str(os.cpu_count() or 2)] + names, cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=1800, check=False)
         if proc.returncode != 0:
             # mutmut reports a failing clean run (a test that fails unmutated) on stdout.
             print("mutmut run failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-3000:]))
@@ -74,7 +109,7 @@ def main():
     thresholds_path = os.path.join(HERE, "thresholds.json")
     with open(thresholds_path) as f:
         floors = json.load(f)
-    rows = scores(equivalents())
+    rows = scores(equivalents(), paths)
     failed = []
     print("| file | mutants | equivalent | killed | survived | score | floor |")
     print("|---|---|---|---|---|---|---|")
