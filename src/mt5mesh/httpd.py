@@ -4,6 +4,7 @@ import errno
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,13 +20,44 @@ MAX_CONNECTIONS = 16
 
 
 class BoundedHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with a cap on concurrent connections: past it, new ones are closed."""
+    """ThreadingHTTPServer with a cap on concurrent connections (past it, new ones are closed) and
+    a whole-request deadline kept by one watcher thread, so a connection costs one thread, not two."""
 
     daemon_threads = True
 
     def __init__(self, address, handler, max_connections=MAX_CONNECTIONS):
         self.slots = threading.BoundedSemaphore(max_connections)
+        self._deadlines = {}
+        self._deadlines_lock = threading.Lock()
+        self._stopped = threading.Event()
         ThreadingHTTPServer.__init__(self, address, handler)
+        threading.Thread(target=self._watch_deadlines, name="health-deadlines", daemon=True).start()
+
+    def watch(self, conn):
+        with self._deadlines_lock:
+            self._deadlines[conn] = time.monotonic() + REQUEST_DEADLINE_S
+
+    def unwatch(self, conn):
+        with self._deadlines_lock:
+            self._deadlines.pop(conn, None)
+
+    def _watch_deadlines(self):
+        while not self._stopped.wait(0.1):
+            now = time.monotonic()
+            with self._deadlines_lock:
+                late = [c for c, t in self._deadlines.items() if t <= now]
+                for conn in late:
+                    del self._deadlines[conn]
+            for conn in late:
+                # Shut, not closed: the handler thread owns the socket and closes it itself.
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def shutdown(self):
+        self._stopped.set()
+        ThreadingHTTPServer.shutdown(self)
 
     def process_request(self, request, client_address):
         if not self.slots.acquire(blocking=False):
@@ -54,18 +86,10 @@ def serve(listen, health_fn, metrics, log):
         def setup(self):
             BaseHTTPRequestHandler.setup(self)
             # The whole-request deadline: past it the connection is shut, its slot freed.
-            self._deadline = threading.Timer(REQUEST_DEADLINE_S, self._cut)
-            self._deadline.daemon = True
-            self._deadline.start()
-
-        def _cut(self):
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self.server.watch(self.connection)
 
         def finish(self):
-            self._deadline.cancel()
+            self.server.unwatch(self.connection)
             try:
                 BaseHTTPRequestHandler.finish(self)
             except OSError:
