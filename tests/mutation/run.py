@@ -2,7 +2,13 @@
 per file, and a failure when a file falls below its floor in thresholds.json.
 
 A mutant counts as killed when the unit tests fail with it; as survived when they pass. Mutants
-listed in equivalent.txt (reviewed: they cannot change behaviour) are left out of the score.
+listed in equivalent.json (reviewed: they cannot change behaviour) are left out of the score; each
+is named by its function and the source line it changes (equivalents.py), and one that matches no
+mutant any more fails the run, naming it.
+
+The results are kept in mutants/ with a key: a hash of every file mutmut copies (the sources and
+their tests). A run whose key matches, for files the kept run covered, scores the kept results
+without running mutmut; any other run starts cold. A fresh clone always runs in full.
 The floors only ever go up (a new test that kills more raises them with --update); the goal for
 every file is 90% (docs/testing.md).
 
@@ -12,6 +18,7 @@ uncommitted ones) are mutated and scored; none changed, nothing runs.
 Usage: python tests/mutation/run.py [--no-run] [--update] [--changed]
 """
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -24,9 +31,45 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GOAL = 90.0
 
 
-def source_paths():
+sys.path.insert(0, HERE)
+import equivalents  # noqa: E402  (tests/mutation is not a package)
+
+KEY_FILE = os.path.join(ROOT, "mutants", "run-key.json")
+
+
+def mutmut_config():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
-        return tomllib.load(f)["tool"]["mutmut"]["source_paths"]
+        return tomllib.load(f)["tool"]["mutmut"]
+
+
+def source_paths():
+    return mutmut_config()["source_paths"]
+
+
+def content_key():
+    """A hash of every file mutmut copies into mutants/ (sources, tests, config): what a mutant's
+    verdict can depend on. Tracked and untracked-but-not-ignored files, by content."""
+    roots = mutmut_config()["also_copy"]
+    files = sorted(set(_git("ls-files", "-co", "--exclude-standard", "--", *roots) or ()))
+    h = hashlib.sha256()
+    for name in files:
+        path = os.path.join(ROOT, name)
+        if os.path.isfile(path):
+            h.update(name.encode() + b"\0")
+            with open(path, "rb") as f:
+                h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def kept_run(key, paths):
+    """True when mutants/ holds results for these paths under this very key."""
+    try:
+        with open(KEY_FILE) as f:
+            kept = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return kept.get("key") == key and set(paths) <= set(kept.get("paths", ())) and all(
+        os.path.exists(os.path.join(ROOT, "mutants", p + ".meta")) for p in paths)
 
 
 def _git(*args):
@@ -52,13 +95,11 @@ def module_of(path):
     return path[:-len(".py")].replace("/", ".")
 
 
-def equivalents():
-    out = set()
-    with open(os.path.join(HERE, "equivalent.txt")) as f:
-        for line in f:
-            name = line.split("#", 1)[0].strip()
-            if name:
-                out.add(name)
+def mutant_diffs(paths):
+    out = {}
+    for path in paths:
+        with open(os.path.join(ROOT, "mutants", path), encoding="utf-8") as f:
+            out.update(equivalents.diffs(module_of(path), f.read()))
     return out
 
 
@@ -97,7 +138,12 @@ def main():
         if not paths:
             return 0
         names = [module_of(p) + ".*" for p in paths]
-    if not args.no_run:
+    key = content_key()
+    if args.no_run:
+        pass
+    elif kept_run(key, paths):
+        print("mutation: sources and tests unchanged since the kept run (key %s): its results are scored" % key[:12])
+    else:
         shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
         proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
                                str(os.cpu_count() or 2)] + names, cwd=ROOT, stdout=subprocess.PIPE,
@@ -106,11 +152,17 @@ def main():
             # mutmut reports a failing clean run (a test that fails unmutated) on stdout.
             print("mutmut run failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-3000:]))
             return 2
+        with open(KEY_FILE, "w") as f:
+            json.dump({"key": key, "paths": paths}, f)
     thresholds_path = os.path.join(HERE, "thresholds.json")
     with open(thresholds_path) as f:
         floors = json.load(f)
-    rows = scores(equivalents(), paths)
-    failed = []
+    diffs = mutant_diffs(paths)
+    listed, stale = equivalents.match(equivalents.load(os.path.join(HERE, "equivalent.json")), diffs,
+                                      [module_of(p) for p in paths])
+    rows = scores(listed, paths)
+    failed = ["equivalent.json lists a mutant that no longer exists or has changed (review it again): "
+              + equivalents.describe(e) for e in stale]
     print("| file | mutants | equivalent | killed | survived | score | floor |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -116,6 +116,27 @@ def test_run_catalog_keeps_order_passes_credentials_and_curve_and_runs_at_most_p
     assert catalog.run_catalog([], {}) == []
 
 
+def test_run_catalog_runs_at_most_16_checks_at_once_by_default():
+    # 17 checks (the seed's catalog) and the default: 16 run together, the 17th waits for a slot.
+    live, peak, lock, gate = [0], [0], threading.Lock(), threading.Event()
+
+    def held(host, password=None, zmq=None, curve=None):
+        with lock:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+            if live[0] >= 16:
+                gate.set()
+        gate.wait(2)
+        time.sleep(0.05)  # every thread that can start starts while these are held
+        with lock:
+            live[0] -= 1
+        return {"ok": True, "detail": host}
+    with mock.patch.dict(catalog.KINDS, {"held": catalog.Kind(held, True, "host", False)}):
+        checks = [check("held", id="c%d" % i, args={"host": "h%d" % i}) for i in range(17)]
+        rows_ = catalog.run_catalog(checks, {}, zmq="Z")
+    assert len(rows_) == 17 and peak[0] == 16
+
+
 def rows(*specs):
     return [dict(id="r%d" % i, phase=phase, phase_name="P%d" % phase, name="n%d" % i, kind="rec", ok=ok,
                  detail="d%d" % i, critical=critical, extended=extended, elapsed_ms=1.0)
