@@ -124,6 +124,33 @@ def test_the_journal_writes_no_order_state_and_an_event_waits_for_the_second_syn
     again.close()
 
 
+def test_fsync_happens_at_most_once_a_second_on_a_clock_that_does_not_start_at_zero(tmp_path):
+    # A clock far from 0 (as time.monotonic is): a sync that forgot its time, or measured from 0,
+    # would fsync on every loop turn.
+    now = [5000.25]
+    j = Journal(str(tmp_path), 10, clock=lambda: now[0])
+    j.lock()
+    j.start(1, {"epoch": 1, "seq": 0})
+    base = j.syncs
+    j.event(1, b"{}")
+    assert [j.due(t) for t in (5000.25, 5001.0, 5001.24)] == [False] * 3 and j.syncs == base
+    now[0] = 5001.25
+    j.due(5001.25)
+    assert j.syncs == base + 1
+    j.event(2, b"{}")
+    for t in (5001.25, 5001.5, 5002.0, 5002.24):
+        now[0] = t
+        j.due(t)
+    assert j.syncs == base + 1  # written, but less than a second since the last fsync
+    now[0] = 5002.25
+    j.due(5002.25)
+    assert j.syncs == base + 2
+    now[0] = 5010.0
+    j.due(5010.0)
+    assert j.syncs == base + 2  # nothing written since: nothing to fsync
+    j.close()
+
+
 def test_files_are_private_and_the_lock_names_this_pid(tmp_path):
     path = tmp_path / "j"
     j = Journal(str(path), 10)
