@@ -1,41 +1,79 @@
 #!/usr/bin/env bash
 # `make test`: every test of the project, each step run even if an earlier one failed, so one
 # run shows everything; the exit status is non-zero if any step failed.
+#
+# Two lanes run at once, because they wait on different things:
+#   lab:   the lab, the lab tests, molecule (mostly waiting on containers and ssh);
+#   local: static checks, the matrix, galaxy-importer, ansible-test, mutation, and the unit,
+#          runtime and integration tests (loopback only, their own ports and directories).
+# Each lane writes tests/output/lane-<name>.log; a line per step start and end is shown as it
+# happens, and the logs are printed whole at the end (the local lane last, so pytest's summary
+# closes the output). Mutation and the static checks run niced: the timed tests come first.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg"
 mkdir -p tests/output
-failed=()
+rm -f tests/output/lane-*.log tests/output/failed-*
+start=$SECONDS
+exec 3>&1
+
 step() {
     local name=$1; shift
-    local t0=$SECONDS
+    local t0=$SECONDS result
     echo "===== $name"
-    if "$@"; then echo "===== $name: ok ($((SECONDS - t0)) s)"; else echo "===== $name: FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
+    echo "[$lane $(date +%T)] $name ..." >&3
+    if "$@"; then result=ok; else result=FAILED; echo "$name" >> "tests/output/failed-$lane"; fi
+    echo "===== $name: $result ($((SECONDS - t0)) s)"
+    echo "[$lane $(date +%T)] $name: $result ($((SECONDS - t0)) s)" >&3
 }
+
+lab_lane() {
+    lane=lab
+    step "lab up" bash lab/lab.sh up
+    # The lab tests before molecule: molecule (through ansible-compat) installs this collection
+    # into ~/.ansible/collections, which must not happen while the local lane's ansible-lint runs.
+    step "pytest (lab)" pytest -ra tests/lab --junitxml=tests/output/pytest-lab.xml
+    step "molecule" bash tests/molecule.sh
+}
+
+local_lane() {
+    lane=local
+    step "ansible-lint (production)" nice -n 10 ansible-lint --offline --profile production -q
+    step "ansible-test sanity" nice -n 10 bash tests/sanity/run.sh
+    step "changelog (antsibull-changelog lint)" antsibull-changelog lint
+    step "collection docs (antsibull-docs lint-collection-docs --plugin-docs)" bash -c \
+        "cd collections/ansible_collections/mt5crs/mesh && antsibull-docs lint-collection-docs --plugin-docs ."
+    step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
+    step "docs site (make docs: antsibull-docs + Sphinx, -W)" bash docs/site/build.sh
+    step "Prometheus rules (promtool check + test)" bash -c \
+        "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
+    step "ansible-core matrix (lowest and highest of meta/runtime.yml)" nice -n 10 bash tests/matrix/run.sh
+    step "galaxy-importer on the built tarball (no error, no warning)" nice -n 10 bash tests/galaxy/run.sh
+    step "ansible-test units and integration (the collection tree)" bash tests/ansible_test.sh
+    step "mutation (mutmut, floors in tests/mutation/thresholds.json)" nice -n 10 python tests/mutation/run.py
+    # pytest last, so its closing summary line is what CI shows at the end.
+    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
+}
+
 # molecule (through ansible-compat) installs this collection into ~/.ansible/collections; a copy
 # left by an earlier run shadows the checkout for ansible-lint (a new module "could not be
 # resolved"), so it goes first. It is only ever our own collection.
 rm -rf "${HOME:-/root}/.ansible/collections/ansible_collections/mt5crs/mesh"
-step "lab up" bash lab/lab.sh up
-step "ansible-test sanity" bash tests/sanity/run.sh
-step "ansible-lint (production)" ansible-lint --offline --profile production -q
-step "changelog (antsibull-changelog lint)" antsibull-changelog lint
-step "collection docs (antsibull-docs lint-collection-docs --plugin-docs)" bash -c \
-    "cd collections/ansible_collections/mt5crs/mesh && antsibull-docs lint-collection-docs --plugin-docs ."
-step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
-step "docs site (make docs: antsibull-docs + Sphinx, -W)" bash docs/site/build.sh
-step "Prometheus rules (promtool check + test)" bash -c \
-    "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
-step "ansible-core matrix (lowest and highest of meta/runtime.yml)" bash tests/matrix/run.sh
-step "galaxy-importer on the built tarball (no error, no warning)" bash tests/galaxy/run.sh
-step "ansible-test units and integration (the collection tree)" bash tests/ansible_test.sh
-step "mutation (mutmut, floors in tests/mutation/thresholds.json)" python tests/mutation/run.py
-step "molecule" bash tests/molecule.sh
-# pytest last, so its closing summary line is what CI shows at the end.
-step "pytest" pytest -ra tests/unit tests/runtime tests/integration tests/lab --junitxml=tests/output/pytest.xml
-if [ ${#failed[@]} -gt 0 ]; then
-    echo "FAILED steps: ${failed[*]}"
+lab_lane > tests/output/lane-lab.log 2>&1 &
+lab_pid=$!
+local_lane > tests/output/lane-local.log 2>&1 &
+local_pid=$!
+wait $lab_pid $local_pid
+for l in lab local; do
+    echo
+    echo "################ lane $l (tests/output/lane-$l.log)"
+    cat "tests/output/lane-$l.log"
+done
+failed=$(cat tests/output/failed-* 2>/dev/null | paste -sd, -)
+echo "make test: $((SECONDS - start)) s"
+if [ -n "$failed" ]; then
+    echo "FAILED steps: $failed"
     exit 1
 fi
 echo "all test steps passed"
