@@ -138,7 +138,8 @@ class Follower:
         self._hand_over(("latest", {t["symbol"]: protocol.encode(t) for t in ticks}))
         log.info("synced to epoch %d: snapshot seq %d, resuming at seq %d", epoch, head, start)
         self.state = "running"
-        self._fill(start, head)
+        if start <= head:  # only a real gap counts as one filled
+            self._fill(start, head)
         return True
 
     # --- the stream ----------------------------------------------------------------------

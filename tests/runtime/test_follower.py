@@ -1,0 +1,414 @@
+"""The nexus follower's decisions (nexus/follower.py) on scripted gateway replies: resync, the
+stream, gaps, lost ring segments, probes and what is handed to the writer. The gateway client,
+the writer's queue and the proxy socket are fakes (unit level); the real sockets are exercised
+by tests/integration/test_runtime.py."""
+import logging
+import threading
+
+import pytest
+
+from mt5mesh.nexus.follower import Follower, _int
+from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.wire import protocol
+from mt5mesh.wire.breaker import OPEN
+from mt5mesh.wire.lazy_pirate import GatewayUnavailable
+
+
+class Client:
+    """Scripted gateway: ``replies[cmd]`` is a reply dict, a list of them (one per call), an
+    exception to raise, or a function of the call's fields."""
+
+    def __init__(self, **replies):
+        self.replies, self.calls = replies, []
+
+    def call(self, cmd, **fields):
+        self.calls.append((cmd, fields))
+        r = self.replies[cmd]
+        if isinstance(r, list):
+            r = r.pop(0)
+        if isinstance(r, Exception):
+            raise r
+        return r(**fields) if callable(r) else r
+
+    def close(self):
+        pass
+
+
+class Stores:
+    def __init__(self, why_not=None):
+        self.items, self.why_not = [], why_not
+
+    def put(self, item):
+        self.items.append(item)
+        return self.why_not
+
+    def of(self, kind):
+        return [i for i in self.items if i[0] == kind]
+
+
+class Xpub:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, frame, flags=0):
+        self.sent.append((frame, flags))
+
+
+def cfg(**kw):
+    out = {o.name: o.default for o in SCHEMA}
+    out.update(kw)
+    return out
+
+
+def follower(client, stores=None, **kw):
+    f = Follower(cfg(**kw), Metrics(), threading.Event(), stores or Stores())
+    f.client = client
+    f.xpub = Xpub()
+    return f
+
+
+def tick(epoch, seq, symbol="EURUSD", bid=1.1):
+    return {"epoch": epoch, "seq": seq, "ts": 1767139200.0 + seq, "symbol": symbol, "bid": bid, "ask": bid + 0.0002}
+
+
+def frames(ev):
+    return protocol.event_frames(ev)
+
+
+def row(ev):
+    return (ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev["bid"], ev["ask"])
+
+
+def snapshot(epoch, seq, ticks=()):
+    return {"ok": True, "epoch": epoch, "seq": seq, "ticks": list(ticks)}
+
+
+def replay_from(epoch, head):
+    """A gateway that holds every event 1..head of ``epoch``."""
+    def replay(from_seq, limit, **_):
+        last = min(head, from_seq + limit - 1)
+        return {"ok": True, "epoch": epoch, "events": [tick(epoch, s) for s in range(from_seq, last + 1)]}
+    return replay
+
+
+def batches(stores):
+    return [r for item in stores.of("batch") for r in item[1]]
+
+
+# --- resync ----------------------------------------------------------------------------------
+
+def test_a_checkpoint_in_the_same_epoch_resumes_right_after_it_and_replays_up_to_the_snapshot_head():
+    stores = Stores()
+    f = follower(Client(snapshot=snapshot(7, 12, [tick(7, 12, "GBPUSD")]), replay=replay_from(7, 12)), stores)
+    assert f._resync((7, 9)) is True
+    assert f.client.calls[1] == ("replay", {"from_seq": 10, "limit": 3})
+    f._flush()
+    assert [r[1] for r in batches(stores)] == [10, 11, 12]
+    assert stores.items[0] == ("latest", {"GBPUSD": protocol.encode(tick(7, 12, "GBPUSD"))})
+    assert (f.state, f.seq.epoch, f.seq.next_seq, f.seq.head) == ("running", 7, 13, 12)
+    assert f.counts["epoch_changes"] == 0 and f.counts["replayed"] == 3 and f.counts["gaps_filled"] == 1
+    assert f.need_resync is False
+
+
+def test_a_new_epoch_starts_at_seq_1_and_records_the_epoch_change_with_both_ends():
+    stores = Stores()
+    f = follower(Client(snapshot=snapshot(8, 2), replay=replay_from(8, 2)), stores)
+    assert f._resync((7, 40)) is True
+    assert f.client.calls[1] == ("replay", {"from_seq": 1, "limit": 2})
+    assert stores.of("record") == [("record", "epoch_change", 8, 40, 2,
+                                    "gateway restarted: epoch 7 ended at seq 40, epoch 8 at seq 2")]
+    assert f.counts["epoch_changes"] == 1
+    assert f.metrics.epoch_changes._value.get() == 1
+
+
+def test_a_fresh_start_begins_at_seq_1_without_an_epoch_change_or_a_gap_filled():
+    stores = Stores()
+    f = follower(Client(snapshot=snapshot(3, 0), replay=replay_from(3, 0)), stores)
+    assert f._resync((None, 0)) is True
+    assert f.seq.next_seq == 1 and stores.of("record") == [] and f.counts["epoch_changes"] == 0
+    assert f.counts["gaps_filled"] == 0 and f.metrics.gaps_filled._value.get() == 0
+    assert [c[0] for c in f.client.calls] == ["snapshot"]  # nothing to replay: head 0
+
+
+def test_an_unreachable_gateway_leaves_the_follower_waiting_and_unsynced():
+    f = follower(Client(snapshot=GatewayUnavailable("no reply")))
+    assert f._resync((None, 0)) is False
+    assert f.state == "waiting_gateway" and f.seq is None
+
+
+def test_a_refused_snapshot_is_not_a_sync():
+    f = follower(Client(snapshot={"ok": False, "error": "busy"}))
+    assert f._resync((None, 0)) is False and f.seq is None and f.counts["malformed"] == 0
+
+
+@pytest.mark.parametrize("snap", [
+    {"ok": True, "epoch": "7", "seq": 1, "ticks": []},
+    {"ok": True, "epoch": 7, "seq": True, "ticks": []},
+    {"ok": True, "epoch": 7, "seq": -1, "ticks": []},
+    {"ok": True, "epoch": 7, "seq": 1, "ticks": "x"},
+    {"ok": True, "epoch": 7, "seq": 1, "ticks": [{"symbol": "EURUSD"}]},
+])
+def test_a_malformed_snapshot_is_counted_malformed_and_never_synced_to(snap):
+    f = follower(Client(snapshot=snap))
+    assert f._resync((None, 0)) is False
+    assert f.seq is None and f.counts["malformed"] == 1 and f.metrics.malformed._value.get() == 1
+
+
+def test_non_dict_entries_of_the_snapshot_ticks_are_ignored():
+    stores = Stores()
+    f = follower(Client(snapshot=snapshot(1, 0, ["junk", 5, tick(1, 1)])), stores)
+    assert f._resync((None, 0)) is True
+    assert list(stores.items[0][1]) == ["EURUSD"]
+
+
+# --- the stream ------------------------------------------------------------------------------
+
+def synced(head=0, stores=None, **kw):
+    f = follower(Client(snapshot=snapshot(1, head), replay=replay_from(1, head)), stores, **kw)
+    assert f._resync((None, 0))
+    return f
+
+
+def test_an_accepted_tick_goes_into_the_batch_with_its_wire_payload_as_the_latest():
+    f = synced()
+    ev = tick(1, 1)
+    fr = frames(ev)
+    f._on_event(fr)
+    assert f.batch == [row(ev)] and f.batch_latest == {"EURUSD": fr[1]}
+    assert f.seq.next_seq == 2 and f.counts["tick"] == 1 and f.batch_since is not None
+
+
+def test_a_tick_seen_twice_is_counted_a_duplicate_and_kept_once():
+    f = synced()
+    f._on_event(frames(tick(1, 1)))
+    f._on_event(frames(tick(1, 1)))
+    assert len(f.batch) == 1 and f.counts["duplicates"] == 1 and f.metrics.duplicates._value.get() == 1
+
+
+def test_a_malformed_event_is_counted_and_changes_nothing_else():
+    f = synced()
+    before = f.last_event_at
+    f._on_event([b"tick.EURUSD", b"{not json"])
+    f._on_event([b"only one frame"])
+    assert f.counts["malformed"] == 2 and f.batch == [] and f.last_event_at == before
+
+
+def test_a_gap_is_replayed_then_the_live_tick_that_revealed_it_is_kept_in_order():
+    f = synced()
+    f.client.replies["replay"] = replay_from(1, 4)
+    f._on_event(frames(tick(1, 1)))
+    f._on_event(frames(tick(1, 5)))
+    assert [r[1] for r in f.batch] == [1, 2, 3, 4, 5]
+    assert f.client.calls[-1] == ("replay", {"from_seq": 2, "limit": 3})
+
+
+def test_a_heartbeat_ahead_of_the_stream_fills_the_gap_and_adds_nothing_of_its_own():
+    f = synced()
+    f.client.replies["replay"] = replay_from(1, 3)
+    f._on_event(protocol.heartbeat(1, 3, 1767139300.0))
+    assert [r[1] for r in f.batch] == [1, 2, 3] and f.counts["hb"] == 1
+
+
+def test_a_trade_event_shares_the_batch_and_is_not_a_latest_tick():
+    f = synced()
+    fields = {"trade": "fill", "cmd": "order_send", "retcode": 10009}
+    f._on_event(protocol.trade(1, 1, 1767139200.5, "EURUSD", fields))
+    assert len(f.batch) == 1 and f.batch[0][:6] == (1, 1, "EURUSD", 1767139200.5, None, None)
+    assert f.batch[0][6]["retcode"] == 10009 and f.batch_latest == {}
+
+
+def test_a_full_batch_is_handed_over_at_batch_size_not_before():
+    stores = Stores()
+    f = synced(stores=stores, batch_size=3)
+    for s in (1, 2):
+        f._on_event(frames(tick(1, s)))
+    assert stores.of("batch") == []
+    f._on_event(frames(tick(1, 3)))
+    assert [[r[1] for r in b[1]] for b in stores.of("batch")] == [[1, 2, 3]] and f.batch == []
+    assert stores.of("batch")[0][2] == {"EURUSD": frames(tick(1, 3))[1]}
+
+
+def test_ticks_are_re_published_on_the_proxy_only_while_someone_subscribes():
+    f = synced()
+    f._on_event(frames(tick(1, 1)))
+    assert f.xpub.sent == []
+    f.proxy_subscriptions = 1
+    fr = frames(tick(1, 2))
+    f._on_event(fr)
+    assert f.xpub.sent == [(fr[0], protocol_sndmore()), (fr[1], 0)]
+
+
+def protocol_sndmore():
+    import zmq
+    return int(zmq.SNDMORE)
+
+
+def test_a_replayed_tick_is_re_encoded_byte_identical_for_the_proxy():
+    f = synced()
+    f.proxy_subscriptions = 2
+    f.client.replies["replay"] = replay_from(1, 2)
+    f._on_event(protocol.heartbeat(1, 2, 1767139300.0))
+    assert [s[0] for s in f.xpub.sent] == frames(tick(1, 1)) + frames(tick(1, 2))
+
+
+def test_an_event_of_another_epoch_resyncs_and_keeps_the_event_when_it_is_next():
+    stores = Stores()
+    f = synced(stores=stores)
+    f._on_event(frames(tick(1, 1)))
+    f.client.replies["snapshot"] = snapshot(2, 0)
+    f._on_event(frames(tick(2, 1)))
+    assert f.seq.epoch == 2 and f.batch == [row(tick(2, 1))]
+    assert [r[1] for r in batches(stores)] == [1]  # the old epoch's batch was handed over first
+    assert stores.of("record")[0][1:4] == ("epoch_change", 2, 1)
+
+
+# --- gaps the ring no longer holds -----------------------------------------------------------
+
+def test_a_gap_gone_from_the_ring_skips_past_its_tail_and_is_recorded_once_as_unrecoverable():
+    stores = Stores()
+    f = synced(stores=stores)
+    gone = {"ok": False, "error": "gone", "oldest": 100, "last": 300}
+    f.client.replies["replay"] = [gone, {"ok": True, "epoch": 1, "events": [tick(1, s) for s in range(102, 151)]}]
+    assert f._fill(1, 150) is True
+    # Resumed 1% of the ring past its oldest (100 + 200 // 100): 1..101 lost.
+    assert f.client.calls[-1] == ("replay", {"from_seq": 102, "limit": 49})
+    recs = stores.of("record")
+    assert recs == [("record", "gap_unrecoverable", 1, 1, 101, "seq 1-101 (101 ticks) are gone from the gateway ring")]
+    assert f.counts["gaps_unrecoverable"] == 1 and f.counts["ticks_unrecoverable"] == 101
+    assert f.unrecoverable[-1]["from_seq"] == 1 and f.unrecoverable[-1]["to_seq"] == 101
+    assert f.last_unrecoverable_at is not None and f.metrics.unrecoverable_ticks._value.get() == 101
+
+
+def test_a_ring_of_one_event_resumes_at_its_oldest_plus_one_never_past_its_last():
+    f = synced()
+    f.client.replies["replay"] = [{"ok": False, "oldest": 50, "last": 50},
+                                  {"ok": True, "epoch": 1, "events": [tick(1, 50)]}]
+    assert f._fill(1, 50) is True
+    assert f.client.calls[-1] == ("replay", {"from_seq": 50, "limit": 1})
+
+
+def test_a_refused_replay_without_ring_bounds_fills_nothing():
+    f = synced()
+    f.client.replies["replay"] = {"ok": False, "error": "busy"}
+    assert f._fill(1, 5) is False and f.seq.next_seq == 1 and f.counts["gaps_filled"] == 0
+
+
+def test_a_replay_from_another_epoch_asks_for_a_resync():
+    f = synced()
+    f.client.replies["replay"] = {"ok": True, "epoch": 9, "events": [tick(9, 1)]}
+    assert f._fill(1, 1) is False and f.need_resync is True and f.batch == []
+
+
+@pytest.mark.parametrize("events", [[], "x", [tick(1, 2)], [dict(tick(1, 1), bid=-1)]])
+def test_an_empty_out_of_order_or_invalid_replay_is_refused(events):
+    f = synced()
+    f.client.replies["replay"] = {"ok": True, "epoch": 1, "events": events}
+    assert f._fill(1, 3) is False and f.batch == []
+    assert f.counts["malformed"] == (1 if events and events != "x" else 0)
+
+
+def test_an_unreachable_gateway_leaves_the_gap_for_later():
+    f = synced()
+    f.client.replies["replay"] = GatewayUnavailable("no reply")
+    assert f._fill(1, 3) is False and f.seq.next_seq == 1
+
+
+def test_a_fill_stops_when_nexus_is_stopping():
+    f = synced()
+    f.stop.set()
+    f.client.replies["replay"] = replay_from(1, 3)
+    assert f._fill(1, 3) is False and f.batch == []
+
+
+def test_a_long_gap_is_replayed_in_pieces_of_at_most_the_replay_limit():
+    f = synced(batch_size=1000000)
+    head = protocol.MAX_REPLAY_LIMIT + 5
+    f.client.replies["replay"] = replay_from(1, head)
+    assert f._fill(1, head) is True
+    assert [c[1] for c in f.client.calls if c[0] == "replay"] == [
+        {"from_seq": 1, "limit": protocol.MAX_REPLAY_LIMIT}, {"from_seq": protocol.MAX_REPLAY_LIMIT + 1, "limit": 5}]
+
+
+# --- probes ----------------------------------------------------------------------------------
+
+def test_a_probe_finding_the_gateway_ahead_fills_up_to_its_seq():
+    f = synced()
+    f.client.replies.update(ping={"ok": True, "epoch": 1, "seq": 2}, replay=replay_from(1, 2))
+    f._probe_gateway()
+    assert [r[1] for r in f.batch] == [1, 2]
+
+
+def test_a_probe_finding_another_epoch_asks_for_a_resync():
+    f = synced()
+    f.client.replies["ping"] = {"ok": True, "epoch": 2, "seq": 0}
+    f._probe_gateway()
+    assert f.need_resync is True
+
+
+def test_probes_are_at_most_one_a_second_and_an_unreachable_gateway_changes_nothing():
+    f = synced()
+    f.client.replies["ping"] = [GatewayUnavailable("no"), {"ok": True, "epoch": 2, "seq": 0}]
+    f._probe_gateway()
+    f._probe_gateway()  # within the second: not sent
+    assert [c for c in f.client.calls if c[0] == "ping"] == [("ping", {"retries": 1})]
+    assert f.need_resync is False
+    f.last_ping_at -= 1.0
+    f._probe_gateway()
+    assert f.need_resync is True
+
+
+def test_a_probe_with_the_gateway_not_ahead_replays_nothing(caplog):
+    f = synced()
+    f.client.replies["ping"] = {"ok": True, "epoch": 1, "seq": 0}
+    f.last_event_at -= 10.0
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        f._probe_gateway()
+    assert [c[0] for c in f.client.calls].count("replay") == 0
+    assert "no gateway event for 1" in caplog.text
+
+
+# --- handing over and the published snapshot ---------------------------------------------------
+
+def test_a_batch_the_writer_cannot_take_is_logged_with_its_size_and_first_seq(caplog):
+    stores = Stores(why_not="stores process gone")
+    f = synced(stores=stores)
+    f._on_event(frames(tick(1, 1)))
+    f._on_event(frames(tick(1, 2)))
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        f._flush()
+        f._hand_over(("latest", {"A": 1, "B": 2}))
+    assert "stores process gone: 2 ticks from seq 1 not written" in caplog.text
+    assert "stores process gone: latest item (1 parts) not written" in caplog.text
+
+
+def test_an_empty_batch_is_never_handed_over():
+    stores = Stores()
+    f = synced(stores=stores)
+    n = len(stores.items)
+    f._flush()
+    assert len(stores.items) == n
+
+
+def test_the_published_status_is_a_whole_new_dict_with_the_stream_position():
+    f = synced(head=0)
+    f._on_event(frames(tick(1, 1)))
+    f._publish()
+    s = f.status()
+    assert (s["state"], s["epoch"], s["next_seq"], s["head"], s["behind"], s["batch_empty"]) == ("running", 1, 2, 1, 0, False)
+    assert s["counts"] == {"tick": 1} and s["circuit"] == f.breaker.state and s["unrecoverable"] == ()
+    f.breaker.state = OPEN
+    f._publish()
+    assert f.status() is not s and f.metrics.breaker_open._value.get() == 1
+
+
+def test_before_any_sync_the_status_has_no_position():
+    f = follower(Client())
+    s = f.status()
+    assert (s["state"], s["epoch"], s["next_seq"], s["head"], s["behind"]) == ("starting", None, None, 0, 0)
+
+
+@pytest.mark.parametrize("value, ok", [(0, True), (protocol.MAX_SEQ, True), (protocol.MAX_SEQ + 1, False), (-1, False),
+                                       (True, False), (1.0, False), ("1", False), (None, False)])
+def test_a_peer_sequence_number_is_an_int_in_range_and_never_a_bool(value, ok):
+    assert _int(value) is ok

@@ -1,0 +1,269 @@
+"""The nexus writer (nexus/writer.py): commit, spool while PostgreSQL is down, drain oldest
+first, pause on a full spool, quarantine, Redis state. PostgreSQL and Redis are fakes here (unit
+level); the spool is the real one on disk. The real stores: tests/integration/test_runtime.py."""
+import logging
+import queue
+import threading
+import time
+
+import psycopg2
+import pytest
+import redis
+
+from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus.writer import INITIAL_STATUS, Writer
+
+
+class Store:
+    """A fake INF PostgreSQL: ``fail`` is how many next writes raise (an outage)."""
+
+    def __init__(self, fail=0, refuse=(), checkpoint=None):
+        self.fail, self.refuse, self._checkpoint = fail, refuse, checkpoint
+        self.written, self.records, self.drops = [], [], 0
+
+    def write_checked(self, rows):
+        if self.fail:
+            self.fail -= 1
+            raise psycopg2.OperationalError("connection refused")
+        rows = [tuple(r) for r in rows]
+        refused = [(r, "value out of range") for r in rows if r[1] in self.refuse]
+        self.written.append([r for r in rows if r[1] not in self.refuse])
+        return refused
+
+    def record(self, *rec):
+        if self.fail:
+            self.fail -= 1
+            raise psycopg2.OperationalError("connection refused")
+        self.records.append(rec)
+
+    def checkpoint(self):
+        if self.fail:
+            self.fail -= 1
+            raise psycopg2.OperationalError("connection refused")
+        return self._checkpoint
+
+    def drop(self):
+        self.drops += 1
+
+
+class Latest:
+    def __init__(self, fail=False):
+        self.fail, self.written = fail, []
+
+    def write(self, latest):
+        if self.fail:
+            raise redis.ConnectionError("Connection refused")
+        self.written.append(latest)
+
+
+def rows(*seqs, epoch=1):
+    return [(epoch, s, "EURUSD", 1767139200.0 + s, 1.1, 1.1002) for s in seqs]
+
+
+def writer(tmp_path, store=None, latest=None, **kw):
+    cfg = {o.name: o.default for o in SCHEMA}
+    cfg.update(spool_dir=str(tmp_path / "spool"), **kw)
+    w = Writer(cfg, Metrics(), threading.Event(), queue.Queue(), threading.Event())
+    w._store, w._latest = store or Store(), latest or Latest()
+    return w
+
+
+def committed(w):
+    return [r[1] for batch in w._store.written for r in batch]
+
+
+def test_the_status_starts_as_the_initial_one_and_every_change_is_a_new_dict(tmp_path):
+    w = writer(tmp_path)
+    assert w.status() == INITIAL_STATUS
+    before = w.status()
+    w._write_rows(rows(1))
+    assert w.status() is before  # published by run(), not by the write itself
+    w._publish()
+    assert w.status() is not before and w.status()["committed"] == (1, 1, 1767139201.0)
+
+
+def test_rows_are_committed_and_the_newest_commit_is_published_with_its_delay(tmp_path):
+    w = writer(tmp_path)
+    w._write_rows(rows(1, 2, 3))
+    w._publish()
+    s = w.status()
+    assert committed(w) == [1, 2, 3] and s["postgres"] == "up" and s["committed"] == (1, 3, 1767139203.0)
+    assert s["commit_delay"] == pytest.approx(time.time() - 1767139203.0, abs=5)
+    assert w.metrics.committed._value.get() == 3 and w.metrics.last_seq._value.get() == 3
+    assert w.metrics.store_up.labels("postgres")._value.get() == 1
+
+
+def test_an_outage_spools_the_rows_and_later_rows_wait_behind_them_in_order(tmp_path, caplog):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_rows(rows(1, 2))
+    assert w._spool.depth == 1 and w._pg == "down" and store.drops == 1 and committed(w) == []
+    assert "down (connection refused): spooling to" in caplog.text
+    assert w.metrics.store_up.labels("postgres")._value.get() == 0 and w.metrics.spool_depth._value.get() == 1
+    # Within the retry second the store is not asked again: straight to the spool.
+    w._write_rows(rows(3))
+    assert w._spool.depth == 2 and committed(w) == []
+    w._retry_at = 0.0
+    w._write_rows(rows(4))
+    assert committed(w) == [1, 2, 3, 4] and w._spool.depth == 0 and w._pg == "up"
+
+
+def test_the_retry_waits_a_second_after_the_outage(tmp_path):
+    w = writer(tmp_path, Store(fail=1))
+    t0 = time.monotonic()
+    w._write_rows(rows(1))
+    assert t0 + 0.9 <= w._retry_at <= time.monotonic() + 1.0
+
+
+def test_an_outage_is_logged_once_not_per_batch(tmp_path, caplog):
+    w = writer(tmp_path, Store(fail=5))
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        for s in range(1, 4):
+            w._retry_at = 0.0
+            w._write_rows(rows(s))
+    assert caplog.text.count("spooling to") == 1 and w._spool.depth == 3
+
+
+def test_the_spool_drains_oldest_first_and_stops_at_the_first_failure(tmp_path):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    w._write_rows(rows(2))
+    store.fail = 1
+    w._retry_at = 0.0
+    w._drain_spool()
+    assert w._spool.depth == 2 and committed(w) == []
+    w._drain_spool()  # inside the retry second again: not tried
+    assert w._spool.depth == 2
+    w._drain_spool(force=True)
+    assert committed(w) == [1, 2] and w._spool.depth == 0
+    assert w.metrics.spool_depth._value.get() == 0 and w.metrics.spool_full._value.get() == 0
+
+
+def test_rows_postgres_refuses_as_data_are_quarantined_and_the_rest_committed(tmp_path, caplog):
+    w = writer(tmp_path, Store(refuse=(2,)))
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_rows(rows(1, 2, 3))
+    assert committed(w) == [1, 3] and w._quarantined == 1 and w.metrics.quarantined._value.get() == 1
+    assert "QUARANTINED epoch 1 seq 2 (PostgreSQL refused it: value out of range); 1 so far" in caplog.text
+
+
+def test_a_full_spool_pauses_consumption_until_there_is_room(tmp_path, caplog):
+    store = Store(fail=1000)
+    w = writer(tmp_path, store, spool_max_bytes=1024 * 1024)
+    w._write_rows(rows(*range(1, 15000)))  # most of the megabyte
+    assert w._spool.depth == 1
+    w._retry_at = 0.0
+    done = threading.Event()
+
+    def heal():
+        assert w.spool_full.wait(5), "the spool never reported full"
+        store.fail = 0
+        done.set()
+    threading.Thread(target=heal, daemon=True).start()
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        w._write_rows(rows(*range(15000, 25000)))
+    assert done.is_set() and "ALARM spool" in caplog.text and "consumption paused until postgres is back" in caplog.text
+    # Once the store healed, the spool drained and the paused batch took its place in it.
+    assert committed(w) == list(range(1, 15000)) and w._spool.depth == 1 and not w.spool_full.is_set()
+    assert "spool has room again" in caplog.text
+    w._drain_spool(force=True)
+    assert committed(w) == list(range(1, 25000))
+
+
+def test_stopping_with_a_full_spool_says_how_many_ticks_stay_in_the_gateway_ring(tmp_path, caplog):
+    w = writer(tmp_path, Store(fail=1000), spool_max_bytes=1024 * 1024)
+    w._write_rows(rows(*range(1, 15000)))
+    w.stop.set()
+    w._retry_at = 0.0
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_rows(rows(*range(15000, 25000)))
+    assert "stopping with a full spool: 10000 ticks from seq 15000 stay in the gateway ring" in caplog.text
+    assert w.spool_full.is_set() and w.metrics.spool_full._value.get() == 1
+
+
+def test_redis_state_follows_each_latest_write(tmp_path, caplog):
+    latest = Latest(fail=True)
+    w = writer(tmp_path, latest=latest)
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        w._write_latest({"EURUSD": b"{}"})
+    assert w._redis == "down" and "Connection refused" in caplog.text
+    latest.fail = False
+    w._write_latest({"EURUSD": b"{}"})
+    assert w._redis == "up" and latest.written == [{"EURUSD": b"{}"}]
+
+
+def test_the_redis_password_never_reaches_the_log(tmp_path, caplog):
+    w = writer(tmp_path, latest=Latest(fail=True), redis_url="redis://:s3cret@127.0.0.1:6379/0")
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        w._write_latest({})
+    assert "s3cret" not in caplog.text and "redis://***@127.0.0.1:6379/0" in caplog.text
+
+
+def test_a_record_is_retried_three_times_then_left_in_the_log(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_record(("epoch_change", 2, 10, 3, "detail"))
+    assert store.records == [("epoch_change", 2, 10, 3, "detail")] and store.drops == 1
+    store.fail, store.records = 3, []
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_record(("gap_unrecoverable", 2, 1, 5, "d"))
+    assert store.records == [] and store.drops == 4
+    assert caplog.text.count("could not record gap_unrecoverable in postgres") == 3
+
+
+def test_run_writes_each_item_kind_and_drains_the_spool_before_it_returns(tmp_path):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))  # spooled
+    w._retry_at = time.monotonic() + 60
+    store.fail = 0
+    for item in [("batch", rows(2), {"EURUSD": b"2"}), ("record", "epoch_change", 1, 0, 0, "d"),
+                 ("latest", {"GBPUSD": b"g"}), None]:
+        w.queue.put(item)
+    w.run()
+    # The batch waited for the retry second, so it went to the spool behind seq 1; the stop drained both.
+    assert committed(w) == [1, 2] and store.records == [("epoch_change", 1, 0, 0, "d")]
+    assert w._latest.written == [{"EURUSD": b"2"}, {"GBPUSD": b"g"}]
+    assert w.status()["spool_depth"] == 0 and w.status()["queue_empty"] is True
+
+
+def test_an_idle_run_drains_the_spool_when_the_retry_is_due(tmp_path):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    w._retry_at = 0.0
+    threading.Timer(0.5, w.queue.put, args=(None,)).start()
+    w.run()
+    assert committed(w) == [1]
+
+
+def test_wait_for_store_drains_the_spool_then_returns_the_checkpoint(tmp_path):
+    store = Store(fail=1, checkpoint=(4, 77))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    store.fail = 0
+    assert w.wait_for_store() == (4, 77)
+    assert committed(w) == [1] and w.status()["postgres"] == "up"
+
+
+def test_wait_for_store_without_a_checkpoint_is_a_fresh_start(tmp_path):
+    assert writer(tmp_path, Store(checkpoint=None)).wait_for_store() == (None, 0)
+
+
+def test_wait_for_store_reports_postgres_down_and_gives_up_when_stopped(tmp_path, caplog):
+    store = Store(fail=1)
+    w = writer(tmp_path, store, pg_password="s3cret")
+    orig = store.checkpoint
+
+    def checkpoint():
+        w.stop.set()
+        return orig()
+    store.checkpoint = checkpoint
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        assert w.wait_for_store() is None
+    assert w.status()["postgres"] == "down" and store.drops == 1
+    assert "waiting for" in caplog.text and "s3cret" not in caplog.text
