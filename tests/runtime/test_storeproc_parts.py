@@ -1,0 +1,176 @@
+"""The stores process's plumbing (nexus/storeproc.py) on fakes: what the child forwards, what
+the parent does with each message, and why a hand-over fails. The real child process against
+real stores: tests/integration/test_stores_process.py."""
+import logging
+import queue
+import threading
+import time
+
+from mt5mesh.nexus import storeproc
+from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus.relay import MetricsRelay
+from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus.storeproc import StoresProcess, _forward, _send_update
+
+
+class Snap:
+    def __init__(self, value):
+        self.value = value
+
+    def status(self):
+        return self.value
+
+
+def test_an_update_carries_only_the_snapshots_that_changed_and_every_queued_metric():
+    writer, hub, metrics, sent, last = Snap({"w": 1}), Snap({"h": 1}), MetricsRelay(), [], {}
+    metrics.committed.inc(5)
+    metrics.store_up.labels("hub").set(1)
+    _send_update(writer, hub, metrics, sent.append, last)
+    assert sent == [("update", {"writer": {"w": 1}, "hub": {"h": 1}},
+                     [("committed", (), "inc", 5), ("store_up", ("hub",), "set", 1)])]
+    assert not metrics.updates and last == {"writer": writer.value, "hub": hub.value}
+    _send_update(writer, hub, metrics, sent.append, last)  # nothing new: nothing sent
+    assert len(sent) == 1
+    writer.value = {"w": 2}  # a new dict (the writer never mutates a published one)
+    _send_update(writer, hub, metrics, sent.append, last)
+    assert sent[-1] == ("update", {"writer": {"w": 2}}, [])
+
+
+def test_without_a_hub_only_the_writer_is_forwarded():
+    sent = []
+    _send_update(Snap({"w": 1}), None, MetricsRelay(), sent.append, {})
+    assert sent == [("update", {"writer": {"w": 1}}, [])]
+
+
+def test_a_metric_alone_is_forwarded_even_when_no_snapshot_changed():
+    writer, metrics, sent = Snap({"w": 1}), MetricsRelay(), []
+    last = {"writer": writer.value}
+    metrics.lag.set(0.5)
+    _send_update(writer, None, metrics, sent.append, last)
+    assert sent == [("update", {}, [("lag", (), "set", 0.5)])]
+
+
+def test_the_forwarder_stops_on_stop_and_when_the_pipe_breaks():
+    stop, sent = threading.Event(), []
+    writer = Snap({"w": 1})
+
+    def send(msg):
+        sent.append(msg)
+        writer.value = {"w": len(sent)}
+        if len(sent) == 3:
+            stop.set()
+    t0 = time.monotonic()
+    _forward(writer, None, MetricsRelay(), send, stop)
+    assert len(sent) == 3 and time.monotonic() - t0 < 2 * 3 * storeproc.FORWARD_EVERY_S + 1
+
+    def broken(msg):
+        raise BrokenPipeError("gone")
+    _forward(writer, None, MetricsRelay(), broken, threading.Event())  # returns, never raises
+
+
+class Pipe:
+    def __init__(self, *messages):
+        self.messages = list(messages)
+
+    def recv(self):
+        if not self.messages:
+            raise EOFError
+        m = self.messages.pop(0)
+        if isinstance(m, Exception):
+            raise m
+        return m
+
+
+class Proc:
+    exitcode = -9
+    sentinel = None
+
+
+def parent(hub=True, **kw):
+    cfg = {o.name: o.default for o in SCHEMA}
+    cfg.update(hub_pg_host="127.0.0.1" if hub else None, **kw)
+    from mt5mesh.config import Config
+    return StoresProcess(Config(cfg), Metrics(), threading.Event())
+
+
+def test_the_parent_starts_from_the_initial_snapshots_and_has_no_hub_status_without_a_hub():
+    assert parent().status()["postgres"] == "unknown" and parent().hub_status() is not None
+    assert parent(hub=False).hub_status() is None
+
+
+def test_updates_replace_the_snapshots_and_apply_metrics_while_bad_ones_are_logged(caplog, monkeypatch):
+    sp = parent()
+    sp._finishing = True
+    sp._conn = Pipe(("update", {"writer": {"postgres": "up"}}, [("committed", (), "inc", 7)]),
+                    ("update", {"hub": {"hub": "down"}}, [("nope", (), "inc", 1)]),
+                    ("checkpoint", (3, 30)), "junk", ())
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        sp._receive()
+    assert sp.status() == {"postgres": "up"} and sp.hub_status() == {"hub": "down"}
+    assert sp.metrics.committed._value.get() == 7
+    assert "stores process: no such metric: 'nope'" in caplog.text
+    assert sp.wait_for_store() == (3, 30) and sp.failure is None and not sp.stop.is_set()
+
+
+def test_a_child_that_dies_unasked_stops_nexus_naming_its_exit_code(caplog, monkeypatch):
+    sp = parent()
+    sp._proc = Proc()
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: proc.exitcode)
+    sp._conn = Pipe(OSError("reset"))
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        sp._receive()
+    assert sp.failure == "stores process exited unexpectedly (exit code -9)" and sp.stop.is_set()
+    assert sp._gone.is_set() and sp.wait_for_store() is None
+    assert "replayed from the gateway ring" in caplog.text
+
+
+def test_a_child_that_ends_while_nexus_stops_is_no_failure():
+    sp = parent()
+    sp.stop.set()
+    sp._conn = Pipe()
+    sp._receive()
+    assert sp.failure is None and sp._gone.is_set()
+
+
+class FullQueue:
+    def __init__(self, room_after=None):
+        self.room_after, self.tries, self.items = room_after, 0, []
+
+    def put(self, item, timeout=None):
+        self.tries += 1
+        if self.room_after is None or self.tries <= self.room_after:
+            raise queue.Full
+        self.items.append(item)
+
+
+def test_a_hand_over_waits_for_room_and_then_succeeds():
+    sp = parent()
+    sp.items = FullQueue(room_after=2)
+    assert sp.put(("batch", [1], {})) is None and sp.items.items == [("batch", [1], {})] and sp.items.tries == 3
+
+
+def test_a_hand_over_fails_with_its_reason_when_the_child_is_gone_stopping_on_a_full_spool_or_past_the_deadline():
+    sp = parent()
+    sp.items = FullQueue()
+    sp._gone.set()
+    assert sp.put("x") == "the stores process is gone"
+    sp = parent()
+    sp.items = FullQueue()
+    sp.stop.set()
+    sp.spool_full.set()
+    assert sp.put("x") == "shutting down with a full spool"
+    sp = parent()
+    sp.items = FullQueue()
+    sp.stop.set()  # stopping, spool not full: it keeps trying until the deadline
+    assert sp.put("x", deadline=time.monotonic() - 1) == "the stores process took nothing for too long"
+    assert sp.items.tries == 1
+
+
+def test_stop_is_forwarded_to_the_child():
+    sp = parent()
+    t = threading.Thread(target=sp._forward_stop, daemon=True)
+    t.start()
+    assert not sp._child_stop.is_set()
+    sp.stop.set()
+    t.join(2)
+    assert sp._child_stop.is_set()
