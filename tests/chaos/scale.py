@@ -46,7 +46,7 @@ def write_inventory(path, sims):
 def measure(size, inventory, forks, control_dir):
     proc = lab.playbook("verify_mesh.yml", "-i", inventory, "-f", str(forks), "-e", "mesh_verify_all_vantage=true",
                         env={"ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir})
-    report = lab.latest_report()
+    report = lab.latest_report(proc)
     vantages = report.get("vantages") or {report.get("vantage", "inf.lab"): report}
     failing = {h: [c["id"] for c in v["failures"]] for h, v in vantages.items() if v["failures"]}
     return {"hosts": size, "forks": forks, "wall_s": round(proc.elapsed, 1), "rc": proc.returncode,

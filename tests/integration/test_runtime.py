@@ -26,6 +26,29 @@ def assert_no_loss(pg):
     return epochs
 
 
+def audit_every_insert(pg, gateway="gtw"):
+    """The INF schema made ahead of nexus, with a trigger that records every tick row nexus
+    commits an INSERT for, *before* the primary key and ON CONFLICT DO NOTHING absorb a
+    duplicate: the table alone can never show one."""
+    from mt5mesh.nexus.stores import init_schema
+    with pg.connect() as conn:
+        init_schema(conn, "inf", gateway)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE tick_inserts (gateway text, epoch bigint, seq bigint)")
+            cur.execute("CREATE FUNCTION audit_tick() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "INSERT INTO tick_inserts VALUES (NEW.gateway, NEW.epoch, NEW.seq); RETURN NEW; END $$")
+            cur.execute("CREATE TRIGGER audit_tick BEFORE INSERT ON ticks FOR EACH ROW EXECUTE FUNCTION audit_tick()")
+        conn.commit()
+
+
+def inserted_twice(pg):
+    """(gateway, epoch, seq) of the tick rows nexus inserted more than once, and how often."""
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT gateway, epoch, seq, count(*) FROM tick_inserts GROUP BY 1, 2, 3 HAVING count(*) > 1 "
+                    "ORDER BY 2, 3 LIMIT 20")
+        return cur.fetchall()
+
+
 def spool_metric(health_port):
     import urllib.request
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % health_port, timeout=2) as r:
@@ -171,6 +194,7 @@ def test_forced_gap_is_filled_by_replay(stack):
 
 def test_sigkill_of_nexus_loses_and_duplicates_nothing(stack):
     pg, redis_server, start, tmp_path = stack
+    audit_every_insert(pg)
     gw, nx, rep, pub, health = start_pair(stack, rate=5000)
     wait_until(lambda: committed(pg) > 2000, 20, "ticks flowing")
     nx.kill(signal.SIGKILL)
@@ -181,6 +205,14 @@ def test_sigkill_of_nexus_loses_and_duplicates_nothing(stack):
     wait_caught_up(pg, rep, health)
     epochs = assert_no_loss(pg)
     assert len(epochs) == 1
+    # Not one tick sent to PostgreSQL twice: the checkpoint commits with the rows, and the
+    # restarted nexus resumes right after it.
+    assert inserted_twice(pg) == []
+    with pg.connect() as conn, conn.cursor() as cur:
+        # One statement, one snapshot: the stream is still flowing.
+        cur.execute("SELECT (SELECT count(*) FROM tick_inserts), (SELECT count(*) FROM ticks)")
+        inserts, rows = cur.fetchone()
+    assert inserts == rows > 0
     assert nx2.stop() == 0
 
 

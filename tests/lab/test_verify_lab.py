@@ -1,7 +1,7 @@
 """verify_mesh.yml on the lab: all up, gateway stopped, gateway hung."""
 import pytest
 
-from support.lab import lab_addr, latest_report, playbook, sh, wait
+from support.lab import lab_addr, latest_report, playbook, sh, wait, wait_healthy
 
 pytestmark = pytest.mark.lab
 GTW_CHECKS = {"app.gtw_req", "app.gtw_sub"}
@@ -14,7 +14,7 @@ def failing_core(report):
 def test_all_up_is_17_of_17(mesh):
     proc = playbook("verify_mesh.yml")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    report = latest_report()
+    report = latest_report(proc)
     assert (report["total"], report["passed"], report["rc"]) == (17, 17, 0)
     assert report["extended"]["ok"], report["failures"]
     assert report["elapsed_ms"] < 3000, "17 checks took %s ms" % report["elapsed_ms"]
@@ -25,9 +25,10 @@ def test_gateway_stopped_fails_exactly_the_two_zmq_checks(mesh):
     sh("gtw", "systemctl stop mt5mesh-gateway")
     try:
         proc = playbook("verify_mesh.yml")
-        report = latest_report()
+        report = latest_report(proc)
     finally:
         sh("gtw", "systemctl start mt5mesh-gateway")
+        assert wait_healthy() is None, "the mesh did not come back after the gateway restart"
     assert proc.returncode != 0
     assert (report["total"], report["passed"], report["rc"]) == (17, 15, 1)
     assert failing_core(report) == GTW_CHECKS
@@ -44,9 +45,10 @@ def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
     try:
         tcp = sh("inf", connect)
         proc = playbook("verify_mesh.yml")
-        report = latest_report()
+        report = latest_report(proc)
     finally:
         sh("gtw", "kill -CONT %s" % pid)
+        assert wait_healthy() is None, "the mesh did not come back after the gateway was resumed"
     assert "tcp-ok" in tcp.stdout
     assert proc.returncode != 0
     assert failing_core(report) == GTW_CHECKS and report["rc"] == 1
@@ -55,6 +57,6 @@ def test_hung_gateway_fails_zmq_checks_although_tcp_accepts(mesh):
 def test_all_vantage_gives_an_n_by_n_view(mesh):
     proc = playbook("verify_mesh.yml", "-e", "mesh_verify_all_vantage=true", "-e", "mesh_verify_fail=false")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    report = latest_report()
+    report = latest_report(proc)
     assert set(report["vantages"]) == {"inf.lab", "gtw.lab", "hub.lab"}
     assert report["vantages"]["inf.lab"]["passed"] == 17

@@ -31,29 +31,35 @@ def lab_addr(host):
 def playbook(name, *extra, env=None):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", **(env or {}))
     env["PATH"] = VENV_BIN + ":" + env.get("PATH", "")
+    started_at = time.time()
     start = time.monotonic()
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventory", "lab"),
                            os.path.join(ROOT, "playbooks", name)] + list(extra),
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=900, check=False)
     proc.elapsed = time.monotonic() - start
+    proc.started_at = started_at
     return proc
 
 
+# argv: timeout in ms, url, requests; a request unanswered in time gives None and ends the run.
 GATEWAY_CLIENT = ("import json,sys,zmq\n"
-                  "s=zmq.Context().socket(zmq.REQ); s.setsockopt(zmq.LINGER,0); s.connect(sys.argv[1])\n"
+                  "s=zmq.Context().socket(zmq.REQ); s.setsockopt(zmq.LINGER,0); s.connect(sys.argv[2])\n"
                   "out=[]\n"
-                  "for r in sys.argv[2:]:\n"
+                  "for r in sys.argv[3:]:\n"
                   "    s.send(r.encode())\n"
-                  "    out.append(json.loads(s.recv()) if s.poll(10000) else None)\n"
+                  "    if not s.poll(int(sys.argv[1])):\n"
+                  "        out.append(None); break\n"
+                  "    out.append(json.loads(s.recv()))\n"
                   "print(json.dumps(out))\n")
 
 
-def gateway_requests_from_inf(*requests):
+def gateway_requests_from_inf(*requests, timeout_ms=10000):
     """Requests sent by a plain pyzmq REQ client on INF (the gateway's allowed client); the replies."""
     import shlex
     url = "tcp://%s:5555" % lab_addr("gtw")
     args = " ".join(shlex.quote(json.dumps(r)) for r in requests)
-    out = sh("inf", "python3 -c %s %s %s" % (shlex.quote(GATEWAY_CLIENT), url, args))
+    out = sh("inf", "python3 -c %s %d %s %s" % (shlex.quote(GATEWAY_CLIENT), timeout_ms, url, args),
+             timeout=15 + timeout_ms * len(requests) / 1000.0)
     return json.loads(out.stdout)
 
 
@@ -83,8 +89,17 @@ def pytest(*args):
     return proc.returncode == 0 and " passed" in proc.stdout, proc.stdout.strip().splitlines()[-1:]
 
 
-def latest_report():
-    with open(os.path.join(ROOT, "reports", "latest.json")) as f:
+def latest_report(proc):
+    """reports/latest.json as ``proc`` (a playbook() run) wrote it. A report older than the run
+    is an earlier run's: the playbook stopped before writing one, and that is a failure here,
+    never a pass read from someone else's report."""
+    path = os.path.join(ROOT, "reports", "latest.json")
+    written = os.path.getmtime(path) if os.path.exists(path) else None
+    if written is None or written < proc.started_at - 1.0:  # mtime granularity
+        raise AssertionError("the playbook (rc %d) wrote no report: reports/latest.json is %s\n%s"
+                             % (proc.returncode, "missing" if written is None else "from an earlier run",
+                                (proc.stdout + proc.stderr)[-3000:]))
+    with open(path) as f:
         return json.load(f)
 
 
@@ -102,6 +117,27 @@ def healthz(port=9110):
         return json.loads(out.stdout)
     except (ValueError, subprocess.TimeoutExpired):
         return {"state": "unreachable"}
+
+
+def gateway_answers():
+    """The gateway answers a ping from INF (its allowed client) within 3 s."""
+    try:
+        reply = gateway_requests_from_inf({"cmd": "ping"}, timeout_ms=3000)[0]
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+        return False
+    return bool(reply) and reply.get("ok") is True
+
+
+def wait_healthy(timeout=90):
+    """Waits until the gateway answers and nexus reports healthy (after a test restarted
+    anything); returns None when healthy, else what was seen last, for the failure message."""
+    seen = {}
+
+    def healthy():
+        seen["gateway answers ping"] = gateway_answers()
+        seen["nexus"] = healthz()
+        return seen["gateway answers ping"] and seen["nexus"].get("state") == "healthy"
+    return None if wait(healthy, timeout, interval=1.0) else seen
 
 
 def psql(host, db, sql):
