@@ -1,6 +1,7 @@
 """Every module through AnsibleModule, with sockets mocked and time.sleep patched."""
 import json
 import os
+import time
 from unittest import mock
 
 import pytest
@@ -113,9 +114,12 @@ def test_mesh_probe_path_and_secret_handling(tmp_path):
     assert "no_log" in open(mesh_probe.__file__).read().split("password=dict(")[1].split(")")[0]
 
 
-def test_mesh_probe_redis_names_target_and_cause():
+def test_mesh_probe_redis_names_target_and_cause_within_its_timeout():
+    t0 = time.monotonic()
     kind, res = run_module(mesh_probe, {"kind": "redis", "target": "127.0.0.1", "port": 1, "timeout": 0.5})
     assert kind == "exit" and not res["is_available"] and "127.0.0.1:1" in res["detail"]
+    # A refused port answers at once: no client-side retries past the probe's timeout (3-4 s before).
+    assert time.monotonic() - t0 < 0.5
 
 
 def fake_catalog():
