@@ -413,42 +413,76 @@ def test_splice_inserts_raw_json_as_the_last_key():
 
 # --- the loop, on real sockets -----------------------------------------------------------------
 
-def test_the_loop_answers_requests_and_keeps_the_heartbeat_cadence_and_greets_a_new_heartbeat_subscriber():
-    rep, pub = free_port(), free_port()
-    b = Broker(cfg(rep="tcp://127.0.0.1:%d" % rep, pub="tcp://127.0.0.1:%d" % pub, heartbeat=0.2, rate=50.0))
-    from mt5mesh.gateway.sources import SyntheticSource
-    b.source = SyntheticSource(["EURUSD"], 50.0, 1)
-    b.open()
-    stop = threading.Event()
-    t = threading.Thread(target=b.serve, args=(stop,), daemon=True)
-    ctx = zmq.Context.instance()
-    sub = ctx.socket(zmq.SUB)
-    req = ctx.socket(zmq.REQ)
-    try:
+@pytest.fixture
+def serving():
+    """A broker serving on loopback in a thread, stopped and closed after the test."""
+    made = []
+
+    def start(heartbeat):
+        rep, pub = free_port(), free_port()
+        b = Broker(cfg(rep="tcp://127.0.0.1:%d" % rep, pub="tcp://127.0.0.1:%d" % pub, heartbeat=heartbeat))
+        from mt5mesh.gateway.sources import SyntheticSource
+        b.source = SyntheticSource(["EURUSD"], 50.0, 1)
+        b.open()
+        stop = threading.Event()
+        t = threading.Thread(target=b.serve, args=(stop,), daemon=True)
         t.start()
-        time.sleep(0.3)
-        sub.connect("tcp://127.0.0.1:%d" % pub)
-        t0 = time.monotonic()
-        sub.setsockopt(zmq.SUBSCRIBE, b"hb")
-        assert sub.poll(1000), "no heartbeat"
-        first = time.monotonic() - t0
-        sub.recv_multipart()
-        assert first < 0.15, "a new heartbeat subscriber waited %.3fs for its first one" % first
-        beats = []
-        deadline = time.monotonic() + 1.05
-        while time.monotonic() < deadline:
-            if sub.poll(100):
-                sub.recv_multipart()
-                beats.append(time.monotonic())
-        assert 4 <= len(beats) <= 6, beats
-        req.setsockopt(zmq.LINGER, 0)
-        req.connect("tcp://127.0.0.1:%d" % rep)
-        req.send(b'{"cmd": "ping"}')
-        assert req.poll(2000) and json.loads(req.recv())["ok"] is True
-        assert b.counters["published"] > 10 and b.counters["clients"] >= 1
-    finally:
+        made.append((b, stop, t))
+        return b, rep, pub
+    yield start
+    for b, stop, t in made:
         stop.set()
         t.join(5)
-        sub.close(0)
-        req.close(0)
         b.close()
+
+
+def sockets(kind, url, n=1):
+    ctx = zmq.Context.instance()
+    out = []
+    for _i in range(n):
+        s = ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(url)
+        out.append(s)
+    return out
+
+
+def test_the_loop_answers_requests_and_keeps_the_heartbeat_cadence(serving):
+    b, rep, pub = serving(0.1)
+    req, = sockets(zmq.REQ, "tcp://127.0.0.1:%d" % rep)
+    sub, = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub)
+    try:
+        req.send(b'{"cmd": "ping"}')
+        assert req.poll(2000) and json.loads(req.recv())["ok"] is True
+        sub.setsockopt(zmq.SUBSCRIBE, b"hb")
+        assert sub.poll(2000)
+        sub.recv_multipart()
+        beats = []
+        deadline = time.monotonic() + 0.55
+        while time.monotonic() < deadline:
+            if sub.poll(50):
+                sub.recv_multipart()
+                beats.append(time.monotonic())
+        assert 4 <= len(beats) <= 7, beats  # one each 0.1 s
+        assert b.counters["published"] > 10 and b.counters["clients"] >= 1
+    finally:
+        req.close(0)
+        sub.close(0)
+
+
+def test_a_new_heartbeat_subscriber_is_greeted_at_once_not_at_the_next_interval(serving):
+    b, rep, pub = serving(1.0)
+    first, second = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub, 2)
+    try:
+        first.setsockopt(zmq.SUBSCRIBE, b"hb")
+        assert first.poll(3000)
+        first.recv_multipart()
+        # A regular heartbeat is now a second away; a new subscriber's greeting is not.
+        t0 = time.monotonic()
+        second.setsockopt(zmq.SUBSCRIBE, b"hb")
+        assert second.poll(900), "no heartbeat within 0.9 s of subscribing"
+        waited = time.monotonic() - t0
+        assert waited < 0.5, "a new heartbeat subscriber waited %.3fs" % waited
+    finally:
+        first.close(0)
+        second.close(0)

@@ -321,13 +321,12 @@ def test_a_fill_stops_when_nexus_is_stopping():
     assert f._fill(1, 3) is False and f.batch == []
 
 
-def test_a_long_gap_is_replayed_in_pieces_of_at_most_the_replay_limit():
+def test_a_long_gap_is_replayed_in_pieces_of_at_most_the_replay_limit(monkeypatch):
+    monkeypatch.setattr(protocol, "MAX_REPLAY_LIMIT", 7)  # the real one is pinned in test_limits_pinned
     f = synced(batch_size=1000000)
-    head = protocol.MAX_REPLAY_LIMIT + 5
-    f.client.replies["replay"] = replay_from(1, head)
-    assert f._fill(1, head) is True
-    assert [c[1] for c in f.client.calls if c[0] == "replay"] == [
-        {"from_seq": 1, "limit": protocol.MAX_REPLAY_LIMIT}, {"from_seq": protocol.MAX_REPLAY_LIMIT + 1, "limit": 5}]
+    f.client.replies["replay"] = replay_from(1, 12)
+    assert f._fill(1, 12) is True
+    assert [c[1] for c in f.client.calls if c[0] == "replay"] == [{"from_seq": 1, "limit": 7}, {"from_seq": 8, "limit": 5}]
 
 
 # --- probes ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import redis
 
 from mt5mesh.nexus.health import Metrics
 from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus import writer as writer_mod
 from mt5mesh.nexus.writer import INITIAL_STATUS, Writer
 
 
@@ -150,7 +151,14 @@ def test_rows_postgres_refuses_as_data_are_quarantined_and_the_rest_committed(tm
     assert "QUARANTINED epoch 1 seq 2 (PostgreSQL refused it: value out of range); 1 so far" in caplog.text
 
 
-def test_a_full_spool_pauses_consumption_until_there_is_room(tmp_path, caplog):
+@pytest.fixture
+def quick_pause(monkeypatch):
+    """The writer waits a second between tries on a full spool; here a hundredth."""
+    real = time.sleep
+    monkeypatch.setattr(writer_mod.time, "sleep", lambda s: real(min(s, 0.01)))
+
+
+def test_a_full_spool_pauses_consumption_until_there_is_room(tmp_path, caplog, quick_pause):
     store = Store(fail=1000)
     w = writer(tmp_path, store, spool_max_bytes=1024 * 1024)
     w._write_rows(rows(*range(1, 15000)))  # most of the megabyte
@@ -173,7 +181,7 @@ def test_a_full_spool_pauses_consumption_until_there_is_room(tmp_path, caplog):
     assert committed(w) == list(range(1, 25000))
 
 
-def test_stopping_with_a_full_spool_says_how_many_ticks_stay_in_the_gateway_ring(tmp_path, caplog):
+def test_stopping_with_a_full_spool_says_how_many_ticks_stay_in_the_gateway_ring(tmp_path, caplog, quick_pause):
     w = writer(tmp_path, Store(fail=1000), spool_max_bytes=1024 * 1024)
     w._write_rows(rows(*range(1, 15000)))
     w.stop.set()
@@ -236,7 +244,7 @@ def test_an_idle_run_drains_the_spool_when_the_retry_is_due(tmp_path):
     w = writer(tmp_path, store)
     w._write_rows(rows(1))
     w._retry_at = 0.0
-    threading.Timer(0.5, w.queue.put, args=(None,)).start()
+    threading.Timer(0.25, w.queue.put, args=(None,)).start()
     w.run()
     assert committed(w) == [1]
 
