@@ -4,6 +4,7 @@ the writer's queue and the proxy socket are fakes (unit level); the real sockets
 by tests/integration/test_runtime.py."""
 import logging
 import threading
+import time
 
 import pytest
 
@@ -411,3 +412,66 @@ def test_before_any_sync_the_status_has_no_position():
                                        (True, False), (1.0, False), ("1", False), (None, False)])
 def test_a_peer_sequence_number_is_an_int_in_range_and_never_a_bool(value, ok):
     assert _int(value) is ok
+
+
+# --- the loop on real sockets (loopback) ----------------------------------------------------
+
+class Msgs:
+    """A fake XPUB receiving (un)subscriptions."""
+
+    def __init__(self, *msgs):
+        self.msgs = list(msgs)
+
+    def recv(self, flags=0):
+        import zmq
+        if not self.msgs:
+            raise zmq.Again()
+        return self.msgs.pop(0)
+
+
+def test_proxy_subscribers_are_counted_up_and_down_and_never_below_zero():
+    f = follower(Client())
+    f.xpub = Msgs(b"\x01tick.", b"\x01hb", b"\x00hb", b"\x00x", b"\x00y", b"junk")
+    f._track_proxy_subscribers()
+    assert f.proxy_subscriptions == 0 and f.xpub.msgs == []
+    f.xpub = Msgs(b"\x01a", b"\x01b", b"\x00a")
+    f._track_proxy_subscribers()
+    assert f.proxy_subscriptions == 1
+
+
+def test_the_loop_follows_a_live_stream_flushes_by_time_and_hands_the_last_batch_over_at_stop():
+    import zmq
+    from support.servers import free_port
+    ctx = zmq.Context.instance()
+    pub_port = free_port()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.LINGER, 0)
+    pub.bind("tcp://127.0.0.1:%d" % pub_port)
+    stores = Stores()
+    # The fake gateway's ring holds all 20, so a tick lost to the subscription's slow start is
+    # replayed, as from a real gateway.
+    f = follower(Client(snapshot=snapshot(1, 0), replay=replay_from(1, 20), ping={"ok": True, "epoch": 1, "seq": 0}),
+                 stores, gateway_sub="tcp://127.0.0.1:%d" % pub_port, xpub="tcp://127.0.0.1:%d" % free_port(),
+                 flush_interval=0.05, batch_size=1000)
+    f.open()
+    t = threading.Thread(target=f.follow, args=((None, 0),), daemon=True)
+    try:
+        t.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not f.counts["tick"]:  # until subscribed
+            pub.send_multipart(frames(tick(1, 1)))
+            time.sleep(0.02)
+        for seq in range(2, 21):
+            pub.send_multipart(frames(tick(1, seq)))
+            time.sleep(0.01)
+        while time.monotonic() < deadline and len(batches(stores)) < 20:
+            time.sleep(0.02)
+        assert [r[1] for r in batches(stores)] == list(range(1, 21))
+        assert len(stores.of("batch")) > 1  # flushed by time, not only at stop
+        assert f.status()["state"] == "running" and f.status()["next_seq"] == 21
+    finally:
+        f.stop.set()
+        t.join(5)
+        f.close()
+        pub.close(0)
+    assert not t.is_alive()
