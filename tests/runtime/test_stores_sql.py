@@ -390,3 +390,108 @@ def test_a_failing_hub_transaction_drops_both_connections(merged):
     with pytest.raises(psycopg2.OperationalError):
         f.step()
     assert f.inf is None and f.hub is None and inf.closed and hub.closed
+
+
+# --- schema and migration ----------------------------------------------------------------------
+
+def render(statement):
+    """A psycopg2.sql composition as text, without a server (for the fake cursor's log)."""
+    from psycopg2 import sql as psql
+    if isinstance(statement, str):
+        return statement
+    if isinstance(statement, psql.Composed):
+        return "".join(render(s) for s in statement.seq)
+    if isinstance(statement, psql.SQL):
+        return statement.string
+    if isinstance(statement, psql.Identifier):
+        return ".".join('"%s"' % s for s in statement.strings)
+    if isinstance(statement, psql.Literal):
+        return repr(statement.wrapped)
+    raise TypeError(statement)
+
+
+def test_a_fresh_database_gets_every_table_under_the_schema_lock_in_one_commit():
+    conn = Conn(results=[[]])
+    created, migrated = stores.init_schema(conn, "inf", "gw1")
+    assert created == list(stores.TABLES["inf"]) and migrated == []
+    assert conn.log[0] == ("SELECT pg_advisory_xact_lock(%s)", (stores.SCHEMA_LOCK,))
+    assert conn.log[-2][0] == stores.SCHEMAS["inf"] and conn.log[-1][0] == "COMMIT" and conn.commits == 1
+
+
+def test_an_up_to_date_database_creates_and_migrates_nothing():
+    existing = [(t,) for t in stores.TABLES["hub"]]
+    conn = Conn(results=[existing, [("gateway",)], [("gateway",)]])
+    assert stores.init_schema(conn, "hub", "gw1") == ([], [])
+    assert not any(render(s).startswith("ALTER") for s in conn.statements())
+
+
+def test_single_gateway_tables_become_this_gateways_with_the_new_primary_key():
+    existing = [(t,) for t in stores.TABLES["inf"]]
+    no_gateway = [("epoch",), ("seq",)]
+    # ticks, orders, deals, discontinuity, quarantine lack the column; the checkpoint has `stream`.
+    conn = Conn(results=[existing] + [no_gateway] * 5 + [[("stream",), ("epoch",)]])
+    created, migrated = stores.init_schema(conn, "inf", "gw1")
+    assert created == [] and migrated == ["ticks", "orders", "deals", "nexus_discontinuity", "nexus_quarantine",
+                                          "nexus_checkpoint"]
+    text = [render(s) for s in conn.statements()]
+    assert "ALTER TABLE \"ticks\" ADD COLUMN gateway text NOT NULL DEFAULT 'gw1'" in text
+    assert "ALTER TABLE \"ticks\" ALTER COLUMN gateway DROP DEFAULT" in text
+    assert "ALTER TABLE \"ticks\" DROP CONSTRAINT \"ticks_pkey\", ADD PRIMARY KEY (gateway, epoch, seq)" in text
+    assert "ALTER TABLE \"deals\" DROP CONSTRAINT \"deals_pkey\", ADD PRIMARY KEY (gateway, ticket)" in text
+    assert not any("nexus_discontinuity_pkey" in t for t in text)  # no key change there
+    assert "ALTER TABLE \"nexus_checkpoint\" RENAME COLUMN stream TO gateway" in text
+    i = text.index("UPDATE \"nexus_checkpoint\" SET gateway = %s WHERE gateway = %s")
+    assert conn.log[i][1] == ("gw1", stores.OLD_STREAM)
+
+
+def test_the_columns_of_a_table_are_read_from_the_current_schema():
+    conn = Conn(results=[[("a",), ("b",)]])
+    with conn.cursor() as cur:
+        assert stores._columns(cur, "ticks") == {"a", "b"}
+    assert "table_schema = current_schema()" in conn.log[0][0] and conn.log[0][1] == ("ticks",)
+
+
+def test_a_connection_passes_the_password_apart_with_keepalives_and_a_statement_timeout(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(stores.psycopg2, "connect", lambda **kw: seen.update(kw) or "conn")
+    c = cfg(pg_password="s3cret", pg_port="5433")
+    assert stores.pg_connect(c, "pg_") == "conn"
+    assert seen == {"host": "127.0.0.1", "port": 5433, "dbname": "mt5_crs", "user": "trader", "password": "s3cret",
+                    "connect_timeout": 3, "application_name": "mt5mesh-nexus", "keepalives": 1, "keepalives_idle": 5,
+                    "keepalives_interval": 2, "keepalives_count": 3, "options": "-c statement_timeout=15000"}
+    c["pg_password"] = ""
+    stores.pg_connect(c, "pg_")
+    assert seen["password"] is None
+
+
+def test_the_tick_store_connects_once_makes_its_schema_and_temp_table_and_reconnects_when_closed(monkeypatch):
+    made = []
+
+    def connect(cfg_, prefix):
+        made.append(prefix)
+        return Conn(results=[[]])
+    monkeypatch.setattr(stores, "pg_connect", connect)
+    s = TickStore(cfg(gateway="gw1"))
+    conn = s.connect()
+    assert s.connect() is conn and made == ["pg_"]
+    assert any(st.startswith("CREATE TEMP TABLE IF NOT EXISTS ticks_in") for st in conn.statements())
+    conn.closed = True
+    assert s.connect() is not conn and made == ["pg_", "pg_"]
+    s.drop()
+    assert s.conn is None
+    s.drop()  # twice is harmless
+
+
+def test_the_hub_feeder_opens_inf_and_hub_and_makes_the_hub_schema(monkeypatch):
+    made = []
+
+    def connect(cfg_, prefix):
+        made.append(prefix)
+        return Conn(results=[[]])
+    monkeypatch.setattr(stores, "pg_connect", connect)
+    f = HubFeeder(cfg(gateway="gw1", hub_pg_host="127.0.0.1"))
+    inf, hub = f._conns()
+    assert made == ["pg_", "hub_pg_"] and stores.SCHEMAS["hub"] in hub.statements()
+    assert f._conns() == (inf, hub) and made == ["pg_", "hub_pg_"]
+    f.drop()
+    assert f.inf is None and f.hub is None and inf.closed and hub.closed
