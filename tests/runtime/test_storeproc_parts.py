@@ -174,3 +174,127 @@ def test_stop_is_forwarded_to_the_child():
     sp.stop.set()
     t.join(2)
     assert sp._child_stop.is_set()
+
+
+# --- the child's main, on fakes, in this process ---------------------------------------------
+
+class FakeWriter:
+    instances = []
+
+    def __init__(self, cfg, metrics, stop, items, spool_full, checkpoint=(5, 50)):
+        self.cfg, self.metrics, self.stop = cfg, metrics, stop
+        self.checkpoint, self.ran = FakeWriter.checkpoint, False
+        FakeWriter.instances.append(self)
+
+    def wait_for_store(self):
+        return self.checkpoint
+
+    def run(self):
+        self.ran = True
+        self.metrics.committed.inc(3)
+
+    def status(self):
+        return {"postgres": "up"}
+
+
+class FakeHub:
+    def __init__(self, cfg, metrics, stop):
+        self.stop, self.ran = stop, False
+
+    def run(self):
+        self.ran = True
+        self.stop.wait(5)
+
+    def status(self):
+        return {"hub": "up"}
+
+
+class Conn:
+    def __init__(self):
+        self.sent, self.closed = [], False
+
+    def send(self, msg):
+        self.sent.append(msg)
+
+    def close(self):
+        self.closed = True
+
+
+def run_child(monkeypatch, checkpoint, hub_host="127.0.0.1"):
+    import os
+    monkeypatch.setattr(storeproc, "Writer", FakeWriter)
+    monkeypatch.setattr(storeproc, "HubWorker", FakeHub)
+    monkeypatch.setattr(storeproc, "setup_logging", lambda *a: None)
+    signals = []
+    monkeypatch.setattr(storeproc.signal, "signal", lambda sig, how: signals.append((sig, how)))
+    FakeWriter.checkpoint = checkpoint
+    FakeWriter.instances = []
+    values = {o.name: o.default for o in SCHEMA}
+    values["hub_pg_host"] = hub_host
+    stop, conn = threading.Event(), Conn()
+    storeproc.child_main(values, queue.Queue(), threading.Event(), stop, conn, os.getppid())
+    return FakeWriter.instances[-1], stop, conn, signals
+
+
+def test_the_child_ignores_sigterm_and_sigint_reports_the_checkpoint_writes_and_reports_once_more(monkeypatch):
+    import signal
+    writer, stop, conn, signals = run_child(monkeypatch, (5, 50))
+    assert signals == [(signal.SIGTERM, signal.SIG_IGN), (signal.SIGINT, signal.SIG_IGN)]
+    assert ("checkpoint", (5, 50)) in conn.sent and writer.ran and stop.is_set() and conn.closed
+    last = conn.sent[-1]
+    assert last[0] == "update" and ("committed", (), "inc", 3) in [u for m in conn.sent if m[0] == "update" for u in m[2]]
+    assert conn.sent.index(("checkpoint", (5, 50))) < len(conn.sent) - 1
+
+
+def test_a_child_stopped_before_the_store_came_up_reports_no_checkpoint_and_writes_nothing(monkeypatch):
+    writer, stop, conn, signals = run_child(monkeypatch, None)
+    assert ("checkpoint", None) in conn.sent and not writer.ran and not conn.closed
+
+
+def test_without_a_hub_host_no_hub_thread_runs(monkeypatch):
+    writer, stop, conn, signals = run_child(monkeypatch, (1, 1), hub_host=None)
+    assert writer.ran and all(m[1].get("hub") is None for m in conn.sent if m[0] == "update")
+
+
+# --- finishing -------------------------------------------------------------------------------
+
+def test_finish_queues_the_end_waits_for_the_child_and_reads_its_exit_code(monkeypatch):
+    sp = parent()
+    sp.items = FullQueue(room_after=0)
+    sp._receiver = threading.Thread(target=lambda: None)
+    sp._receiver.start()
+    sp._proc = Proc()
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: 0)
+    sp.finish(timeout=5)
+    assert sp.items.items == [None] and sp.failure is None and sp._finishing
+
+
+def test_a_child_that_exits_non_zero_while_stopping_is_a_failure_naming_the_code(monkeypatch):
+    sp = parent()
+    sp.items = FullQueue(room_after=0)
+    sp._gone.set()  # already gone: nothing is queued
+    sp._receiver = threading.Thread(target=lambda: None)
+    sp._receiver.start()
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: 3)
+    sp.finish(timeout=5)
+    assert sp.items.items == [] and sp.failure == "stores process exited with code 3 while stopping"
+
+
+def test_a_child_that_does_not_stop_in_time_is_killed(monkeypatch, caplog):
+    sp = parent()
+    sp.items = FullQueue(room_after=0)
+    release = threading.Event()
+    sp._receiver = threading.Thread(target=release.wait, args=(10,), daemon=True)
+    sp._receiver.start()
+    killed = []
+
+    class Stuck:
+        def kill(self):
+            killed.append(True)
+            release.set()
+    sp._proc = Stuck()
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: -9)
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        sp.finish(timeout=0.2)
+    assert killed == [True] and "did not stop within 0s; killing it (nothing committed is lost)" in caplog.text
+    assert sp.failure == "stores process exited with code -9 while stopping"
