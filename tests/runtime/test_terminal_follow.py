@@ -102,3 +102,51 @@ def test_status_asks_the_terminal_at_most_once_per_max_age_and_shows_a_loss_afte
     assert mt5.asked == 2 and lost["connected"] is False and "terminal went away" in lost["error"]
     source.errors = 3  # the error count is live, never cached
     assert source.status(now=100.0 + STATUS_MAX_AGE_S)["errors"] == 3
+
+
+def test_rows_of_keeps_tick_records_as_they_are_and_builds_ticks_from_tuples():
+    t = tick(9)
+    assert rows_of([t])[0] is t
+    out = rows_of([tuple(tick(10))])
+    assert type(out[0]) is api.Tick and out == [tick(10)]
+
+
+def test_a_new_cursor_stands_before_everything():
+    c = Cursor()
+    assert (c.time_msc, c.at_msc) == (0, 0)
+
+
+def test_date_from_is_the_cursor_millisecond_as_an_aware_utc_datetime():
+    import datetime
+    d = Cursor(1500).date_from()
+    assert d == datetime.datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=datetime.timezone.utc)
+    assert d.tzinfo is datetime.timezone.utc
+
+
+class Terminal:
+    """copy_ticks_from answers from a script of batch sizes, recording each call."""
+
+    def __init__(self, sizes):
+        self.sizes, self.calls = list(sizes), []
+
+    def copy_ticks_from(self, symbol, date_from, count, flags):
+        self.calls.append((symbol, count, flags))
+        n = self.sizes.pop(0) if self.sizes else 0
+        start = 1000 + 10 * len(self.calls) * count
+        return [tick(start + i) for i in range(n)]
+
+
+def test_a_follower_starts_new_symbols_at_the_start_and_saved_ones_at_their_cursor():
+    f = TerminalFollower(Terminal([]), ["A", "B"], 777, saved={"B": (900, 2)})
+    assert (f.cursors["A"].time_msc, f.cursors["A"].at_msc) == (777, 0)
+    assert (f.cursors["B"].time_msc, f.cursors["B"].at_msc) == (900, 2)
+
+
+def test_a_full_batch_asks_again_a_short_one_stops_and_four_batches_are_the_most_per_poll():
+    from mt5mesh.gateway.terminal import follow
+    mt5 = Terminal([follow.BATCH, 3])
+    TerminalFollower(mt5, ["A"], 0).poll()
+    assert mt5.calls == [("A", follow.BATCH, api.COPY_TICKS_ALL)] * 2
+    mt5 = Terminal([follow.BATCH] * 10)
+    TerminalFollower(mt5, ["A"], 0).poll()
+    assert len(mt5.calls) == 4
