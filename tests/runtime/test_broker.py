@@ -463,7 +463,7 @@ def test_the_loop_answers_requests_and_keeps_the_heartbeat_cadence(serving):
             if sub.poll(50):
                 sub.recv_multipart()
                 beats.append(time.monotonic())
-        assert 4 <= len(beats) <= 7, beats  # one each 0.1 s
+        assert 3 <= len(beats) <= 8, beats  # one each 0.1 s, with room for a loaded machine
         assert b.counters["published"] > 10 and b.counters["clients"] >= 1
     finally:
         req.close(0)
