@@ -108,7 +108,7 @@ def test_rows_of_keeps_tick_records_as_they_are_and_builds_ticks_from_tuples():
     t = tick(9)
     assert rows_of([t])[0] is t
     out = rows_of([tuple(tick(10))])
-    assert type(out[0]) is api.Tick and out == [tick(10)]
+    assert out[0].__class__ is api.Tick and out == [tick(10)]
 
 
 def test_a_new_cursor_stands_before_everything():
