@@ -275,3 +275,138 @@ def test_wait_for_store_reports_postgres_down_and_gives_up_when_stopped(tmp_path
         assert w.wait_for_store() is None
     assert w.status()["postgres"] == "down" and store.drops == 1
     assert "waiting for" in caplog.text and "s3cret" not in caplog.text
+
+
+# --- what operators read, and the exact timings -------------------------------------------------
+
+def test_a_writer_owns_its_tick_store_spool_and_latest_ticks(tmp_path):
+    from mt5mesh.nexus.stores import LatestTicks, TickStore
+    cfg = {o.name: o.default for o in SCHEMA}
+    cfg.update(spool_dir=str(tmp_path / "s"), gateway="gw9")
+    w = Writer(cfg, Metrics(), threading.Event(), queue.Queue(), threading.Event())
+    assert isinstance(w._store, TickStore) and w._store.gateway == "gw9"
+    assert isinstance(w._latest, LatestTicks) and w._latest.key == "mt5:tick:latest:gw9"
+    assert w._spool.dir == str(tmp_path / "s") and w.status() == INITIAL_STATUS
+
+
+def test_recovery_is_logged_once_with_the_store_named_and_the_metric_follows(tmp_path, caplog):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    assert w.metrics.store_up.labels("postgres")._value.get() == 0
+    w._retry_at = 0.0
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        w._write_rows(rows(2))
+        w._write_rows(rows(3))
+    assert [r.getMessage() for r in caplog.records].count("postgres up") == 1
+    assert w.metrics.store_up.labels("postgres")._value.get() == 1
+    store.fail = 1
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_rows(rows(4))
+    assert ("postgres postgresql trader@127.0.0.1:5432/mt5_crs down (connection refused): spooling to %s"
+            % w._spool.dir) in caplog.text
+    assert w.metrics.store_up.labels("postgres")._value.get() == 0
+
+
+def test_two_quarantined_rows_count_two(tmp_path):
+    w = writer(tmp_path, Store(refuse=(1, 2)))
+    w._write_rows(rows(1, 2, 3))
+    assert w._quarantined == 2 and w.status() is not None
+
+
+def test_the_store_is_tried_exactly_when_the_retry_second_is_over(tmp_path, monkeypatch):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    monkeypatch.setattr(writer_mod.time, "monotonic", lambda: w._retry_at)
+    w._drain_spool()
+    assert committed(w) == [1]
+    w._write_rows(rows(2))
+    assert committed(w) == [1, 2] and w._spool.depth == 0
+
+
+def test_an_idle_writer_drains_within_its_queue_wait_and_keeps_running(tmp_path):
+    store = Store(fail=1)
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    w._retry_at = 0.0
+    t = threading.Thread(target=w.run, daemon=True)
+    t.start()
+    time.sleep(0.45)  # two queue waits of 0.2 s: the spool was tried at the first
+    assert committed(w) == [1] and t.is_alive()
+    w.queue.put(None)
+    t.join(2)
+    assert not t.is_alive() and w.queue.empty()
+
+
+def test_a_record_waits_half_a_second_between_its_tries_and_logs_what_it_could_not_write(tmp_path, caplog, monkeypatch):
+    slept = []
+    monkeypatch.setattr(writer_mod.time, "sleep", slept.append)
+    w = writer(tmp_path, Store(fail=3))
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_record(("gap_unrecoverable", 2, 1, 5, "d"))
+    assert slept == [0.5, 0.5, 0.5]
+    assert ("could not record gap_unrecoverable in postgres (connection refused); it is in this log: "
+            "('gap_unrecoverable', 2, 1, 5, 'd')") in caplog.text
+
+
+def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_may(tmp_path, monkeypatch, caplog):
+    slept = []
+    store = Store(fail=1000)
+    w = writer(tmp_path, store, spool_max_bytes=1024 * 1024)
+    w._write_rows(rows(*range(1, 15000)))
+
+    def sleep(s):
+        slept.append(s)
+        store.fail = 0  # the store comes back during the pause
+    monkeypatch.setattr(writer_mod.time, "sleep", sleep)
+    w._retry_at = time.monotonic() + 60  # a drain that waited for the retry second would not run
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        w._write_rows(rows(*range(15000, 25000)))
+    assert slept == [1.0] and committed(w) == list(range(1, 15000)) and w._spool.depth == 1
+    assert "ALARM spool %s full (1048576 bytes max): consumption paused until postgres is back" % w._spool.dir in caplog.text
+
+
+class Stop(threading.Event):
+    def __init__(self):
+        threading.Event.__init__(self)
+        self.waits = []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        return threading.Event.wait(self, 0)
+
+
+def test_wait_for_store_retries_each_second_logs_the_checkpoint_and_drains_the_spool_first(tmp_path, caplog):
+    store = Store(fail=1, checkpoint=(4, 77))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1))
+    w._retry_at = time.monotonic() + 60  # the start drains whatever the retry second says
+    store.fail = 1  # the first drain fails; then the checkpoint read fails once
+    answers = [psycopg2.OperationalError("connection refused"), (4, 77)]
+
+    def checkpoint():
+        a = answers.pop(0)
+        if isinstance(a, Exception):
+            raise a
+        return a
+    store.checkpoint = checkpoint
+    w.stop = Stop()
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        assert w.wait_for_store() == (4, 77)
+    assert w.stop.waits == [1.0, 1.0] and committed(w) == [1]
+    assert "waiting for postgresql trader@127.0.0.1:5432/mt5_crs: connection refused" in caplog.text
+    assert "checkpoint: epoch 4 seq 77" in caplog.text
+
+
+def test_a_fresh_start_logs_none(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        writer(tmp_path, Store(checkpoint=None)).wait_for_store()
+    assert "checkpoint: none (fresh start)" in caplog.text
+
+
+def test_a_redis_failure_names_the_redacted_url_and_the_first_line_of_the_error(tmp_path, caplog):
+    w = writer(tmp_path, latest=Latest(fail=True))
+    with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
+        w._write_latest({})
+    assert "redis redis://127.0.0.1:6379/0: Connection refused" in caplog.text
