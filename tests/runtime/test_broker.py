@@ -486,3 +486,59 @@ def test_a_new_heartbeat_subscriber_is_greeted_at_once_not_at_the_next_interval(
     finally:
         first.close(0)
         second.close(0)
+
+
+def test_open_binds_each_socket_with_its_limits_and_names_them_in_the_log(caplog):
+    rep, pub, pull, legacy = free_port(), free_port(), free_port(), free_port()
+    b = Broker(cfg(rep="tcp://127.0.0.1:%d" % rep, pub="tcp://127.0.0.1:%d" % pub, pull="tcp://127.0.0.1:%d" % pull,
+                   legacy_pub="tcp://127.0.0.1:%d" % legacy, terminal="ea", pub_hwm=777, ring_size=99))
+    with caplog.at_level(logging.INFO, logger="mt5mesh-gateway"):
+        b.open()
+    try:
+        assert (b.rep.getsockopt(zmq.SNDHWM), b.rep.getsockopt(zmq.MAXMSGSIZE), b.rep.getsockopt(zmq.LINGER)) == (
+            broker_mod.REP_SNDHWM, protocol.MAX_REQUEST_BYTES, 0)
+        assert (b.pub.getsockopt(zmq.SNDHWM), b.pub.getsockopt(zmq.MAXMSGSIZE)) == (777, broker_mod.PUB_MAX_IN_BYTES)
+        assert b.pub.type == zmq.XPUB and b.pull.type == zmq.PULL and b.legacy.type == zmq.PUB
+        assert (b.legacy.getsockopt(zmq.SNDHWM), b.legacy.getsockopt(zmq.MAXMSGSIZE)) == (777, broker_mod.PUB_MAX_IN_BYTES)
+        assert b.pull.getsockopt(zmq.MAXMSGSIZE) == protocol.MAX_REQUEST_BYTES
+        assert ("gateway %s epoch %d: REP tcp://127.0.0.1:%d, PUB tcp://127.0.0.1:%d, PULL tcp://127.0.0.1:%d, ring 99"
+                % (__version__, b.epoch, rep, pub, pull)) in caplog.text
+    finally:
+        b.close()
+
+
+def test_a_terminal_gateway_opens_no_pull_and_no_legacy_stream_unless_asked():
+    b = Broker(cfg(rep="tcp://127.0.0.1:%d" % free_port(), pub="tcp://127.0.0.1:%d" % free_port(), terminal="paper"))
+    b.open()
+    try:
+        assert b.pull is None and b.legacy is None
+    finally:
+        b.close()
+
+
+def test_a_busy_port_is_a_clear_error_naming_the_socket():
+    from mt5mesh.service import ServiceError
+    port = free_port()
+    first = Broker(cfg(rep="tcp://127.0.0.1:%d" % port, pub="tcp://127.0.0.1:%d" % free_port()))
+    first.open()
+    try:
+        second = Broker(cfg(rep="tcp://127.0.0.1:%d" % free_port(), pub="tcp://127.0.0.1:%d" % port))
+        with pytest.raises(ServiceError, match="PUB: port already in use: tcp://127.0.0.1:%d" % port):
+            second.open()
+        second.close()
+    finally:
+        first.close()
+
+
+def test_connected_subscribers_are_counted_and_uncounted(serving):
+    b, rep, pub = serving(0.1)
+    subs = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub, 2)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and b.counters["clients"] < 2:
+        time.sleep(0.02)
+    assert b.counters["clients"] == 2
+    for s in subs:
+        s.close(0)
+    while time.monotonic() < deadline and b.counters["clients"] > 0:
+        time.sleep(0.02)
+    assert b.counters["clients"] == 0
