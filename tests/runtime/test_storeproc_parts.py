@@ -225,6 +225,8 @@ def run_child(monkeypatch, checkpoint, hub_host="127.0.0.1"):
     monkeypatch.setattr(storeproc, "Writer", FakeWriter)
     monkeypatch.setattr(storeproc, "HubWorker", FakeHub)
     monkeypatch.setattr(storeproc, "setup_logging", lambda *a: None)
+    # The parent watcher would outlive the test (a thread per run, forever): not started here.
+    monkeypatch.setattr(storeproc, "_watch_parent", lambda pid: None)
     signals = []
     monkeypatch.setattr(storeproc.signal, "signal", lambda sig, how: signals.append((sig, how)))
     FakeWriter.checkpoint = checkpoint

@@ -154,8 +154,8 @@ def test_rows_postgres_refuses_as_data_are_quarantined_and_the_rest_committed(tm
 @pytest.fixture
 def quick_pause(monkeypatch):
     """The writer waits a second between tries on a full spool; here a hundredth."""
-    real = time.sleep
-    monkeypatch.setattr(writer_mod.time, "sleep", lambda s: real(min(s, 0.01)))
+    real, me = time.sleep, threading.current_thread()
+    monkeypatch.setattr(writer_mod.time, "sleep", lambda s: real(min(s, 0.01) if threading.current_thread() is me else s))
 
 
 def test_a_full_spool_pauses_consumption_until_there_is_room(tmp_path, caplog, quick_pause):
@@ -211,7 +211,7 @@ def test_the_redis_password_never_reaches_the_log(tmp_path, caplog):
 
 
 def test_a_record_is_retried_three_times_then_left_in_the_log(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(time, "sleep", lambda s: None)
+    sleeps_of_this_thread(monkeypatch)
     store = Store(fail=1)
     w = writer(tmp_path, store)
     w._write_record(("epoch_change", 2, 10, 3, "detail"))
@@ -339,9 +339,22 @@ def test_an_idle_writer_drains_within_its_queue_wait_and_keeps_running(tmp_path)
     assert not t.is_alive() and w.queue.empty()
 
 
+def sleeps_of_this_thread(monkeypatch):
+    """time.sleep is the time module's, shared by every thread: only this thread's calls are
+    recorded (and skipped); any other thread's sleep is left alone."""
+    slept, me, real = [], threading.current_thread(), time.sleep
+
+    def sleep(s):
+        if threading.current_thread() is me:
+            slept.append(s)
+        else:
+            real(s)
+    monkeypatch.setattr(writer_mod.time, "sleep", sleep)
+    return slept
+
+
 def test_a_record_waits_half_a_second_between_its_tries_and_logs_what_it_could_not_write(tmp_path, caplog, monkeypatch):
-    slept = []
-    monkeypatch.setattr(writer_mod.time, "sleep", slept.append)
+    slept = sleeps_of_this_thread(monkeypatch)
     w = writer(tmp_path, Store(fail=3))
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         w._write_record(("gap_unrecoverable", 2, 1, 5, "d"))
@@ -351,14 +364,17 @@ def test_a_record_waits_half_a_second_between_its_tries_and_logs_what_it_could_n
 
 
 def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_may(tmp_path, monkeypatch, caplog):
-    slept = []
     store = Store(fail=1000)
     w = writer(tmp_path, store, spool_max_bytes=1024 * 1024)
     w._write_rows(rows(*range(1, 15000)))
+    slept, me, real = [], threading.current_thread(), time.sleep
 
     def sleep(s):
+        if threading.current_thread() is not me:
+            return real(s)
         slept.append(s)
         store.fail = 0  # the store comes back during the pause
+        return None
     monkeypatch.setattr(writer_mod.time, "sleep", sleep)
     w._retry_at = time.monotonic() + 60  # a drain that waited for the retry second would not run
     with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
