@@ -364,9 +364,13 @@ def test_gap_longer_than_the_ring_is_recorded_loudly_never_skipped_silently(stac
     wait_caught_up(pg, rep, health)
     proxy.running = False
     with pg.connect() as conn, conn.cursor() as cur:
-        cur.execute("SELECT coalesce(sum(to_seq - from_seq + 1), 0) FROM nexus_discontinuity WHERE kind = 'gap_unrecoverable'")
-        recorded = cur.fetchone()[0]
+        cur.execute("SELECT coalesce(sum(to_seq - from_seq + 1), 0), min(from_seq) FROM nexus_discontinuity "
+                    "WHERE kind = 'gap_unrecoverable'")
+        recorded, first_lost = cur.fetchone()
     assert recorded >= 1
     (epoch, count, lo, hi), = audit(pg)
+    # On a loaded machine nexus may start after the ring already dropped the first ticks: that gap
+    # is recorded too, so the epoch starts at 1 counting what was recorded lost.
+    lo = min(lo, first_lost)
     assert lo == 1 and count + recorded == hi, "silently missing: %d" % (hi - count - recorded)
     assert "UNRECOVERABLE GAP" in nx.output()
