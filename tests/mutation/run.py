@@ -147,7 +147,7 @@ def main():
         shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
         proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
                                str(os.cpu_count() or 2)] + names, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=1800, check=False)
+                              stderr=subprocess.PIPE, text=True, timeout=3600, check=False)
         if proc.returncode != 0:
             # mutmut reports a failing clean run (a test that fails unmutated) on stdout.
             print("mutmut run failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-3000:]))
