@@ -464,13 +464,19 @@ def test_a_connection_passes_the_password_apart_with_keepalives_and_a_statement_
     assert seen["password"] is None
 
 
-def test_the_tick_store_connects_once_makes_its_schema_and_temp_table_and_reconnects_when_closed(monkeypatch):
+def counted_connects(monkeypatch):
+    """pg_connect replaced by fake connections to a fresh database; the prefixes asked, in order."""
     made = []
 
     def connect(cfg_, prefix):
         made.append(prefix)
         return Conn(results=[[]])
     monkeypatch.setattr(stores, "pg_connect", connect)
+    return made
+
+
+def test_the_tick_store_connects_once_makes_its_schema_and_temp_table_and_reconnects_when_closed(monkeypatch):
+    made = counted_connects(monkeypatch)
     s = TickStore(cfg(gateway="gw1"))
     conn = s.connect()
     assert s.connect() is conn and made == ["pg_"]
@@ -483,12 +489,7 @@ def test_the_tick_store_connects_once_makes_its_schema_and_temp_table_and_reconn
 
 
 def test_the_hub_feeder_opens_inf_and_hub_and_makes_the_hub_schema(monkeypatch):
-    made = []
-
-    def connect(cfg_, prefix):
-        made.append(prefix)
-        return Conn(results=[[]])
-    monkeypatch.setattr(stores, "pg_connect", connect)
+    made = counted_connects(monkeypatch)
     f = HubFeeder(cfg(gateway="gw1", hub_pg_host="127.0.0.1"))
     inf, hub = f._conns()
     assert made == ["pg_", "hub_pg_"] and stores.SCHEMAS["hub"] in hub.statements()
