@@ -107,9 +107,9 @@ def test_check_trade_accepts_every_field_at_its_bounds():
 
 
 @pytest.mark.parametrize("changes,message", [
-    (dict(trade="filled"), "trade 'trade' must be one of fill, reject, unknown"),
-    (dict(side="long"), "trade 'side' must be buy or sell and 'entry' in or out"),
-    (dict(entry="inout"), "trade 'side' must be buy or sell and 'entry' in or out"),
+    (dict(trade="filled"), "trade 'trade' must be one of fill, placed, reject, unknown"),
+    (dict(side="long"), "trade 'side' must be buy or sell and 'entry' one of in, out, inout, out_by"),
+    (dict(entry="sideways"), "trade 'side' must be buy or sell and 'entry' one of in, out, inout, out_by"),
     (dict(deal=1.0), "trade 'deal' must be an integer"),
     (dict(retcode=p.MAX_SEQ + 1), "trade 'retcode' must be an integer"),
     (dict(order=-p.MAX_SEQ - 1), "trade 'order' must be an integer"),

@@ -116,11 +116,10 @@ def test_a_new_cursor_stands_before_everything():
     assert (c.time_msc, c.at_msc) == (0, 0)
 
 
-def test_date_from_is_the_cursor_millisecond_as_an_aware_utc_datetime():
-    import datetime
-    d = Cursor(1500).date_from()
-    assert d == datetime.datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=datetime.timezone.utc)
-    assert d.tzinfo is datetime.timezone.utc
+def test_date_from_is_the_cursor_whole_second_as_a_plain_int():
+    # A plain int crosses rpyc by value; a datetime would reach the terminal as a proxy it refuses.
+    d = Cursor(1999).date_from()
+    assert d == 1 and type(d) is int  # pylint: disable=unidiomatic-typecheck
 
 
 class Terminal:

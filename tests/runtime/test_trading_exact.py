@@ -47,7 +47,8 @@ def make(enabled=True, clock=lambda: 0.0, allow_insecure=True, orders=None, **li
 
 
 def deal(mt5, ticket):
-    return mt5.history_deals_get(ticket=ticket)[0]
+    """The paper terminal's deal of this DEAL ticket (history_deals_get(ticket=) takes an order's)."""
+    return next(d for d in mt5.deals if d.ticket == ticket)
 
 
 COUNTERS = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0, "unauthorized": 0}
@@ -67,11 +68,12 @@ def test_a_fill_reply_and_its_event_carry_exactly_the_terminals_deal():
                    "position": d.position_id, "price": d.price, "volume": 0.1, "client_ref": ref}
     assert sent == [{"action": api.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "type": api.ORDER_TYPE_BUY,
                      "price": info.ask, "sl": 0.5, "tp": 0.0, "deviation": 10, "magic": 7, "comment": "strat",
-                     "type_time": api.ORDER_TIME_GTC, "type_filling": api.ORDER_FILLING_IOC}]
+                     "type_time": api.ORDER_TIME_GTC, "type_filling": api.ORDER_FILLING_FOK}]
     assert events == [("EURUSD", {"trade": "fill", "cmd": "order_send", "client_ref": ref, "side": "buy", "retcode": 10009,
                                   "retcode_name": "TRADE_RETCODE_DONE", "order": d.order, "deal": d.ticket,
                                   "position": d.position_id, "price": d.price, "volume": 0.1, "entry": "in",
-                                  "profit": d.profit, "time_msc": d.time_msc, "magic": 7})]
+                                  "profit": d.profit, "time_msc": d.time_msc, "terminal_time_msc": d.time_msc,
+                                  "magic": 7})]
     fp = trading.fingerprint(dict(BUY, id="a", magic=7, sl=0.5, comment="strat"))
     assert t.orders.state.replies == {"a": [fp, got, T]} and t.orders.state.intents == {}
     assert (t.counters, dict(t.by_retcode)) == (dict(COUNTERS, orders=1), {10009: 1})
@@ -263,7 +265,7 @@ def test_order_close_sends_the_opposite_side_at_the_right_price_and_reports_the_
     d = deal(mt5, got["deal"])
     assert sent[-1] == {"action": api.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "type": api.ORDER_TYPE_SELL,
                         "position": opened["position"], "price": info.bid, "deviation": 4, "magic": 9,
-                        "comment": "mt5mesh close", "type_time": api.ORDER_TIME_GTC, "type_filling": api.ORDER_FILLING_IOC}
+                        "comment": "mt5mesh close", "type_time": api.ORDER_TIME_GTC, "type_filling": api.ORDER_FILLING_FOK}
     assert got == {"ok": True, "retcode": 10009, "retcode_name": "TRADE_RETCODE_DONE", "order": d.order, "deal": d.ticket,
                    "position": opened["position"], "price": d.price, "volume": 0.1, "client_ref": t.orders.ref("2")}
     assert events[-1][1]["side"] == "sell" and events[-1][1]["entry"] == "out" and "magic" not in events[-1][1]
@@ -356,8 +358,9 @@ def test_positions_and_deals_read_exactly_with_their_filters():
     d = deal(mt5, s["deal"])
     got = t.handle({"cmd": "history_deals", "from": T0 - 10, "to": T0 + 10})
     assert got["ok"] and got["deals"][-1] == {"ticket": d.ticket, "order": d.order, "position": d.position_id,
-                                              "symbol": "GBPUSD", "type": "sell", "entry": "in", "volume": 0.2,
-                                              "price": d.price, "profit": 0.0, "time_msc": d.time_msc}
+                                              "symbol": "GBPUSD", "type": "sell", "entry": "in", "volume": 0.2, "commission": 0.0,
+                                              "price": d.price, "profit": 0.0, "time_msc": d.time_msc, "swap": 0.0,
+                                              "comment": "", "terminal_time_msc": d.time_msc}
     assert got["more"] is False and got["next_ticket"] == d.ticket
     assert t.handle({"cmd": "history_deals", "from": T0 + 100, "to": T0 + 200}) == {
         "ok": True, "deals": [], "more": False, "next_ticket": 0}
@@ -379,13 +382,13 @@ def test_a_read_the_terminal_fails_names_the_call_and_its_error():
         "ok": False, "error": "terminal: history_deals_get failed: %s" % (err,)}
 
 
-def test_history_deals_asks_the_terminal_for_utc_datetimes():
+def test_history_deals_asks_the_terminal_for_whole_seconds_of_its_own_clock():
     t, mt5, _sent, _events = make()
     asked = []
     mt5.history_deals_get = lambda *a, **kw: asked.append(a) or ()
-    t.handle({"cmd": "history_deals", "from": 0, "to": 86400})
-    utc = datetime.timezone.utc
-    assert asked == [(datetime.datetime(1970, 1, 1, tzinfo=utc), datetime.datetime(1970, 1, 2, tzinfo=utc))]
+    t.utc_offset = lambda: 7200  # a UTC+2 trade server
+    t.handle({"cmd": "history_deals", "from": 0.5, "to": 86400.2})
+    assert asked == [(7200, 86401 + 7200)] and all(type(x) is int for x in asked[0])  # pylint: disable=unidiomatic-typecheck
 
 
 def test_history_deals_pages_in_ticket_order_from_a_ticket_with_more_and_next_ticket(monkeypatch):

@@ -50,7 +50,9 @@ COMMANDS = ("ping", "status", "snapshot", "replay") + READ_COMMANDS + TRADE_COMM
 SIDES = ("buy", "sell")
 MAX_VOLUME = 1e6
 MAX_COMMENT = 31  # MT5 keeps at most 31 characters of an order comment
-TRADE_KINDS = ("fill", "reject", "unknown")
+TRADE_KINDS = ("fill", "placed", "reject", "unknown")
+# ENUM_DEAL_ENTRY by name: in, out, inout (a netting reversal), out_by (closed by an opposite one).
+DEAL_ENTRIES = ("in", "out", "inout", "out_by")
 # Symbols end up in topics and COPY rows: keep them to a safe alphabet.
 SYMBOL_RE = re.compile(r"[A-Za-z0-9._#-]{1,32}")
 # Request ids (the exactly-once key of a trading command, the action dialect's req_id): strings of
@@ -299,13 +301,14 @@ def heartbeat(epoch, seq, ts):
 
 def trade(epoch, seq, ts, symbol, fields):
     """A trade event as its two frames [topic, payload]: an order's outcome (``trade``: fill,
-    reject, or unknown for an order cut off by a restart) with the terminal's retcode and tickets."""
+    placed (accepted, its deal not seen yet), reject, or unknown for an order cut off by a restart)
+    with the terminal's retcode and tickets."""
     event = {"epoch": epoch, "seq": seq, "ts": ts, "symbol": symbol}
     event.update(fields)
     return [TOPIC_TRADE_PREFIX + symbol.encode("utf-8"), encode(event)]
 
 
-TRADE_INT_FIELDS = ("retcode", "order", "deal", "position", "magic", "time_msc")
+TRADE_INT_FIELDS = ("retcode", "order", "deal", "position", "magic", "time_msc", "terminal_time_msc")
 TRADE_NUMBER_FIELDS = ("volume", "price", "profit", "sl", "tp")
 TRADE_TEXT_FIELDS = ("cmd", "client_id", "client_ref", "retcode_name", "comment", "error")
 
@@ -316,8 +319,8 @@ def check_trade(data):
     check_tick(dict(epoch=data.get("epoch"), seq=data.get("seq"), ts=data.get("ts"), symbol=data.get("symbol"), bid=0, ask=0))
     if data.get("trade") not in TRADE_KINDS:
         raise ProtocolError("trade 'trade' must be one of %s" % ", ".join(TRADE_KINDS))
-    if data.get("side") not in SIDES + (None,) or data.get("entry") not in ("in", "out", None):
-        raise ProtocolError("trade 'side' must be buy or sell and 'entry' in or out")
+    if data.get("side") not in SIDES + (None,) or data.get("entry") not in DEAL_ENTRIES + (None,):
+        raise ProtocolError("trade 'side' must be buy or sell and 'entry' one of %s" % ", ".join(DEAL_ENTRIES))
     for key in TRADE_INT_FIELDS:
         if key in data and not _integer(data[key], -MAX_SEQ, MAX_SEQ):
             raise ProtocolError("trade %r must be an integer" % key)

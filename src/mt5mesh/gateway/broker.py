@@ -49,6 +49,7 @@ class Broker:
         self.counters = {"published": 0, "heartbeats": 0, "requests": 0, "rejected": 0,
                          "pushed": 0, "dropped": 0, "clients": 0, "errors": 0}
         self.rep = self.pub = self.pull = self.monitor = self.legacy = None
+        self.next_hb = 0.0
         self.curve = None
         self.trader = None  # set by main for terminal backends (mt5mesh.gateway.trading)
         self.metrics = None  # set by main: GatewayMetrics, fed a snapshot each heartbeat
@@ -275,19 +276,20 @@ class Broker:
             poller.register(self.pull, zmq.POLLIN)
         poller.register(self.pub, zmq.POLLIN)
         hb_every = float(self.cfg["heartbeat"])
-        next_hb = last_hb = time.monotonic()
+        self.next_hb = last_hb = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
             if self.source is not None:
                 for tick in self.source.due(now):
                     self.publish(*tick)
-            if now >= next_hb:
+            if now >= self.next_hb:
                 self.heartbeat()
-                last_hb, next_hb = now, now + hb_every
+                last_hb, self.next_hb = now, now + hb_every
                 if self.trader is not None:
                     self.trader.orders.maintain()  # expiry by time, and a retry of a failed write
             if self.journal is not None and self.journal.due(now):
                 self._roll_journal()
+            next_hb = self.next_hb
             wait = next_hb - now
             if self.source is not None:
                 wait = min(wait, max(self.source.next_in(time.monotonic()), 0.001))
@@ -299,7 +301,15 @@ class Broker:
             if self.monitor in ready:
                 self._track_clients()
             if self.pub in ready and self._heartbeat_subscribed():
-                next_hb = min(next_hb, last_hb + HB_ON_SUBSCRIBE_EVERY_S)
+                self.next_hb = min(self.next_hb, last_hb + HB_ON_SUBSCRIBE_EVERY_S)
+
+    def idle(self):
+        """Between two terminal calls of one long command (close_all, a deal looked up again):
+        the heartbeat that is due goes out, so subscribers do not take the gateway for dead."""
+        now = time.monotonic()
+        if self.pub is not None and now >= self.next_hb:
+            self.heartbeat()
+            self.next_hb = now + float(self.cfg["heartbeat"])
 
     def _heartbeat_subscribed(self, budget=1000):
         """Reads what subscribers sent the XPUB (bounded); True when one subscribed to heartbeats

@@ -1,4 +1,5 @@
 """mt5mesh-gateway: the ZeroMQ broker in front of the MetaTrader 5 terminal."""
+import json
 import os
 
 import zmq
@@ -9,7 +10,7 @@ from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, curso
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogDamaged
 from mt5mesh.gateway.schema import SCHEMA, backend_kind, problems
 from mt5mesh.gateway.sources import SyntheticSource
-from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend
+from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend, parse_offset
 from mt5mesh.gateway.trading import Limits, Trader
 from mt5mesh.service import ServiceError, notify_ready, run, setup_logging, stop_event_on_signals
 
@@ -48,6 +49,21 @@ def open_journal(cfg, log):
         log.info("journal %s: continuing epoch %d at seq %d (%d events)", path, loaded.epoch,
                  loaded.last_seq + 1, len(loaded.events))
     return journal, loaded, salvaged
+
+
+def offset_from_journal(loaded):
+    """The terminal clock's offset from UTC that the journal's newest tick shows (its ``ts`` is
+    UTC, its ``time_msc`` the terminal's), in quarter hours; None without one (pure)."""
+    if loaded is None:
+        return None
+    for _seq, payload in reversed(loaded.events):
+        if b'"time_msc":' in payload and b'"trade":' not in payload:
+            try:
+                tick = json.loads(payload)
+                return int(round((tick["time_msc"] / 1000.0 - tick["ts"]) / 900.0)) * 900
+            except (ValueError, KeyError, TypeError):
+                return None
+    return None
 
 
 def open_order_log(cfg, journal, loaded, log):
@@ -102,12 +118,15 @@ def main(argv=None):
             try:
                 mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
                 source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,
-                                        cursors_from(loaded, cfg.symbols.split(",")) if loaded else salvaged or None)
+                                        cursors_from(loaded, cfg.symbols.split(",")) if loaded else salvaged or None,
+                                        utc_offset=parse_offset(cfg.terminal_utc_offset),
+                                        saved_offset=offset_from_journal(loaded))
             except TerminalError as e:
                 if journal is not None:
                     journal.close()
                 raise ServiceError(str(e))
-            log.info("terminal %s: connected, symbols %s", kind, ", ".join(source.selected))
+            log.info("terminal %s: connected, symbols %s, clock UTC%+.2f h (%s)", kind, ", ".join(source.selected),
+                     source.offset / 3600.0, source.offset_source)
         broker = Broker(cfg, ctx, source, journal, loaded)
         if mt5 is not None:
             limits = Limits((cfg.trade_symbols or cfg.symbols).split(","), cfg.max_volume, cfg.max_positions,
@@ -115,6 +134,8 @@ def main(argv=None):
             orders = open_order_log(cfg, journal, loaded, log)
             broker.trader = Trader(mt5, broker.publish_trade, orders, cfg.trading, limits,
                                    allow_insecure=cfg.allow_insecure_trading)
+            broker.trader.utc_offset = lambda: source.offset
+            broker.trader.idle = broker.idle
             log.info("trading %s; limits %s", "ON" if cfg.trading else "off (read-only, and close_all for CURVE clients)",
                      limits.as_dict())
             if cfg.trading and not cfg.curve_secret_key:
@@ -131,6 +152,8 @@ def main(argv=None):
         notify_ready()
         try:
             broker.serve(stop)
+        except TerminalError as e:
+            raise ServiceError(str(e))  # exit 2: systemd restarts the gateway, the journal keeps its place
         finally:
             broker.close()
             if auth is not None:

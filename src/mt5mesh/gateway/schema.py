@@ -25,6 +25,9 @@ SCHEMA = (
            pattern=re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}"), what="a host name or address"),
     Option("terminal_port", int, 18812, "mt5linux: rpyc classic server port", low=1, high=65535),
     Option("terminal_allow_remote", bool, False, "mt5linux: allow a non-loopback rpyc server (it runs any code)"),
+    Option("terminal_utc_offset", str, None, "the terminal's clock (its trade server's) against UTC, as seconds "
+           "(7200) or +HH:MM; unset, it is learned from the newest tick (docs/terminals.md)", optional=True,
+           pattern=re.compile(r"[+-]?\d{1,5}|[+-]\d{1,2}:[0-5]\d"), what="seconds or +HH:MM"),
     Option("terminal_poll", float, 0.01, "seconds between copy_ticks_from rounds", low=0.001, high=5),
     Option("paper_balance", float, 10000.0, "paper terminal: starting balance", low=0, high=1e12),
     Option("paper_leverage", int, 100, "paper terminal: leverage", low=1, high=10000),
@@ -63,6 +66,11 @@ SCHEMA = (
 
 def problems(cfg):
     """What is wrong with a valid config as a whole (pure): one message, or None."""
+    from mt5mesh.gateway.terminal import parse_offset  # pylint: disable=import-outside-toplevel
+    try:
+        parse_offset(cfg.get("terminal_utc_offset"))
+    except ValueError as e:
+        return str(e)
     if cfg.get("trading") and not cfg.get("curve_secret_key") and not cfg.get("allow_insecure_trading"):
         return ("trading: --trading without CURVE (curve_secret_key) would let any peer that reaches the REP port "
                 "trade; configure CURVE, or pass --allow-insecure-trading on a private network")

@@ -17,9 +17,9 @@ the gateway's seq stream, which nexus records in INF. Events carry ``client_ref`
 of the key, never the client's id.
 """
 import collections
-import datetime
 import hashlib
 import logging
+import math
 import time
 
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogError
@@ -30,7 +30,10 @@ log = logging.getLogger("mt5mesh-gateway")
 DISABLED = "trading is disabled on this gateway"
 ANONYMOUS = "%s changes the account: it needs an authenticated CURVE client (this gateway runs without CURVE; " \
             "anonymous trading needs both --trading and --allow-insecure-trading)"
-OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED)
+OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED, api.TRADE_RETCODE_DONE_PARTIAL)
+# A PLACED order's deal "can arrive after the reply" (order_send's docs): looked up this many more
+# times, this long apart, before the reply goes without it.
+DEAL_LOOKUPS, DEAL_LOOKUP_WAIT_S = 5, 0.05
 # Rate-limit buckets kept at once (CURVE clients are a configured few; anonymous peers share one).
 MAX_BUCKETS = 1000
 
@@ -97,17 +100,41 @@ def may_change_account(client, enabled, allow_insecure):
     return client is not None or (enabled and allow_insecure)
 
 
+def filling_for(info):
+    """The ORDER_FILLING_* a market order on this symbol must carry, from its symbol_info (pure).
+
+    Request and Instant execution take Fill or Kill only; otherwise the symbol's filling_mode
+    bitmask says what it allows (FOK first: all or nothing, so an order is one fill); a symbol
+    allowing neither takes Return (Exchange execution, the rest stays as an order)."""
+    exemode = getattr(info, "trade_exemode", api.SYMBOL_TRADE_EXECUTION_MARKET)
+    if exemode in (api.SYMBOL_TRADE_EXECUTION_REQUEST, api.SYMBOL_TRADE_EXECUTION_INSTANT):
+        return api.ORDER_FILLING_FOK
+    mask = getattr(info, "filling_mode", api.SYMBOL_FILLING_FOK | api.SYMBOL_FILLING_IOC)
+    if mask & api.SYMBOL_FILLING_FOK:
+        return api.ORDER_FILLING_FOK
+    if mask & api.SYMBOL_FILLING_IOC:
+        return api.ORDER_FILLING_IOC
+    return api.ORDER_FILLING_RETURN
+
+
+def label(names, value):
+    """An ENUM_DEAL_TYPE / ENUM_DEAL_ENTRY value by name; one the docs do not list by number (pure)."""
+    return names[value] if isinstance(value, int) and 0 <= value < len(names) else "type_%s" % value
+
+
 def _position(p):
     return {"ticket": p.ticket, "symbol": p.symbol, "type": "buy" if p.type == api.POSITION_TYPE_BUY else "sell",
             "volume": p.volume, "price_open": p.price_open, "sl": p.sl, "tp": p.tp, "profit": p.profit,
             "magic": p.magic, "comment": p.comment}
 
 
-def _deal(d):
+def _deal(d, offset_s=0):
+    """A deal as replies carry it: time_msc in UTC, the terminal's own in terminal_time_msc."""
     return {"ticket": d.ticket, "order": d.order, "position": d.position_id, "symbol": d.symbol,
-            "type": "buy" if d.type == api.DEAL_TYPE_BUY else "sell",
-            "entry": "in" if d.entry == api.DEAL_ENTRY_IN else "out", "volume": d.volume, "price": d.price,
-            "profit": d.profit, "time_msc": d.time_msc}
+            "type": label(api.DEAL_TYPE_NAMES, d.type), "entry": label(api.DEAL_ENTRY_NAMES, d.entry),
+            "volume": d.volume, "price": d.price, "profit": d.profit, "commission": getattr(d, "commission", 0.0),
+            "swap": getattr(d, "swap", 0.0), "comment": getattr(d, "comment", ""),
+            "time_msc": d.time_msc - offset_s * 1000, "terminal_time_msc": d.time_msc}
 
 
 class RateLimit:
@@ -150,6 +177,11 @@ class Trader:
         self.order_rate = RateLimit(self.limits.max_orders_per_s, clock)
         self.close_all_rate = RateLimit(self.limits.max_orders_per_s, clock)
         self.counters = {"orders": 0, "retried": 0, "refused": 0, "unknown": 0, "unauthorized": 0}
+        # The terminal clock's offset from UTC (the tick source learns it), and what runs between
+        # two terminal calls of one long command (the broker's heartbeat), both set by the gateway.
+        self.utc_offset = lambda: 0
+        self.idle = lambda: None
+        self.sleep = time.sleep
         self.by_retcode = collections.Counter()  # terminal replies by retcode (metrics)
 
     def state(self):
@@ -289,15 +321,15 @@ class Trader:
     def read_history_deals(self, req):
         """Deals of [from, to], ticket order, one page of at most MAX_DEALS_BYTES: ``more`` says
         whether to ask again with ``from_ticket`` = ``next_ticket`` (docs/protocol.md)."""
-        utc = datetime.timezone.utc
-        got = self.mt5.history_deals_get(datetime.datetime.fromtimestamp(req["from"], tz=utc),
-                                         datetime.datetime.fromtimestamp(req["to"], tz=utc))
+        # The window is UTC; the terminal's is its server's clock, in whole seconds (plain ints).
+        offset = self.utc_offset()
+        got = self.mt5.history_deals_get(int(req["from"]) + offset, int(math.ceil(req["to"])) + offset)
         if got is None:
             return self._terminal_error("history_deals_get")
         after = req.get("from_ticket", 0)
         deals, size, more = [], 0, False
         for d in sorted((d for d in got if d.ticket > after), key=lambda d: d.ticket):
-            row = _deal(d)
+            row = _deal(d, offset)
             size += len(protocol.encode(row)) + 1
             if size > protocol.MAX_DEALS_BYTES and deals:
                 more = True
@@ -314,22 +346,37 @@ class Trader:
                      "error": "terminal: order_send failed: %s" % (self.mt5.last_error(),)}
             self._event(request["symbol"], key, req, "unknown", reply, side)
             return reply
-        deal = self._deal_of(result.deal) if result.deal else None
-        reply = {"ok": result.retcode in OK_RETCODES, "retcode": result.retcode,
-                 "retcode_name": retcode_name(result.retcode), "order": result.order, "deal": result.deal,
+        ok = result.retcode in OK_RETCODES
+        deal = self._deal_of(result) if ok else None
+        reply = {"ok": ok, "retcode": result.retcode, "retcode_name": retcode_name(result.retcode),
+                 "order": result.order, "deal": deal.ticket if deal else result.deal,
                  "position": deal.position_id if deal else request.get("position", 0), "price": result.price,
                  "volume": result.volume}
-        if not reply["ok"]:
+        if deal is not None and not reply["price"]:
+            reply["price"] = deal.price  # a PLACED order's reply carries no price; its deal does
+        if not ok:
             reply["error"] = "terminal refused the order: %s (%s)" % (reply["retcode_name"], result.comment)
-        self._event(request["symbol"], key, req, "fill" if result.deal else "reject", reply, side, deal)
+        kind = "fill" if reply["deal"] else "placed" if ok else "reject"
+        self._event(request["symbol"], key, req, kind, reply, side, deal)
         return reply
 
-    def _deal_of(self, ticket):
-        try:
-            got = self.mt5.history_deals_get(ticket=ticket)
-            return got[0] if got else None
-        except Exception:  # pylint: disable=broad-except
-            return None  # the fill stands; only its details are missing from the event
+    def _deal_of(self, result):
+        """The deal of an accepted order: history_deals_get(ticket=ORDER) selects deals by their
+        order (DEAL_ORDER), so by the order's ticket, never the deal's. A PLACED order, or a
+        DONE one without a deal yet, is asked again a few times: its deal can come later."""
+        if not result.order:
+            return None
+        for attempt in range(DEAL_LOOKUPS + 1):
+            try:
+                got = self.mt5.history_deals_get(ticket=int(result.order))
+            except Exception:  # pylint: disable=broad-except
+                got = None  # the fill stands; only its details are missing from the event
+            if got:
+                return next((d for d in got if d.ticket == result.deal), got[-1])
+            if attempt < DEAL_LOOKUPS:
+                self.idle()
+                self.sleep(DEAL_LOOKUP_WAIT_S)
+        return None
 
     def _event(self, symbol, key, req, kind, reply, side=None, deal=None):
         fields = {"trade": kind, "cmd": req["cmd"], "client_ref": self.orders.ref(key), "side": side or req.get("side")}
@@ -337,8 +384,8 @@ class Trader:
             if reply.get(name) is not None:
                 fields[name] = reply[name]
         if deal is not None:
-            fields.update(entry="in" if deal.entry == api.DEAL_ENTRY_IN else "out", profit=deal.profit,
-                          time_msc=deal.time_msc)
+            fields.update(entry=label(api.DEAL_ENTRY_NAMES, deal.entry), profit=deal.profit,
+                          time_msc=deal.time_msc - self.utc_offset() * 1000, terminal_time_msc=deal.time_msc)
         if req.get("magic") is not None:
             fields["magic"] = req["magic"]
         if "error" in reply:
@@ -354,7 +401,7 @@ class Trader:
                    "sl": float(req.get("sl", 0.0)), "tp": float(req.get("tp", 0.0)),
                    "deviation": int(req.get("deviation", 10)), "magic": int(req.get("magic", 0)),
                    "comment": req.get("comment", ""), "type_time": api.ORDER_TIME_GTC,
-                   "type_filling": api.ORDER_FILLING_IOC}
+                   "type_filling": filling_for(info)}
         return self._send(key, req, request, req["side"])
 
     def _close(self, key, req, p, volume=None):
@@ -364,7 +411,7 @@ class Trader:
                    "type": api.ORDER_TYPE_SELL if sell else api.ORDER_TYPE_BUY, "position": p.ticket,
                    "price": (info.bid if sell else info.ask) if info else 0.0, "deviation": int(req.get("deviation", 10)),
                    "magic": p.magic, "comment": "mt5mesh close", "type_time": api.ORDER_TIME_GTC,
-                   "type_filling": api.ORDER_FILLING_IOC}
+                   "type_filling": filling_for(info)}
         return self._send(key, req, request, "sell" if sell else "buy")
 
     def send_order_close(self, req, key, _info=None):
@@ -382,7 +429,9 @@ class Trader:
 
     def send_close_all(self, req, key, got):
         closed, failed = [], []
-        for p in got:
+        for i, p in enumerate(got):
+            if i:
+                self.idle()  # one order after another at the trade server's pace: heartbeats go on
             try:
                 r = self._close(key, req, p)
             except Exception as e:  # pylint: disable=broad-except

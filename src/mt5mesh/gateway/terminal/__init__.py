@@ -8,78 +8,63 @@ MetaTrader5 Python API surface (``api``), whatever is behind it.
   A classic rpyc server executes whatever it is sent, so only loopback is accepted unless
   ``--terminal-allow-remote`` says otherwise.
 """
-import ipaddress
 import logging
 import time
 
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.follow import TerminalFollower
+from mt5mesh.gateway.terminal.remote import RemoteMT5, TerminalLinkError, is_loopback
 
 log = logging.getLogger("mt5mesh-gateway")
 BACKENDS = ("paper", "metatrader5", "mt5linux")
+# Offsets of trade servers from UTC come in quarter hours (UTC+2, +3, +5:45, -5...).
+OFFSET_STEP_S = 900
+# A tick is fresh enough to learn the offset from when it is at most this old (well inside half
+# a step, so rounding cannot pick the wrong quarter hour).
+FRESH_TICK_S = 300
+# Rounds in a row with a failing call before the link to the terminal is rebuilt; how long
+# rebuilding may keep failing before the gateway exits for systemd to restart it.
+RECONNECT_AFTER = 3
+RECONNECT_GIVE_UP_S = 120.0
 
 
 class TerminalError(Exception):
     """The terminal cannot be reached or refused to start; the message says which and why."""
 
 
-def is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def connect_mt5linux(host, port, allow_remote=False):
-    if not is_loopback(host):
-        if not allow_remote:
-            raise TerminalError("terminal_host %s is not loopback: an rpyc classic server runs any code it is sent, "
-                                "so the gateway only talks to one on this host (tunnel it, or set "
-                                "terminal_allow_remote if the link is yours alone)" % host)
-        log.warning("terminal: rpyc classic server on %s is not loopback; anyone who reaches it can run code on "
-                    "the terminal host", host)
+    """(closer, the remote MetaTrader5 module) of a terminal served over rpyc classic."""
     try:
-        import rpyc
-    except ImportError:
-        raise TerminalError("terminal mt5linux needs rpyc (Debian python3-rpyc)")
-    try:
-        conn = rpyc.classic.connect(host, int(port))
-        conn.execute("import MetaTrader5 as mt5")
-        conn.execute(_REMOTE_TICKS)
-        return conn, RemoteMT5(conn, rpyc.classic.obtain)
-    except Exception as e:  # pylint: disable=broad-except
-        raise TerminalError("terminal mt5linux at %s:%s: %s: %s" % (host, port, type(e).__name__, e))
+        mt5 = RemoteMT5(host, port, allow_remote)
+    except TerminalLinkError as e:
+        raise TerminalError(str(e))
+    return mt5.close, mt5
 
 
-# Runs on the terminal host: ticks leave it as plain tuples (numpy's rows, or Tick tuples), so one
-# pickled transfer brings a whole batch instead of a round trip per field.
-_REMOTE_TICKS = """
-def _mt5mesh_ticks(fn, *args):
-    r = getattr(mt5, fn)(*args)
-    if r is None:
+def offset_from(tick_msc, now):
+    """The terminal clock's offset from UTC in seconds, learned from a tick of server time
+    `tick_msc` seen at UTC `now`: rounded to a quarter hour; None when the tick is too old to
+    say (a closed market) (pure)."""
+    delta = tick_msc / 1000.0 - now
+    offset = int(round(delta / OFFSET_STEP_S)) * OFFSET_STEP_S
+    return offset if abs(delta - offset) <= FRESH_TICK_S else None
+
+
+def parse_offset(text):
+    """--terminal-utc-offset: seconds ("7200", "-18000") or hours and minutes ("+02:00",
+    "-05:00", "+05:45"); None when unset (pure; raises ValueError naming the value)."""
+    if text is None or text == "":
         return None
-    return [tuple(x) for x in (r.tolist() if hasattr(r, 'tolist') else r)]
-"""
-
-
-class RemoteMT5:
-    """The remote MetaTrader5 module, with the tick calls fetched by value."""
-
-    def __init__(self, conn, obtain):
-        self._conn, self._obtain = conn, obtain
-        self._mt5 = conn.namespace["mt5"]
-        self._ticks = conn.namespace["_mt5mesh_ticks"]
-
-    def __getattr__(self, name):
-        return getattr(self._mt5, name)
-
-    def copy_ticks_from(self, symbol, date_from, count, flags):
-        return self._obtain(self._ticks("copy_ticks_from", symbol, date_from, count, flags))
-
-    def copy_ticks_range(self, symbol, date_from, date_to, flags):
-        return self._obtain(self._ticks("copy_ticks_range", symbol, date_from, date_to, flags))
+    text = str(text).strip()
+    if ":" in text:
+        sign = -1 if text.startswith("-") else 1
+        hours, minutes = text.lstrip("+-").split(":", 1)
+        value = sign * (int(hours) * 3600 + int(minutes) * 60)
+    else:
+        value = int(text)
+    if abs(value) > 14 * 3600:
+        raise ValueError("terminal_utc_offset %s is more than 14 hours from UTC" % text)
+    return value
 
 
 def nothing_to_close():
@@ -103,8 +88,7 @@ def open_backend(cfg, state_dir=None):
             raise TerminalError("terminal metatrader5 needs the official MetaTrader5 package (Windows only); "
                                 "on Linux use --terminal mt5linux")
     else:
-        conn, mt5 = connect_mt5linux(cfg["terminal_host"], cfg["terminal_port"], cfg["terminal_allow_remote"])
-        closer = conn.close
+        closer, mt5 = connect_mt5linux(cfg["terminal_host"], cfg["terminal_port"], cfg["terminal_allow_remote"])
     if not mt5.initialize():
         raise TerminalError("terminal %s: initialize() failed: %s" % (name, mt5.last_error()))
     return mt5, closer
@@ -115,36 +99,111 @@ def open_backend(cfg, state_dir=None):
 STATUS_MAX_AGE_S = 0.5
 
 
-class TerminalSource:
-    """The broker's tick source for a terminal backend: every tick, once, with its terminal fields."""
+def reinitialize(mt5):
+    """Rebuild the link to a terminal that stopped answering: a new rpyc link for mt5linux,
+    shutdown() and initialize() for the others. True when the terminal is back."""
+    reconnect = getattr(mt5, "reconnect", None)
+    if reconnect is not None:
+        return bool(reconnect())
+    try:
+        mt5.shutdown()
+    except Exception:  # pylint: disable=broad-except
+        pass
+    return bool(mt5.initialize())
 
-    def __init__(self, name, mt5, symbols, poll_interval=0.01, cursors=None):
+
+class TerminalSource:
+    """The broker's tick source for a terminal backend: every tick, once, with its terminal fields.
+
+    Published times are UTC: ``ts`` is the tick's ``time_msc`` less the terminal's offset from UTC
+    (its trade server's clock), and the raw ``time_msc`` stays in the tick's own field. The offset
+    is, in this order: ``utc_offset`` (configured), learned from the newest tick at start, the one
+    a restarted gateway's journal shows (``saved_offset``), or 0 until a fresh tick teaches it."""
+
+    def __init__(self, name, mt5, symbols, poll_interval=0.01, cursors=None, utc_offset=None, saved_offset=None,
+                 clock=time.time):
         self.name, self.mt5, self.symbols = name, mt5, list(symbols)
-        self.poll_interval = poll_interval
+        self.poll_interval, self.clock = poll_interval, clock
         self.selected = [s for s in self.symbols if mt5.symbol_select(s, True)]
         missing = sorted(set(self.symbols) - set(self.selected))
         if missing:
             raise TerminalError("terminal %s: symbols not available: %s (%s)"
                                 % (name, ", ".join(missing), mt5.last_error()))
-        self.follower = TerminalFollower(mt5, self.symbols, int(time.time() * 1000), cursors)
+        if utc_offset is not None:
+            self.offset, self.offset_source = int(utc_offset), "configured"
+        elif saved_offset is not None:
+            self.offset, self.offset_source = int(saved_offset), "journal"
+        else:
+            self.offset, self.offset_source = 0, "assumed"
+        if utc_offset is None:
+            self._learn([mt5.symbol_info_tick(s) for s in self.symbols])
+        self.follower = TerminalFollower(mt5, self.symbols, None, cursors)
         self.next_poll = 0.0
-        self.errors = 0
+        self.errors, self.failing_rounds, self.reconnects = 0, 0, 0
+        self.failing_since = self.next_reconnect = None
         self._status, self._status_at = None, float("-inf")
+
+    def _learn(self, ticks):
+        """The offset from the newest of `ticks` when it is fresh; kept otherwise."""
+        newest = max((t.time_msc for t in ticks if t is not None), default=None)
+        learned = None if newest is None else offset_from(newest, self.clock())
+        if learned is not None:
+            if learned != self.offset or self.offset_source != "learned":
+                log.info("terminal %s: its clock is UTC%+.2f h (learned from its newest tick)", self.name,
+                         learned / 3600.0)
+            self.offset, self.offset_source = learned, "learned"
+        return learned
 
     def due(self, now):
         if now < self.next_poll:
             return []
         self.next_poll = now + self.poll_interval
-        try:
-            got = self.follower.poll()
-        except Exception as e:  # pylint: disable=broad-except
-            # A terminal that fails a call is reported in status; the cursors stay, nothing is skipped.
+        if self.next_reconnect is not None:
+            if now < self.next_reconnect:
+                return []
+            self._reconnect(now)
+        got = self.follower.poll()
+        for symbol, e in self.follower.failed:
+            # Reported in status; that symbol's cursor stays, the other symbols' ticks stand.
             self.errors += 1
             if self.errors <= 10 or self.errors % 1000 == 0:
-                log.error("terminal %s: copy_ticks_from failed (%d so far): %s", self.name, self.errors, e)
-            return []
-        return [(s, t.bid, t.ask, t.time_msc / 1000.0,
+                log.error("terminal %s: %s failed (%d so far): %s: %s", self.name, symbol, self.errors,
+                          type(e).__name__, e)
+        if self.follower.failed and len(self.follower.failed) == len(self.symbols):
+            self.failing_rounds += 1
+            if self.failing_rounds >= RECONNECT_AFTER and self.next_reconnect is None:
+                self.failing_since, self.next_reconnect = now, now
+        else:
+            self.failing_rounds, self.failing_since = 0, None
+        if got and self.offset_source in ("assumed", "journal"):
+            self._learn([got[-1][1]])
+        offset_ms = self.offset * 1000
+        return [(s, t.bid, t.ask, (t.time_msc - offset_ms) / 1000.0,
                  {"time_msc": t.time_msc, "last": t.last, "volume": t.volume, "flags": t.flags}) for s, t in got]
+
+    def _reconnect(self, now):
+        """Rebuild the link, with backoff; past RECONNECT_GIVE_UP_S the gateway exits (TerminalError)
+        so systemd restarts it, and the journal's cursors bring the ticks of the outage."""
+        self.reconnects += 1
+        try:
+            back = reinitialize(self.mt5)
+            error = None if back else "initialize() failed: %s" % (self.mt5.last_error(),)
+        except Exception as e:  # pylint: disable=broad-except
+            back, error = False, "%s: %s" % (type(e).__name__, e)
+        if back:
+            log.warning("terminal %s: reconnected after %.1f s (attempt %d)", self.name, now - self.failing_since,
+                        self.reconnects)
+            for s in self.symbols:
+                self.mt5.symbol_select(s, True)
+            self.failing_rounds, self.failing_since, self.next_reconnect = 0, None, None
+            self._status_at = float("-inf")
+            return
+        if now - self.failing_since >= RECONNECT_GIVE_UP_S:
+            raise TerminalError("terminal %s: lost for %.0f s and every reconnect failed (last: %s)"
+                                % (self.name, now - self.failing_since, error))
+        wait = min(5.0, 0.5 * 2 ** min(self.reconnects, 4))
+        log.error("terminal %s: reconnect failed (%s); next try in %.1f s", self.name, error, wait)
+        self.next_reconnect = now + wait
 
     def cursors(self):
         """{symbol: [time_msc, ticks at that msc]}: where a restart resumes (the journal keeps it)."""
@@ -154,24 +213,32 @@ class TerminalSource:
         return max(0.0, self.next_poll - now)
 
     def status(self, now=None):
-        """What the catalog's terminal check reads: connected, account known, symbols selected.
+        """What the catalog's terminal check reads: connected, account known, symbols selected,
+        AutoTrading, the clock offset.
 
         Asked of the terminal at most every STATUS_MAX_AGE_S: status and the action dialect's
         HEARTBEAT come from clients, and a client polling them in a loop must not turn into two
         terminal round trips (rpyc under Wine) per request on the thread that publishes ticks."""
         now = time.monotonic() if now is None else now
         if now - self._status_at < STATUS_MAX_AGE_S:
-            return dict(self._status, errors=self.errors)
+            return self._live()
         try:
             info = self.mt5.terminal_info()
             account = self.mt5.account_info()
             self._status = {"name": self.name, "connected": bool(info and info.connected), "account_known": account is not None,
-                            "login": getattr(account, "login", None), "symbols": self.selected}
+                            "login": getattr(account, "login", None), "symbols": self.selected,
+                            "autotrading": bool(getattr(info, "trade_allowed", False)) if info else None}
         except Exception as e:  # pylint: disable=broad-except
             self._status = {"name": self.name, "connected": False, "account_known": False, "symbols": self.selected,
                             "error": "%s: %s" % (type(e).__name__, e)}
         self._status_at = now
-        return dict(self._status, errors=self.errors)
+        return self._live()
+
+    def _live(self):
+        live = dict(self._status, errors=self.errors, utc_offset_s=self.offset, utc_offset_source=self.offset_source)
+        if self.next_reconnect is not None:
+            live.update(connected=False, reconnecting=True)
+        return live
 
 
 __all__ = ["api", "BACKENDS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux", "nothing_to_close"]

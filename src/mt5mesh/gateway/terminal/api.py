@@ -21,6 +21,20 @@ DEAL_ENTRY_OUT = 1
 TRADE_ACTION_DEAL = 1
 ORDER_FILLING_FOK = 0
 ORDER_FILLING_IOC = 1
+ORDER_FILLING_RETURN = 2
+# symbol_info().filling_mode is a bitmask of these (SYMBOL_FILLING_*), not ORDER_FILLING_* values.
+SYMBOL_FILLING_FOK = 1
+SYMBOL_FILLING_IOC = 2
+# symbol_info().trade_exemode (ENUM_SYMBOL_TRADE_EXECUTION).
+SYMBOL_TRADE_EXECUTION_REQUEST = 0
+SYMBOL_TRADE_EXECUTION_INSTANT = 1
+SYMBOL_TRADE_EXECUTION_MARKET = 2
+SYMBOL_TRADE_EXECUTION_EXCHANGE = 3
+# ENUM_DEAL_TYPE and ENUM_DEAL_ENTRY, by value, as the gateway names them in replies and events.
+DEAL_TYPE_NAMES = ("buy", "sell", "balance", "credit", "charge", "correction", "bonus", "commission",
+                   "commission_daily", "commission_monthly", "commission_agent_daily", "commission_agent_monthly",
+                   "interest", "buy_canceled", "sell_canceled", "dividend", "dividend_franked", "tax")
+DEAL_ENTRY_NAMES = ("in", "out", "inout", "out_by")
 ORDER_TIME_GTC = 0
 SYMBOL_TRADE_MODE_DISABLED = 0
 SYMBOL_TRADE_MODE_FULL = 4
@@ -35,6 +49,7 @@ RES_E_INTERNAL_FAIL_INIT = -10003
 TRADE_RETCODE_REJECT = 10006
 TRADE_RETCODE_PLACED = 10008
 TRADE_RETCODE_DONE = 10009
+TRADE_RETCODE_DONE_PARTIAL = 10010
 TRADE_RETCODE_ERROR = 10011
 TRADE_RETCODE_INVALID = 10013
 TRADE_RETCODE_INVALID_VOLUME = 10014
@@ -130,6 +145,10 @@ class SymbolInfo(NamedTuple):
     currency_base: str
     currency_profit: str
     description: str
+    # Not in every terminal's record order, but always present: how orders on it are executed
+    # and filled (a terminal that left them out would be a Market symbol taking FOK or IOC).
+    trade_exemode: int = SYMBOL_TRADE_EXECUTION_MARKET
+    filling_mode: int = SYMBOL_FILLING_FOK | SYMBOL_FILLING_IOC
 
 
 class TradePosition(NamedTuple):

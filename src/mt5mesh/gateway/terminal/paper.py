@@ -268,13 +268,14 @@ class PaperTerminal:
         with self.lock:
             lo = _seconds(date_from) if date_from is not None else 0.0
             hi = _seconds(date_to) if date_to is not None else float("inf")
-            # Deal tickets rise with time: one ticket is found by bisection, not a scan.
+            # ticket= selects by ORDER ticket (DEAL_ORDER), as the official function does. Order
+            # tickets rise with time: one order's deal is found by bisection, not a scan.
             deals = self.deals
             if ticket is not None:
-                i = bisect.bisect_left(deals, ticket, key=lambda d: d.ticket)
+                i = bisect.bisect_left(deals, ticket, key=lambda d: d.order)
                 deals = deals[i:i + 1]
             return tuple(d for d in deals
-                         if lo <= d.time <= hi and (ticket is None or d.ticket == ticket)
+                         if lo <= d.time <= hi and (ticket is None or d.order == ticket)
                          and (position is None or d.position_id == position))
 
     def _check(self, request):
