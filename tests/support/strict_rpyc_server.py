@@ -3,7 +3,7 @@ serves the real MetaTrader5 module under Wine: a client does ``rpyc.classic.conn
 ``conn.execute('import MetaTrader5 as mt5')`` and calls ``mt5.<function>(...)``.
 
     strict_rpyc_server.py PORT [--offset 7200] [--latency 0.05,0.1] [--netting] [--balance 10000]
-                               [--placed-delay 0] [--list-ticks]
+                               [--placed-delay 0] [--list-ticks] [--rate 2] [--anchor T]
 
 PORT 0 takes a free port. The server prints "port N" on stdout once it listens. The defaults are
 the acceptance profile: EURUSD Instant FOK only, GBPUSD Market IOC only, USDJPY Market FOK or IOC,
@@ -54,6 +54,9 @@ def parse(argv):
     p.add_argument("--balance", type=float, default=float(env("STRICT_BALANCE", "10000")))
     p.add_argument("--placed-delay", type=float, default=float(env("STRICT_PLACED_DELAY", "0")))
     p.add_argument("--list-ticks", action="store_true", help="copy_ticks_* return Tick lists, not numpy arrays")
+    p.add_argument("--rate", type=float, default=float(env("STRICT_RATE", "2")), help="ticks a second per symbol")
+    p.add_argument("--anchor", type=float, default=None,
+                   help="UTC seconds the tick history starts from: a restart with the same anchor has the same ticks")
     return p.parse_args(argv)
 
 
@@ -64,7 +67,7 @@ def main(argv=None):
         server_offset=args.offset, latency=(lo, hi), balance=args.balance, placed_delay=args.placed_delay,
         margin_mode=(strict.ACCOUNT_MARGIN_MODE_RETAIL_NETTING if args.netting
                      else strict.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING),
-        numpy_ticks=not args.list_ticks)  # the official module returns numpy arrays
+        numpy_ticks=not args.list_ticks, rate=args.rate, anchor=args.anchor)  # the official module returns numpy arrays
     sys.modules["MetaTrader5"] = module_for(terminal)
     # As rpyc_classic serves (the server mt5linux runs): SlaveService, its default protocol config.
     server = ThreadedServer(SlaveService, hostname="127.0.0.1", port=args.port, reuse_addr=True)

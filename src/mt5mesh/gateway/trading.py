@@ -34,6 +34,9 @@ OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED, api.TRADE_RETCO
 # A PLACED order's deal "can arrive after the reply" (order_send's docs): looked up this many more
 # times, this long apart, before the reply goes without it.
 DEAL_LOOKUPS, DEAL_LOOKUP_WAIT_S = 5, 0.05
+# Retcodes that say the trade server did nothing because the price moved: a close is sent again.
+REPRICED = (api.TRADE_RETCODE_REQUOTE, api.TRADE_RETCODE_PRICE_CHANGED, api.TRADE_RETCODE_PRICE_OFF)
+CLOSE_ATTEMPTS = 3
 # Rate-limit buckets kept at once (CURVE clients are a configured few; anonymous peers share one).
 MAX_BUCKETS = 1000
 
@@ -394,25 +397,36 @@ class Trader:
             del fields["side"]
         self.publish(symbol, fields)
 
+    def _send_at_market(self, key, req, symbol, side, info, fields):
+        """A market order at the current price. A requote (Instant and Request execution) or a
+        changed price means the trade server did nothing: the order is sent again at the new
+        price, at most CLOSE_ATTEMPTS times, so a moving market does not refuse a market order
+        (or stop a kill switch). Each answer is published as its own trade event."""
+        buy = side == "buy"
+        for attempt in range(CLOSE_ATTEMPTS):
+            if attempt:
+                self.idle()
+                info = self.mt5.symbol_info(symbol)
+            request = dict(fields, action=api.TRADE_ACTION_DEAL, symbol=symbol,
+                           type=api.ORDER_TYPE_BUY if buy else api.ORDER_TYPE_SELL,
+                           price=(info.ask if buy else info.bid) if info else 0.0, type_time=api.ORDER_TIME_GTC,
+                           type_filling=filling_for(info))
+            reply = self._send(key, req, request, side)
+            if reply.get("retcode") not in REPRICED:
+                break
+        return reply
+
     def send_order_send(self, req, key, info):
-        buy = req["side"] == "buy"
-        request = {"action": api.TRADE_ACTION_DEAL, "symbol": req["symbol"], "volume": float(req["volume"]),
-                   "type": api.ORDER_TYPE_BUY if buy else api.ORDER_TYPE_SELL, "price": info.ask if buy else info.bid,
-                   "sl": float(req.get("sl", 0.0)), "tp": float(req.get("tp", 0.0)),
-                   "deviation": int(req.get("deviation", 10)), "magic": int(req.get("magic", 0)),
-                   "comment": req.get("comment", ""), "type_time": api.ORDER_TIME_GTC,
-                   "type_filling": filling_for(info)}
-        return self._send(key, req, request, req["side"])
+        fields = {"volume": float(req["volume"]), "sl": float(req.get("sl", 0.0)), "tp": float(req.get("tp", 0.0)),
+                  "deviation": int(req.get("deviation", 10)), "magic": int(req.get("magic", 0)),
+                  "comment": req.get("comment", "")}
+        return self._send_at_market(key, req, req["symbol"], req["side"], info, fields)
 
     def _close(self, key, req, p, volume=None):
-        info = self.mt5.symbol_info(p.symbol)
-        sell = p.type == api.POSITION_TYPE_BUY
-        request = {"action": api.TRADE_ACTION_DEAL, "symbol": p.symbol, "volume": float(volume or p.volume),
-                   "type": api.ORDER_TYPE_SELL if sell else api.ORDER_TYPE_BUY, "position": p.ticket,
-                   "price": (info.bid if sell else info.ask) if info else 0.0, "deviation": int(req.get("deviation", 10)),
-                   "magic": p.magic, "comment": "mt5mesh close", "type_time": api.ORDER_TIME_GTC,
-                   "type_filling": filling_for(info)}
-        return self._send(key, req, request, "sell" if sell else "buy")
+        fields = {"volume": float(volume or p.volume), "position": p.ticket, "deviation": int(req.get("deviation", 10)),
+                  "magic": p.magic, "comment": "mt5mesh close"}
+        side = "sell" if p.type == api.POSITION_TYPE_BUY else "buy"
+        return self._send_at_market(key, req, p.symbol, side, self.mt5.symbol_info(p.symbol), fields)
 
     def send_order_close(self, req, key, _info=None):
         got = self.mt5.positions_get(ticket=req["position"])
@@ -443,5 +457,9 @@ class Trader:
             else:
                 failed.append(dict(entry, error=r.get("error")))
         retcode = failed[0]["retcode"] if failed else api.TRADE_RETCODE_DONE
-        return {"ok": not failed, "retcode": retcode, "retcode_name": retcode_name(retcode) if retcode else None,
-                "closed": closed, "failed": failed}
+        reply = {"ok": not failed, "retcode": retcode, "retcode_name": retcode_name(retcode) if retcode else None,
+                 "closed": closed, "failed": failed}
+        if failed:
+            reply["error"] = "close_all: %d of %d positions are still open; the first: position %s: %s" % (
+                len(failed), len(got), failed[0]["position"], failed[0].get("error"))
+        return reply

@@ -218,7 +218,7 @@ class StrictTerminal:
 
     def __init__(self, symbols=None, *, clock=time.time, sleep=time.sleep, seed=7, server_offset=7200,
                  margin_mode=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, balance=10000.0, leverage=100, rate=2.0,
-                 latency=(0.0, 0.0), placed_delay=0.0, commission=0.0, numpy_ticks=False):
+                 latency=(0.0, 0.0), placed_delay=0.0, commission=0.0, numpy_ticks=False, anchor=None):
         self.specs = collections.OrderedDict((s.name, s) for s in (symbols or acceptance_symbols()))
         self.clock, self.sleep, self.offset = clock, sleep, int(server_offset)
         self.margin_mode, self.leverage, self.rate = margin_mode, int(leverage), float(rate)
@@ -234,7 +234,9 @@ class StrictTerminal:
         self.pending = []  # (due UTC seconds, order ticket, volume): deals still to come
         self.deals = []
         self.next_order, self.next_deal, self.request_id = ORDER_TICKETS, DEAL_TICKETS, 0
-        start = self.clock()
+        # Ticks are a seeded walk from `anchor` (UTC seconds; default now): a terminal restarted
+        # with the same seed and anchor holds the very same history, as a real one keeps its own.
+        start = self.clock() if anchor is None else float(anchor)
         self.mid = {s.name: s.mid for s in self.specs.values()}
         self.rngs = {s.name: random.Random("%s-%s" % (seed, s.name)) for s in self.specs.values()}
         self.history = {s: collections.deque(maxlen=HISTORY_TICKS) for s in self.specs}
