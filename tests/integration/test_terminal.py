@@ -83,7 +83,8 @@ def test_mt5linux_backend_reads_ticks_through_a_real_rpyc_classic_server(tmp_pat
         assert len(got) > 200 and "time_msc" in got[-1]
         status = call(rep, "status")
         assert status["terminal"] == {"name": "mt5linux", "connected": True, "account_known": True, "login": 5000001,
-                                      "symbols": ["EURUSD", "GBPUSD"], "errors": 0}
+                                      "symbols": ["EURUSD", "GBPUSD"], "errors": 0, "autotrading": True,
+                                      "utc_offset_s": 0, "utc_offset_source": "learned"}
     finally:
         gw.stop()
 

@@ -19,9 +19,11 @@ log = logging.getLogger("mt5mesh-gateway")
 BACKENDS = ("paper", "metatrader5", "mt5linux")
 # Offsets of trade servers from UTC come in quarter hours (UTC+2, +3, +5:45, -5...).
 OFFSET_STEP_S = 900
-# A tick is fresh enough to learn the offset from when it is at most this old (well inside half
-# a step, so rounding cannot pick the wrong quarter hour).
-FRESH_TICK_S = 300
+# A tick teaches the offset only when it is this close to a quarter hour from UTC now. A live
+# market's newest tick is seconds old; a closed market's is hours old and would teach a wrong
+# offset, which this rejects unless it happens to lie this close to a quarter hour (then the
+# next fresh tick corrects it). Well inside half a step, so rounding cannot pick the wrong one.
+FRESH_TICK_S = 60
 # Rounds in a row with a failing call before the link to the terminal is rebuilt; how long
 # rebuilding may keep failing before the gateway exits for systemd to restart it.
 RECONNECT_AFTER = 3
@@ -175,8 +177,8 @@ class TerminalSource:
                 self.failing_since, self.next_reconnect = now, now
         else:
             self.failing_rounds, self.failing_since = 0, None
-        if got and self.offset_source in ("assumed", "journal"):
-            self._learn([got[-1][1]])
+        if got and self.offset_source != "configured":
+            self._learn([got[-1][1]])  # a live tick: learns or corrects the offset
         offset_ms = self.offset * 1000
         return [(s, t.bid, t.ask, (t.time_msc - offset_ms) / 1000.0,
                  {"time_msc": t.time_msc, "last": t.last, "volume": t.volume, "flags": t.flags}) for s, t in got]

@@ -1,0 +1,272 @@
+"""The gateway's side of a broker's terminal, part by part, on the strict terminal in process and
+an injected clock: the clock offset learned or given, filling per symbol, deals by order ticket,
+failing calls per symbol, reconnect and giving up, and the plain values the mt5linux link sends."""
+import datetime
+import json
+
+import pytest
+
+from mt5mesh.gateway import main as gateway_main
+from mt5mesh.gateway import trading
+from mt5mesh.gateway.journal import Loaded
+from mt5mesh.gateway.orderlog import OrderLog
+from mt5mesh.gateway.schema import problems
+from mt5mesh.gateway.terminal import (RECONNECT_AFTER, RECONNECT_GIVE_UP_S, TerminalError, TerminalSource, api,
+                                      offset_from, parse_offset, remote, strict)
+from mt5mesh.gateway.trading import Limits, Trader
+
+T0 = 1767225600.0  # 2026-01-01 00:00:00 UTC
+SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY"]
+
+
+class Clock:
+    def __init__(self, t=T0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+
+
+def terminal(clock, **kw):
+    kw.setdefault("rate", 20.0)
+    t = strict.StrictTerminal(clock=clock, sleep=clock.sleep, **kw)
+    assert t.initialize()
+    return t
+
+
+def source(clock, mt5, **kw):
+    return TerminalSource("strict", mt5, SYMBOLS, poll_interval=0.01, clock=clock, **kw)
+
+
+def follow(src, clock, seconds, step=0.05):
+    out, now = [], 1000.0
+    for _i in range(int(seconds / step)):
+        clock.t += step
+        now += step
+        out.extend(src.due(now))
+    return out
+
+
+# --- the clock offset -----------------------------------------------------------------------
+@pytest.mark.parametrize("delta, expected", [(7200.4, 7200), (7199.0, 7200), (-18000.2, -18000), (20700.0, 20700),
+                                             (0.3, 0), (7200 + 59, 7200), (-59.0, 0)])
+def test_the_offset_is_the_fresh_ticks_distance_from_utc_rounded_to_a_quarter_hour(delta, expected):
+    assert offset_from(int((T0 + delta) * 1000), T0) == expected
+
+
+@pytest.mark.parametrize("delta", [7200 - 61, 61.0, -3 * 3600 - 400])
+def test_a_tick_too_old_or_too_far_off_a_quarter_hour_teaches_no_offset(delta):
+    assert offset_from(int((T0 + delta) * 1000), T0) is None
+
+
+@pytest.mark.parametrize("text, seconds", [(None, None), ("", None), ("7200", 7200), ("-18000", -18000),
+                                           ("+02:00", 7200), ("-05:00", -18000), ("+05:45", 20700), ("0", 0)])
+def test_a_configured_offset_is_seconds_or_plus_hours_and_minutes(text, seconds):
+    assert parse_offset(text) == seconds
+
+
+def test_an_offset_beyond_14_hours_is_refused_by_the_config_naming_the_value():
+    with pytest.raises(ValueError, match=r"terminal_utc_offset \+15:00 is more than 14 hours from UTC"):
+        parse_offset("+15:00")
+    assert problems({"terminal_utc_offset": "90000"}) == "terminal_utc_offset 90000 is more than 14 hours from UTC"
+    assert problems({"terminal_utc_offset": "+03:00"}) is None
+
+
+def test_ticks_of_a_utc_plus_2_server_are_published_in_utc_with_the_raw_time_kept():
+    clock = Clock()
+    src = source(clock, terminal(clock, server_offset=7200))
+    assert (src.offset, src.offset_source) == (7200, "learned")
+    got = follow(src, clock, 3.0)
+    assert {s for s, *_ in got} == set(SYMBOLS) and len(got) > 60
+    for _symbol, _bid, _ask, ts, extra in got:
+        assert abs(ts - clock.t) < 5.0 and extra["time_msc"] == pytest.approx(ts * 1000 + 7200 * 1000, abs=1)
+
+
+def test_a_configured_offset_wins_over_what_the_ticks_say():
+    clock = Clock()
+    src = source(clock, terminal(clock, server_offset=7200), utc_offset=3600)
+    assert (src.offset, src.offset_source) == (3600, "configured")
+    assert src.status(now=1.0)["utc_offset_s"] == 3600
+
+
+def test_a_closed_market_keeps_the_journals_offset_until_a_fresh_tick_teaches_it():
+    clock = Clock()
+    mt5 = terminal(clock, server_offset=-18000)
+    mt5.closed = set(SYMBOLS)
+    clock.t += 3600 + 1234  # over an hour without ticks: the newest is too old to say
+    src = source(clock, mt5, saved_offset=-18000)
+    assert (src.offset, src.offset_source) == (-18000, "journal")
+    mt5.closed = set()
+    follow(src, clock, 2.0)
+    assert (src.offset, src.offset_source) == (-18000, "learned")
+
+
+def test_the_journal_shows_the_offset_of_its_newest_tick():
+    tick = json.dumps({"epoch": 1, "seq": 2, "ts": T0, "symbol": "EURUSD", "bid": 1.0, "ask": 1.1,
+                       "time_msc": int((T0 + 10800.2) * 1000)}).encode()
+    trade = b'{"trade":"fill","time_msc":5,"ts":1}'
+    assert gateway_main.offset_from_journal(Loaded(1, [(1, tick), (2, trade)], {}, {}, [])) == 10800
+    assert gateway_main.offset_from_journal(Loaded(1, [(1, trade)], {}, {}, [])) is None
+    assert gateway_main.offset_from_journal(None) is None
+
+
+# --- failing calls, reconnect, giving up ----------------------------------------------------
+def test_a_call_failing_for_one_symbol_keeps_the_others_ticks_and_loses_none_of_its_own():
+    clock = Clock()
+    mt5 = terminal(clock)
+    src = source(clock, mt5)
+    got = follow(src, clock, 1.0)
+    n = mt5.calls["copy_ticks_from"]
+    for k in (3, 6, 7):  # the round's last symbol raises; then one returns None with last_error() set
+        mt5.inject("copy_ticks_from", n + k, "raise" if k != 7 else "none")
+    got += follow(src, clock, 4.0)
+    assert src.errors == 3 and src.next_reconnect is None
+    for s in SYMBOLS:
+        mine = [extra["time_msc"] for sym, *_, extra in got if sym == s]
+        held = [t.time_msc for t in mt5.history[s]]
+        start = held.index(mine[0])
+        assert mine == held[start:start + len(mine)] and mine[-1] == held[-1], s
+
+
+def test_a_terminal_that_goes_away_is_reconnected_and_its_ticks_of_the_outage_come_after():
+    clock = Clock()
+    mt5 = terminal(clock)
+    src = source(clock, mt5)
+    got = follow(src, clock, 1.0)
+    mt5.go_away()  # every call: None and (-10004, 'No IPC connection') until initialize()
+    got += follow(src, clock, 2.0)
+    assert src.reconnects >= 1 and src.next_reconnect is None and src.status(now=5000.0)["connected"] is True
+    got += follow(src, clock, 1.0)
+    for s in SYMBOLS:
+        mine = [extra["time_msc"] for sym, *_, extra in got if sym == s]
+        held = [t.time_msc for t in mt5.history[s]]
+        start = held.index(mine[0])
+        assert mine == held[start:start + len(mine)] and mine[-1] == held[-1], s
+
+
+class Unreachable:
+    """A terminal whose link is gone for good: every call raises, and so does reconnecting."""
+
+    def __init__(self, mt5):
+        self.mt5, self.broken, self.tries = mt5, False, 0
+
+    def __getattr__(self, name):
+        if self.broken:
+            def fail(*_a, **_kw):
+                raise EOFError("stream has been closed")
+            return fail
+        return getattr(self.mt5, name)
+
+    def reconnect(self):
+        self.tries += 1
+        raise ConnectionRefusedError("connection refused")
+
+
+def test_a_terminal_gone_for_good_ends_the_gateway_after_backing_off_naming_the_last_error():
+    clock = Clock()
+    mt5 = Unreachable(terminal(clock))
+    src = source(clock, mt5)
+    follow(src, clock, 0.5)
+    mt5.broken = True
+    now = 2000.0
+    for _i in range(RECONNECT_AFTER):
+        now += 0.02
+        src.due(now)
+    assert src.next_reconnect == now and src.status(now=now)["reconnecting"] is True
+    with pytest.raises(TerminalError, match=r"terminal strict: lost for 1[23]\d s and every reconnect failed "
+                                            r"\(last: ConnectionRefusedError: connection refused\)"):
+        for _i in range(int(RECONNECT_GIVE_UP_S * 15)):
+            now += 0.1
+            src.due(now)
+    assert 10 <= mt5.tries <= 40  # backed off to one try every 5 s, not one per round
+
+
+# --- orders against the strict terminal -----------------------------------------------------
+def trader(clock, mt5):
+    t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), OrderLog(clock=clock), True,
+               Limits(SYMBOLS, max_orders_per_s=1000), allow_insecure=True)
+    t.sleep = clock.sleep
+    return t
+
+
+events = []
+
+
+@pytest.mark.parametrize("exemode, mask, filling", [
+    (strict.SYMBOL_TRADE_EXECUTION_INSTANT, strict.SYMBOL_FILLING_FOK | strict.SYMBOL_FILLING_IOC, api.ORDER_FILLING_FOK),
+    (strict.SYMBOL_TRADE_EXECUTION_REQUEST, strict.SYMBOL_FILLING_IOC, api.ORDER_FILLING_FOK),
+    (strict.SYMBOL_TRADE_EXECUTION_MARKET, strict.SYMBOL_FILLING_IOC, api.ORDER_FILLING_IOC),
+    (strict.SYMBOL_TRADE_EXECUTION_MARKET, strict.SYMBOL_FILLING_FOK | strict.SYMBOL_FILLING_IOC, api.ORDER_FILLING_FOK),
+    (strict.SYMBOL_TRADE_EXECUTION_EXCHANGE, 0, api.ORDER_FILLING_RETURN),
+])
+def test_the_filling_mode_is_the_one_the_symbol_allows(exemode, mask, filling):
+    info = type("Info", (), {"trade_exemode": exemode, "filling_mode": mask})()
+    assert trading.filling_for(info) == filling
+
+
+def test_orders_on_each_acceptance_symbol_fill_and_name_the_position_positions_get_shows():
+    clock = Clock()
+    mt5 = terminal(clock, server_offset=7200)
+    t = trader(clock, mt5)
+    for i, (symbol, side) in enumerate((("EURUSD", "buy"), ("GBPUSD", "sell"), ("USDJPY", "buy"))):
+        r = t.handle({"cmd": "order_send", "id": str(i), "symbol": symbol, "side": side, "volume": 0.1})
+        assert r["ok"] and r["retcode"] == api.TRADE_RETCODE_DONE, r
+        assert r["position"] == mt5.positions_get(symbol=symbol)[0].ticket and r["position"] != r["deal"]
+
+
+def test_a_placed_order_is_reported_with_the_deal_that_comes_after_the_reply():
+    clock = Clock()
+    mt5 = terminal(clock, placed_delay=0.12)
+    t = trader(clock, mt5)
+    beats = []
+    t.idle = lambda: beats.append(clock.t)
+    del events[:]
+    r = t.handle({"cmd": "order_send", "id": "p", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
+    assert r["ok"] and r["retcode"] == api.TRADE_RETCODE_PLACED and r["deal"] and r["price"] > 0, r
+    assert r["position"] == mt5.positions_get(symbol="USDJPY")[0].ticket and len(beats) >= 2
+    assert events[-1][1]["trade"] == "fill" and events[-1][1]["deal"] == r["deal"]
+
+
+def test_a_placed_order_whose_deal_never_shows_is_an_ok_reply_and_a_placed_event():
+    clock = Clock()
+    mt5 = terminal(clock, placed_delay=3600)
+    t = trader(clock, mt5)
+    del events[:]
+    r = t.handle({"cmd": "order_send", "id": "p", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
+    assert r["ok"] and r["deal"] == 0 and r["position"] == 0 and events[-1][1]["trade"] == "placed", r
+
+
+def test_history_labels_the_deposit_as_balance_and_times_in_utc():
+    clock = Clock()
+    mt5 = terminal(clock, server_offset=7200)
+    t = trader(clock, mt5)
+    t.utc_offset = lambda: 7200
+    mt5.deposit(-2.5, "fee", kind=strict.DEAL_TYPE_COMMISSION)
+    got = t.handle({"cmd": "history_deals", "from": T0 - 2 * 86400, "to": T0 + 10})["deals"]
+    assert [(d["type"], d["entry"], d["profit"]) for d in got] == [("balance", "in", 10000.0),
+                                                                    ("commission", "in", -2.5)]
+    assert got[1]["time_msc"] == int(T0 * 1000) and got[1]["terminal_time_msc"] == int((T0 + 7200) * 1000)
+
+
+def test_deal_types_and_entries_are_named_by_the_official_enums():
+    assert [trading.label(api.DEAL_TYPE_NAMES, v) for v in (0, 1, 2, 3, 4, 7, 17, 18, -1)] == [
+        "buy", "sell", "balance", "credit", "charge", "commission", "tax", "type_18", "type_-1"]
+    assert [trading.label(api.DEAL_ENTRY_NAMES, v) for v in (0, 1, 2, 3, 4)] == ["in", "out", "inout", "out_by",
+                                                                                 "type_4"]
+
+
+# --- the mt5linux link: plain values, one round trip --------------------------------------------
+def test_only_plain_values_cross_to_the_terminal():
+    assert remote.plain((1, 2.5, "x", None, True, [3])) == (1, 2.5, "x", None, True, (3,))
+    for bad in ({"a": 1}, datetime.datetime(2026, 1, 1), object()):
+        with pytest.raises(TypeError, match="not a plain value for the terminal"):
+            remote.plain(bad)
+
+
+def test_records_from_the_terminal_read_by_field_name():
+    got = remote.records([{"__record__": {"ticket": 5, "request": {"__record__": {"symbol": "EURUSD"}}}}, 3])
+    assert got[0].ticket == 5 and got[0].request.symbol == "EURUSD" and got[1] == 3
+    assert got[0]._asdict()["ticket"] == 5 and remote.records({"plain": 1}) == {"plain": 1}
