@@ -199,8 +199,18 @@ def gateway_terminal(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, cur
         return _fail('%s: terminal %s knows no account' % (url, name), terminal=term)
     if not term.get('symbols'):
         return _fail('%s: terminal %s has no symbol selected' % (url, name), terminal=term)
-    return _ok('terminal %s connected, account %s, symbols %s' % (name, term.get('login'), ', '.join(term['symbols'])),
-               terminal=term)
+    return _ok('terminal %s connected, account %s, symbols %s%s' % (name, term.get('login'), ', '.join(term['symbols']),
+                                                                   _terminal_details(term)), terminal=term)
+
+
+def _terminal_details(term):
+    """The terminal's clock against UTC and its AutoTrading button, when the gateway reports them."""
+    out = ''
+    if isinstance(term.get('utc_offset_s'), int):
+        out += '; clock UTC%+.2f h (%s)' % (term['utc_offset_s'] / 3600.0, term.get('utc_offset_source'))
+    if term.get('autotrading') is not None:
+        out += '; AutoTrading %s' % ('on' if term['autotrading'] else 'OFF')
+    return out
 
 
 def gateway_trading(zmq, host, port=protocol.DEFAULT_REP_PORT, expect_trading=False, timeout=1.0, curve=None):
@@ -219,4 +229,8 @@ def gateway_trading(zmq, host, port=protocol.DEFAULT_REP_PORT, expect_trading=Fa
                      trading=trading)
     if trading is None:
         return _ok('%s: no terminal, so no trading (as configured)' % url, trading=None)
+    term = status.get('terminal') if isinstance(status.get('terminal'), dict) else {}
+    if enabled and term.get('autotrading') is False:
+        return _fail('%s: trading is on but the terminal\'s AutoTrading is off: every order gets 10027 '
+                     '(TRADE_RETCODE_CLIENT_DISABLES_AT); turn it on in the terminal' % url, trading=trading)
     return _ok('trading %s as configured; limits %s' % (words[enabled], trading.get('limits')), trading=trading)
