@@ -199,8 +199,8 @@ def gateway_terminal(zmq, host, port=protocol.DEFAULT_REP_PORT, timeout=1.0, cur
         return _fail('%s: terminal %s knows no account' % (url, name), terminal=term)
     if not term.get('symbols'):
         return _fail('%s: terminal %s has no symbol selected' % (url, name), terminal=term)
-    return _ok('terminal %s connected, account %s, symbols %s%s' % (name, term.get('login'), ', '.join(term['symbols']),
-                                                                   _terminal_details(term)), terminal=term)
+    detail = 'terminal %s connected, account %s, symbols %s' % (name, term.get('login'), ', '.join(term['symbols']))
+    return _ok(detail + _terminal_details(term), terminal=term)
 
 
 def _terminal_details(term):

@@ -80,7 +80,7 @@ def test_ticks_of_a_utc_plus_2_server_are_published_in_utc_with_the_raw_time_kep
     src = source(clock, terminal(clock, server_offset=7200))
     assert (src.offset, src.offset_source) == (7200, "learned")
     got = follow(src, clock, 3.0)
-    assert {s for s, *_ in got} == set(SYMBOLS) and len(got) > 60
+    assert {row[0] for row in got} == set(SYMBOLS) and len(got) > 60
     for _symbol, _bid, _ask, ts, extra in got:
         assert abs(ts - clock.t) < 5.0 and extra["time_msc"] == pytest.approx(ts * 1000 + 7200 * 1000, abs=1)
 
@@ -125,7 +125,7 @@ def test_a_call_failing_for_one_symbol_keeps_the_others_ticks_and_loses_none_of_
     got += follow(src, clock, 4.0)
     assert src.errors == 3 and src.next_reconnect is None
     for s in SYMBOLS:
-        mine = [extra["time_msc"] for sym, *_, extra in got if sym == s]
+        mine = [row[-1]["time_msc"] for row in got if row[0] == s]
         held = [t.time_msc for t in mt5.history[s]]
         start = held.index(mine[0])
         assert mine == held[start:start + len(mine)] and mine[-1] == held[-1], s
@@ -141,7 +141,7 @@ def test_a_terminal_that_goes_away_is_reconnected_and_its_ticks_of_the_outage_co
     assert src.reconnects >= 1 and src.next_reconnect is None and src.status(now=5000.0)["connected"] is True
     got += follow(src, clock, 1.0)
     for s in SYMBOLS:
-        mine = [extra["time_msc"] for sym, *_, extra in got if sym == s]
+        mine = [row[-1]["time_msc"] for row in got if row[0] == s]
         held = [t.time_msc for t in mt5.history[s]]
         start = held.index(mine[0])
         assert mine == held[start:start + len(mine)] and mine[-1] == held[-1], s
@@ -246,8 +246,8 @@ def test_history_labels_the_deposit_as_balance_and_times_in_utc():
     t.utc_offset = lambda: 7200
     mt5.deposit(-2.5, "fee", kind=strict.DEAL_TYPE_COMMISSION)
     got = t.handle({"cmd": "history_deals", "from": T0 - 2 * 86400, "to": T0 + 10})["deals"]
-    assert [(d["type"], d["entry"], d["profit"]) for d in got] == [("balance", "in", 10000.0),
-                                                                    ("commission", "in", -2.5)]
+    want = [("balance", "in", 10000.0), ("commission", "in", -2.5)]
+    assert [(d["type"], d["entry"], d["profit"]) for d in got] == want
     assert got[1]["time_msc"] == int(T0 * 1000) and got[1]["terminal_time_msc"] == int((T0 + 7200) * 1000)
 
 

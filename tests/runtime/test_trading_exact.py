@@ -1,7 +1,6 @@
 """trading.py, exactly: every field of every reply and trade event, the request each command sends
 the terminal, the counters, and the reads, with the paper terminal in process on a fixed clock
 (so prices are known). What a client and nexus see must not drift silently."""
-import datetime
 
 import pytest
 

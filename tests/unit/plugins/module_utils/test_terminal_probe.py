@@ -14,8 +14,8 @@ def status(monkeypatch, terminal, trading=None):
 def test_the_terminal_check_names_the_learned_clock_and_autotrading(monkeypatch):
     status(monkeypatch, TERMINAL)
     got = gateway_probes.gateway_terminal(None, "127.0.0.1")
-    assert got["ok"] and got["detail"] == ("terminal mt5linux connected, account 5200001, symbols EURUSD; "
-                                        "clock UTC+2.00 h (learned); AutoTrading on")
+    want = "terminal mt5linux connected, account 5200001, symbols EURUSD; clock UTC+2.00 h (learned); AutoTrading on"
+    assert got["ok"] and got["detail"] == want
 
 
 def test_trading_on_with_autotrading_off_fails_naming_the_retcode_every_order_would_get(monkeypatch):
