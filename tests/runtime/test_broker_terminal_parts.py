@@ -270,3 +270,28 @@ def test_records_from_the_terminal_read_by_field_name():
     got = remote.records([{"__record__": {"ticket": 5, "request": {"__record__": {"symbol": "EURUSD"}}}}, 3])
     assert got[0].ticket == 5 and got[0].request.symbol == "EURUSD" and got[1] == 3
     assert got[0]._asdict()["ticket"] == 5 and remote.records({"plain": 1}) == {"plain": 1}
+
+
+class TimingOut:
+    """A terminal whose trade server does not answer in time: 10012, outcome unknown."""
+
+    def __init__(self, mt5):
+        self.mt5 = mt5
+
+    def __getattr__(self, name):
+        return getattr(self.mt5, name)
+
+    def order_send(self, request):
+        return api.OrderSendResult(api.TRADE_RETCODE_TIMEOUT, 0, 0, 0.0, 0.0, 0.0, 0.0, "Request timeout", 1, 0,
+                                   dict(request))
+
+
+def test_a_timed_out_order_is_an_unknown_outcome_never_a_reject_and_never_sent_again():
+    clock = Clock()
+    t = trader(clock, TimingOut(terminal(clock)))
+    del events[:]
+    req = {"cmd": "order_send", "id": "t", "symbol": "USDJPY", "side": "buy", "volume": 0.1}
+    r = t.handle(req)
+    assert not r["ok"] and r["retcode"] == api.TRADE_RETCODE_TIMEOUT and "the outcome is unknown" in r["error"]
+    assert [e[1]["trade"] for e in events] == ["unknown"]
+    assert t.handle(req) == r and len(events) == 1  # a retry gets the same answer; nothing is sent

@@ -37,6 +37,9 @@ DEAL_LOOKUPS, DEAL_LOOKUP_WAIT_S = 5, 0.05
 # Retcodes that say the trade server did nothing because the price moved: a close is sent again.
 REPRICED = (api.TRADE_RETCODE_REQUOTE, api.TRADE_RETCODE_PRICE_CHANGED, api.TRADE_RETCODE_PRICE_OFF)
 CLOSE_ATTEMPTS = 3
+# Retcodes after which nobody knows whether the trade server acted (the request timed out, or the
+# terminal lost the server): recorded as unknown, never as a reject, and never sent again.
+UNKNOWN_OUTCOME = (api.TRADE_RETCODE_TIMEOUT, api.TRADE_RETCODE_CONNECTION)
 # Rate-limit buckets kept at once (CURVE clients are a configured few; anonymous peers share one).
 MAX_BUCKETS = 1000
 
@@ -357,9 +360,13 @@ class Trader:
                  "volume": result.volume}
         if deal is not None and not reply["price"]:
             reply["price"] = deal.price  # a PLACED order's reply carries no price; its deal does
-        if not ok:
+        if result.retcode in UNKNOWN_OUTCOME:
+            reply["error"] = ("terminal answered %s (%s): the outcome is unknown and the order is not sent again; "
+                              "check positions and history_deals" % (reply["retcode_name"], result.comment))
+        elif not ok:
             reply["error"] = "terminal refused the order: %s (%s)" % (reply["retcode_name"], result.comment)
-        kind = "fill" if reply["deal"] else "placed" if ok else "reject"
+        kind = "fill" if reply["deal"] else "placed" if ok else "unknown" if result.retcode in UNKNOWN_OUTCOME \
+            else "reject"
         self._event(request["symbol"], key, req, kind, reply, side, deal)
         return reply
 

@@ -36,12 +36,21 @@ def _mt5mesh_plain(r, rows=False):
         return [_mt5mesh_plain(x) for x in r]
     return r
 
+def _mt5mesh_scalar(x):
+    # numpy scalars and arrays inside records; anything else as its text
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
+
 def _mt5mesh_call(fn, args, kwargs, request, rows):
     args = tuple(args)
     if request is not None:
         args = (dict(request),) + args
     r = getattr(mt5, fn)(*args, **dict(kwargs))
-    return _mt5mesh_json.dumps([_mt5mesh_plain(r, rows), list(mt5.last_error()) if r is None else None])
+    return _mt5mesh_json.dumps([_mt5mesh_plain(r, rows), list(mt5.last_error()) if r is None else None],
+                               default=_mt5mesh_scalar)
 '''
 # Calls whose result is an array of ticks: rows come back as lists, not records.
 TICK_CALLS = ("copy_ticks_from", "copy_ticks_range")
