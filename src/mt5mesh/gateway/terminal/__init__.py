@@ -28,6 +28,7 @@ FRESH_TICK_S = 60
 # rebuilding may keep failing before the gateway exits for systemd to restart it.
 RECONNECT_AFTER = 3
 RECONNECT_GIVE_UP_S = 120.0
+RECONNECT_EVERY_S = 2.0
 
 
 class TerminalError(Exception):
@@ -203,7 +204,9 @@ class TerminalSource:
         if now - self.failing_since >= RECONNECT_GIVE_UP_S:
             raise TerminalError("terminal %s: lost for %.0f s and every reconnect failed (last: %s)"
                                 % (self.name, now - self.failing_since, error))
-        wait = min(5.0, 0.5 * 2 ** min(self.reconnects, 4))
+        # A refused connection costs nothing: try every 2 s at most, so ticks resume within
+        # seconds of the terminal's return.
+        wait = min(RECONNECT_EVERY_S, 0.5 * 2 ** min(self.reconnects, 2))
         log.error("terminal %s: reconnect failed (%s); next try in %.1f s", self.name, error, wait)
         self.next_reconnect = now + wait
 
