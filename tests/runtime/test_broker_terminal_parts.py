@@ -295,3 +295,97 @@ def test_a_timed_out_order_is_an_unknown_outcome_never_a_reject_and_never_sent_a
     assert not r["ok"] and r["retcode"] == api.TRADE_RETCODE_TIMEOUT and "the outcome is unknown" in r["error"]
     assert [e[1]["trade"] for e in events] == ["unknown"]
     assert t.handle(req) == r and len(events) == 1  # a retry gets the same answer; nothing is sent
+
+
+# --- exact edges of the order path (what mutation checks) ------------------------------------
+class Scripted:
+    """A terminal whose order_send answers from a script of retcodes, counting every call."""
+
+    def __init__(self, mt5, retcodes, deals=None):
+        self.mt5, self.retcodes, self.sent, self.lookups = mt5, list(retcodes), [], []
+        self.deals = deals
+
+    def __getattr__(self, name):
+        return getattr(self.mt5, name)
+
+    def order_send(self, request):
+        self.sent.append(dict(request))
+        code = self.retcodes.pop(0)
+        if code == api.TRADE_RETCODE_DONE:
+            return self.mt5.order_send(request)
+        return api.OrderSendResult(code, 0, 0, 0.0, 0.0, 0.0, 0.0, "Requote", 1, 0, dict(request))
+
+    def history_deals_get(self, *args, **kwargs):
+        self.lookups.append(kwargs)
+        return self.deals if self.deals is not None else self.mt5.history_deals_get(*args, **kwargs)
+
+
+def test_a_requoted_market_order_is_sent_again_at_the_new_price_at_most_three_times():
+    clock = Clock()
+    mt5 = Scripted(terminal(clock), [api.TRADE_RETCODE_REQUOTE, api.TRADE_RETCODE_PRICE_CHANGED,
+                                     api.TRADE_RETCODE_DONE])
+    t = trader(clock, mt5)
+    beats = []
+    t.idle = lambda: beats.append(1)
+    r = t.handle({"cmd": "order_send", "id": "q", "symbol": "EURUSD", "side": "buy", "volume": 0.1})
+    assert r["ok"] and r["retcode"] == api.TRADE_RETCODE_DONE and len(mt5.sent) == 3 and len(beats) == 2
+    mt5.retcodes = [api.TRADE_RETCODE_PRICE_OFF] * 4
+    r = t.handle({"cmd": "order_send", "id": "q2", "symbol": "EURUSD", "side": "buy", "volume": 0.1})
+    assert r["retcode"] == api.TRADE_RETCODE_PRICE_OFF and len(mt5.sent) == 6 and not r["ok"]
+    mt5.retcodes = [api.TRADE_RETCODE_NO_MONEY, api.TRADE_RETCODE_DONE]
+    r = t.handle({"cmd": "order_send", "id": "q3", "symbol": "EURUSD", "side": "buy", "volume": 0.1})
+    assert r["retcode"] == api.TRADE_RETCODE_NO_MONEY and len(mt5.sent) == 7  # a refusal is final
+
+
+def test_a_placed_order_is_looked_up_exactly_six_times_fifty_ms_apart_before_the_reply_goes_without_it():
+    clock = Clock()
+    mt5 = terminal(clock, placed_delay=3600)
+    spy = Scripted(mt5, [api.TRADE_RETCODE_DONE], deals=())
+    t = trader(clock, spy)
+    before = clock.t
+    t.handle({"cmd": "order_send", "id": "p", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
+    assert len(spy.lookups) == trading.DEAL_LOOKUPS + 1 == 6
+    assert spy.lookups[0] == {"ticket": mt5.orders_get()[0].ticket}
+    assert abs((clock.t - before) - 5 * 0.05) < 0.2  # the terminal's own latency is 0 here
+
+
+def test_an_order_without_a_ticket_is_never_looked_up_and_the_matching_deal_is_preferred():
+    no_order = api.OrderSendResult(api.TRADE_RETCODE_DONE, 7, 0, 0.1, 1.0, 1.0, 1.0, "", 1, 0, {})
+    asked = []
+    t = Trader(type("M", (), {"history_deals_get": lambda self, **kw: asked.append(kw)})(), lambda *a: None)
+    assert t._deal_of(no_order) is None and asked == []  # pylint: disable=protected-access
+    first = api.TradeDeal(7, 9, 0, 0, 0, 0, 0, 11, 0, 0.05, 1.0, 0.0, 0.0, 0.0, 0.0, "X", "", "")
+    second = first._replace(ticket=8, volume=0.05)
+    t.mt5 = type("M", (), {"history_deals_get": lambda self, **kw: (first, second)})()
+    with_order = no_order._replace(order=9)
+    assert t._deal_of(with_order) is first  # pylint: disable=protected-access
+    assert t._deal_of(with_order._replace(deal=0)) is second  # pylint: disable=protected-access
+
+
+def test_filling_defaults_and_labels_of_what_a_terminal_leaves_out():
+    assert trading.filling_for(None) == api.ORDER_FILLING_FOK
+    exchange = type("Info", (), {"trade_exemode": api.SYMBOL_TRADE_EXECUTION_EXCHANGE})()
+    assert trading.filling_for(exchange) == api.ORDER_FILLING_FOK
+    assert trading.label(api.DEAL_ENTRY_NAMES, "1") == "type_1" and trading.label(api.DEAL_ENTRY_NAMES, None) == "type_None"
+    bare = remote.Record({"ticket": 1, "order": 2, "position_id": 3, "symbol": "X", "type": 2, "entry": 0, "volume": 0.0,
+                          "price": 0.0, "profit": 5.0, "time_msc": 10000})
+    assert trading._deal(bare, 2) == {  # pylint: disable=protected-access
+        "ticket": 1, "order": 2, "position": 3, "symbol": "X", "type": "balance", "entry": "in", "volume": 0.0,
+        "price": 0.0, "profit": 5.0, "commission": 0.0, "swap": 0.0, "comment": "", "time_msc": 8000,
+        "terminal_time_msc": 10000}
+
+
+def test_close_all_beats_between_positions_and_names_what_stayed_open():
+    clock = Clock()
+    mt5 = terminal(clock)
+    t = trader(clock, mt5)
+    for i in range(3):
+        assert t.handle({"cmd": "order_send", "id": str(i), "symbol": "USDJPY", "side": "buy", "volume": 0.1})["ok"]
+    beats = []
+    t.idle = lambda: beats.append(1)
+    mt5.closed = {"USDJPY"}
+    r = t.handle({"cmd": "close_all", "id": "k"})
+    first = r["failed"][0]["position"]
+    assert len(beats) == 2 and not r["ok"] and r["error"] == (
+        "close_all: 3 of 3 positions are still open; the first: position %d: terminal refused the order: "
+        "TRADE_RETCODE_MARKET_CLOSED (Market is closed)" % first)
