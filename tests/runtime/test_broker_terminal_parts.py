@@ -211,10 +211,14 @@ def test_orders_on_each_acceptance_symbol_fill_and_name_the_position_positions_g
     clock = Clock()
     mt5 = terminal(clock, server_offset=7200)
     t = trader(clock, mt5)
+    t.utc_offset = lambda: 7200
     for i, (symbol, side) in enumerate((("EURUSD", "buy"), ("GBPUSD", "sell"), ("USDJPY", "buy"))):
+        del events[:]
         r = t.handle({"cmd": "order_send", "id": str(i), "symbol": symbol, "side": side, "volume": 0.1})
         assert r["ok"] and r["retcode"] == api.TRADE_RETCODE_DONE, r
         assert r["position"] == mt5.positions_get(symbol=symbol)[0].ticket and r["position"] != r["deal"]
+        deal = mt5.deals[-1]
+        assert events[-1][1]["time_msc"] == deal.time_msc - 7200 * 1000 == int(clock.t * 1000)
 
 
 def test_a_placed_order_is_reported_with_the_deal_that_comes_after_the_reply():
@@ -237,6 +241,11 @@ def test_a_placed_order_whose_deal_never_shows_is_an_ok_reply_and_a_placed_event
     del events[:]
     r = t.handle({"cmd": "order_send", "id": "p", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
     assert r["ok"] and r["deal"] == 0 and r["position"] == 0 and events[-1][1]["trade"] == "placed", r
+    mt5.placed_delay = 0.0
+    opened = t.handle({"cmd": "order_send", "id": "o", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
+    mt5.placed_delay = 3600
+    closing = t.handle({"cmd": "order_close", "id": "c", "position": opened["position"]})
+    assert closing["ok"] and closing["deal"] == 0 and closing["position"] == opened["position"], closing
 
 
 def test_history_labels_the_deposit_as_balance_and_times_in_utc():
@@ -292,7 +301,9 @@ def test_a_timed_out_order_is_an_unknown_outcome_never_a_reject_and_never_sent_a
     del events[:]
     req = {"cmd": "order_send", "id": "t", "symbol": "USDJPY", "side": "buy", "volume": 0.1}
     r = t.handle(req)
-    assert not r["ok"] and r["retcode"] == api.TRADE_RETCODE_TIMEOUT and "the outcome is unknown" in r["error"]
+    assert not r["ok"] and r["retcode"] == api.TRADE_RETCODE_TIMEOUT and r["error"] == (
+        "terminal answered TRADE_RETCODE_TIMEOUT (Request timeout): the outcome is unknown and the order is not sent "
+        "again; check positions and history_deals")
     assert [e[1]["trade"] for e in events] == ["unknown"]
     assert t.handle(req) == r and len(events) == 1  # a retry gets the same answer; nothing is sent
 
@@ -313,7 +324,7 @@ class Scripted:
         code = self.retcodes.pop(0)
         if code == api.TRADE_RETCODE_DONE:
             return self.mt5.order_send(request)
-        return api.OrderSendResult(code, 0, 0, 0.0, 0.0, 0.0, 0.0, "Requote", 1, 0, dict(request))
+        return api.OrderSendResult(code, 0, 99, 0.0, 0.0, 0.0, 0.0, "Requote", 1, 0, dict(request))
 
     def history_deals_get(self, *args, **kwargs):
         self.lookups.append(kwargs)
@@ -335,6 +346,7 @@ def test_a_requoted_market_order_is_sent_again_at_the_new_price_at_most_three_ti
     mt5.retcodes = [api.TRADE_RETCODE_NO_MONEY, api.TRADE_RETCODE_DONE]
     r = t.handle({"cmd": "order_send", "id": "q3", "symbol": "EURUSD", "side": "buy", "volume": 0.1})
     assert r["retcode"] == api.TRADE_RETCODE_NO_MONEY and len(mt5.sent) == 7  # a refusal is final
+    assert mt5.lookups == [{"ticket": mt5.mt5.deals[-1].order}]  # only the fill's deal was looked up
 
 
 def test_a_placed_order_is_looked_up_exactly_six_times_fifty_ms_apart_before_the_reply_goes_without_it():
@@ -342,11 +354,11 @@ def test_a_placed_order_is_looked_up_exactly_six_times_fifty_ms_apart_before_the
     mt5 = terminal(clock, placed_delay=3600)
     spy = Scripted(mt5, [api.TRADE_RETCODE_DONE], deals=())
     t = trader(clock, spy)
-    before = clock.t
+    slept = []
+    t.sleep = slept.append
     t.handle({"cmd": "order_send", "id": "p", "symbol": "USDJPY", "side": "buy", "volume": 0.1})
-    assert len(spy.lookups) == trading.DEAL_LOOKUPS + 1 == 6
+    assert len(spy.lookups) == trading.DEAL_LOOKUPS + 1 == 6 and slept == [0.05] * 5
     assert spy.lookups[0] == {"ticket": mt5.orders_get()[0].ticket}
-    assert abs((clock.t - before) - 5 * 0.05) < 0.2  # the terminal's own latency is 0 here
 
 
 def test_an_order_without_a_ticket_is_never_looked_up_and_the_matching_deal_is_preferred():
@@ -367,6 +379,12 @@ def test_filling_defaults_and_labels_of_what_a_terminal_leaves_out():
     exchange = type("Info", (), {"trade_exemode": api.SYMBOL_TRADE_EXECUTION_EXCHANGE})()
     assert trading.filling_for(exchange) == api.ORDER_FILLING_FOK
     assert trading.label(api.DEAL_ENTRY_NAMES, "1") == "type_1" and trading.label(api.DEAL_ENTRY_NAMES, None) == "type_None"
+    full = remote.Record({"ticket": 1, "order": 2, "position_id": 3, "symbol": "X", "type": 7, "entry": 3, "volume": 0.0,
+                          "price": 0.0, "profit": 0.0, "commission": -1.5, "swap": 0.25, "comment": "fee",
+                          "time_msc": 0})
+    got = trading._deal(full)  # pylint: disable=protected-access
+    assert (got["type"], got["entry"], got["commission"], got["swap"], got["comment"]) == ("commission", "out_by", -1.5,
+                                                                                         0.25, "fee")
     bare = remote.Record({"ticket": 1, "order": 2, "position_id": 3, "symbol": "X", "type": 2, "entry": 0, "volume": 0.0,
                           "price": 0.0, "profit": 5.0, "time_msc": 10000})
     assert trading._deal(bare, 2) == {  # pylint: disable=protected-access
@@ -389,3 +407,54 @@ def test_close_all_beats_between_positions_and_names_what_stayed_open():
     assert len(beats) == 2 and not r["ok"] and r["error"] == (
         "close_all: 3 of 3 positions are still open; the first: position %d: terminal refused the order: "
         "TRADE_RETCODE_MARKET_CLOSED (Market is closed)" % first)
+
+
+class Silent(Scripted):
+    """order_send returns None (the terminal did not take the call), symbol_info knows nothing."""
+
+    def order_send(self, request):
+        self.sent.append(dict(request))
+        return None
+
+    def symbol_info(self, symbol):
+        return None if self.retcodes == ["no info"] else self.mt5.symbol_info(symbol)
+
+
+def test_a_send_the_terminal_returns_none_for_is_an_unknown_event_with_its_side():
+    clock = Clock()
+    t = trader(clock, Silent(terminal(clock), []))
+    del events[:]
+    r = t.handle({"cmd": "order_send", "id": "n", "symbol": "USDJPY", "side": "sell", "volume": 0.1})
+    assert not r["ok"] and r["retcode"] is None and r["error"].startswith("terminal: order_send failed: ")
+    assert (events[-1][1]["trade"], events[-1][1]["side"]) == ("unknown", "sell")
+
+
+def test_close_all_closes_buys_with_sells_and_sells_with_buys_at_the_default_deviation():
+    clock = Clock()
+    mt5 = Scripted(terminal(clock), [api.TRADE_RETCODE_DONE] * 4)
+    t = trader(clock, mt5)
+    for i, side in enumerate(("buy", "sell")):
+        assert t.handle({"cmd": "order_send", "id": str(i), "symbol": "USDJPY", "side": side, "volume": 0.1})["ok"]
+    r = t.handle({"cmd": "close_all", "id": "k"})
+    assert r["ok"] and len(r["closed"]) == 2 and mt5.positions_get() == ()
+    assert [(q["type"], q["deviation"]) for q in mt5.sent[2:]] == [(api.ORDER_TYPE_SELL, 10), (api.ORDER_TYPE_BUY, 10)]
+
+
+def test_a_close_with_no_symbol_info_goes_at_price_zero_the_terminal_then_decides():
+    clock = Clock()
+    mt5 = Silent(terminal(clock), [])
+    t = trader(clock, mt5)
+    mt5.retcodes = ["no info"]
+    p = remote.Record({"ticket": 5, "symbol": "USDJPY", "type": api.POSITION_TYPE_BUY, "volume": 0.1, "magic": 0})
+    t._close("k", {"cmd": "close_all", "id": "k"}, p)  # pylint: disable=protected-access
+    assert mt5.sent[0]["price"] == 0.0 and mt5.sent[0]["type_filling"] == api.ORDER_FILLING_FOK
+
+
+def test_a_close_the_terminal_returns_none_for_is_an_unknown_event_naming_the_closing_side():
+    clock = Clock()
+    mt5 = Silent(terminal(clock), [])
+    t = trader(clock, mt5)
+    p = remote.Record({"ticket": 5, "symbol": "USDJPY", "type": api.POSITION_TYPE_BUY, "volume": 0.1, "magic": 0})
+    del events[:]
+    t._close("k", {"cmd": "close_all", "id": "k"}, p)  # pylint: disable=protected-access
+    assert (events[-1][1]["trade"], events[-1][1]["side"]) == ("unknown", "sell")
