@@ -35,6 +35,7 @@ class AccountError(Exception):
 class GatewayAccount:
     def __init__(self, zmq, host, port, timeout=1.0, retries=3, curve=None):
         self.url = sockets.tcp_url(host, port)
+        self.host, self.port, self.timeout, self.probed = host, port, timeout, False
         self.client = LazyPirateClient(zmq, self.url, timeout=timeout, retries=retries,
                                        breaker=CircuitBreaker(failure_threshold=retries + 1), curve=curve)
         self.started = time.time()
@@ -47,6 +48,13 @@ class GatewayAccount:
 
     def _call(self, cmd, req_id=None, **fields):
         fields = dict((k, v) for k, v in fields.items() if v is not None)
+        if not self.probed:
+            # A stopped gateway answers at once (ZeroMQ would wait out every retry's timeout; the
+            # kill switch took 31.9 s against a dead gateway).
+            self.probed = True
+            if sockets.tcp_refused(self.host, self.port, self.timeout):
+                raise AccountError('gateway %s: connection refused (nothing listens there, or a firewall rejects it)'
+                                   % self.url)
         try:
             reply = self.client.call(cmd, req_id=req_id, **fields)
         except GatewayUnavailable as e:

@@ -80,11 +80,13 @@ def test_gateway_sigkill_keeps_the_epoch_and_inf_stays_whole(mesh):
 def test_kill_switch_fails_naming_the_host_when_the_gateway_does_not_answer(mesh):
     lab.sh("gtw", "systemctl stop mt5mesh-gateway")
     try:
-        proc = lab.playbook("kill_switch.yml", "-e", "kill_switch_timeout=0.5")
+        start = time.monotonic()
+        proc = lab.playbook("kill_switch.yml")  # the default 10 s timeout: a refusal must not wait it out
+        took = time.monotonic() - start
     finally:
         lab.sh("gtw", "systemctl start mt5mesh-gateway")
-    assert proc.returncode != 0
-    assert "gtw.lab: kill switch:" in proc.stdout and "no reply within" in proc.stdout, proc.stdout[-2000:]
+    assert proc.returncode != 0 and took < 5.0, took
+    assert "gtw.lab: kill switch:" in proc.stdout and "connection refused" in proc.stdout, proc.stdout[-2000:]
 
 
 def test_remediation_names_a_lost_terminal_and_repairs_once_the_config_is_right(mesh):

@@ -58,7 +58,11 @@ class LazyPirateClient:
         self.sock = None
 
     def close(self):
-        self.reset()
+        """Done with the client: not a reset (``resets`` counts only sockets a timeout or a bad
+        reply threw away, so a healthy gateway's ping says 0)."""
+        if self.sock is not None:
+            self.sock.close(0)
+        self.sock = None
 
     def call(self, cmd, timeout=None, retries=None, req_id=None, **fields):
         """Send one command; returns the decoded reply dict (ok may be false). Every retry

@@ -68,3 +68,15 @@ def test_a_refused_heartbeat_probe_fails_at_once_with_no_event_naming_the_url(di
     assert got["ok"] is False and got["count"] == 0 and got["heartbeat_age_s"] is None
     assert got["detail"] == ("gateway tcp://127.0.0.1:%d: connection refused (nothing listens there, or a firewall "
                              "rejects it)%s" % (port, suffix))
+
+
+def test_the_kill_switch_account_client_fails_at_once_on_a_stopped_gateway():
+    import time  # pylint: disable=import-outside-toplevel
+    from ansible_collections.mt5crs.mesh.plugins.module_utils.account import AccountError, GatewayAccount
+    port = closed_port()
+    account = GatewayAccount(zmq, "127.0.0.1", port, timeout=2.0, retries=3)
+    start = time.monotonic()
+    with pytest.raises(AccountError, match=r"gateway tcp://127.0.0.1:%d: connection refused \(nothing listens there" % port):
+        account.close_all()
+    assert time.monotonic() - start < 0.5  # not 3 retries x 2 s
+    account.close()
