@@ -80,3 +80,12 @@ def test_the_kill_switch_account_client_fails_at_once_on_a_stopped_gateway():
         account.close_all()
     assert time.monotonic() - start < 0.5  # not 3 retries x 2 s
     account.close()
+
+
+def test_a_redis_probe_on_a_refused_port_answers_within_its_timeout():
+    import time  # pylint: disable=import-outside-toplevel
+    from ansible_collections.mt5crs.mesh.plugins.module_utils import probes
+    port = closed_port()
+    start = time.monotonic()
+    got = probes.redis_ping("127.0.0.1", port, timeout=0.5)
+    assert time.monotonic() - start < 0.75 and not got["ok"] and ("redis 127.0.0.1:%d/0" % port) in got["detail"]
