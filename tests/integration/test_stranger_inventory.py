@@ -27,8 +27,7 @@ def play(tmp_path, playbook, inventory, *extra):
     ("remediate_gateway.yml", "[gateways]\ng1 ansible_host=192.0.2.1\n",
      "remediate_gateway: the inventory has no host in group 'gtw' (it needs gtw; groups in this inventory: gateways)"),
 ])
-def test_a_playbook_on_an_inventory_without_its_groups_exits_nonzero_naming_them(tmp_path, playbook, inventory,
-                                                                                  message):
+def test_a_playbook_on_an_inventory_without_its_groups_exits_nonzero_naming_them(tmp_path, playbook, inventory, message):
     rc, out = play(tmp_path, playbook, inventory)
     assert rc == 2 and message in out and "Nothing was checked or changed." in out, out[-3000:]
     recap = out.split("PLAY RECAP")[-1]

@@ -383,8 +383,8 @@ def test_filling_defaults_and_labels_of_what_a_terminal_leaves_out():
                           "price": 0.0, "profit": 0.0, "commission": -1.5, "swap": 0.25, "comment": "fee",
                           "time_msc": 0})
     got = trading._deal(full)  # pylint: disable=protected-access
-    assert (got["type"], got["entry"], got["commission"], got["swap"], got["comment"]) == ("commission", "out_by", -1.5,
-                                                                                         0.25, "fee")
+    want = ("commission", "out_by", -1.5, 0.25, "fee")
+    assert (got["type"], got["entry"], got["commission"], got["swap"], got["comment"]) == want
     bare = remote.Record({"ticket": 1, "order": 2, "position_id": 3, "symbol": "X", "type": 2, "entry": 0, "volume": 0.0,
                           "price": 0.0, "profit": 5.0, "time_msc": 10000})
     assert trading._deal(bare, 2) == {  # pylint: disable=protected-access
