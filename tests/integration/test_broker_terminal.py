@@ -16,6 +16,7 @@ import time
 import pytest
 import zmq
 
+from support import gateway_proc
 from support.servers import Service, free_port, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,14 +100,9 @@ class Sub(threading.Thread):
 
 
 def call(rep, timeout=10.0, **req):
-    sock = zmq.Context.instance().socket(zmq.REQ)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect("tcp://127.0.0.1:%d" % rep)
-    sock.send(json.dumps(req).encode())
-    try:
-        return json.loads(sock.recv()) if sock.poll(int(timeout * 1000)) else None
-    finally:
-        sock.close(0)
+    """One request on a fresh REQ socket (support.gateway_proc's), with room for orders at a
+    trade server's pace."""
+    return gateway_proc.call(rep, timeout, **req)
 
 
 @pytest.fixture
