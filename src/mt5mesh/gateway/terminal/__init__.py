@@ -13,7 +13,7 @@ import time
 
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.follow import TerminalFollower
-from mt5mesh.gateway.terminal.remote import RemoteMT5, TerminalLinkError, is_loopback
+from mt5mesh.gateway.terminal.remote import RemoteMT5, TerminalLinkError
 
 log = logging.getLogger("mt5mesh-gateway")
 BACKENDS = ("paper", "metatrader5", "mt5linux")

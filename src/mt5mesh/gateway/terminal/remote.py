@@ -112,7 +112,6 @@ class RemoteMT5:
         self.host, self.port, self.allow_remote, self.timeout = host, int(port), allow_remote, float(timeout)
         self.conn = self._call = None
         self.error = (1, "Success")
-        self._constants = {}
         if not is_loopback(host):
             if not allow_remote:
                 raise TerminalLinkError(
@@ -169,11 +168,7 @@ class RemoteMT5:
         return self.error
 
     def __getattr__(self, name):
-        if name.startswith("_"):
+        # Functions only: the gateway takes the constants from its own api module.
+        if name.startswith("_") or name.isupper():
             raise AttributeError(name)
-        if name.isupper():
-            # Constants are the module's: read once, by value.
-            if name not in self._constants:
-                self._constants[name] = self.conn.eval("int(mt5.%s)" % name) if self.conn else None
-            return self._constants[name]
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
