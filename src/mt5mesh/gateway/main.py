@@ -10,7 +10,8 @@ from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, curso
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogDamaged
 from mt5mesh.gateway.schema import SCHEMA, backend_kind, problems
 from mt5mesh.gateway.sources import SyntheticSource
-from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, open_backend, parse_offset
+from mt5mesh.gateway.terminal import TerminalError, TerminalSource, nothing_to_close, offset_from, open_backend, \
+    parse_offset
 from mt5mesh.gateway.trading import Limits, Trader
 from mt5mesh.service import ServiceError, notify_ready, run, setup_logging, stop_event_on_signals
 
@@ -53,14 +54,14 @@ def open_journal(cfg, log):
 
 def offset_from_journal(loaded):
     """The terminal clock's offset from UTC that the journal's newest tick shows (its ``ts`` is
-    UTC, its ``time_msc`` the terminal's), in quarter hours; None without one (pure)."""
+    UTC, its ``time_msc`` the terminal's), as the tick source learns one; None without one (pure)."""
     if loaded is None:
         return None
     for _seq, payload in reversed(loaded.events):
         if b'"time_msc":' in payload and b'"trade":' not in payload:
             try:
                 tick = json.loads(payload)
-                return int(round((tick["time_msc"] / 1000.0 - tick["ts"]) / 900.0)) * 900
+                return offset_from(tick["time_msc"], tick["ts"])
             except (ValueError, KeyError, TypeError):
                 return None
     return None

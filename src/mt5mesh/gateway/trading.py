@@ -34,7 +34,8 @@ OK_RETCODES = (api.TRADE_RETCODE_DONE, api.TRADE_RETCODE_PLACED, api.TRADE_RETCO
 # A PLACED order's deal "can arrive after the reply" (order_send's docs): looked up this many more
 # times, this long apart, before the reply goes without it.
 DEAL_LOOKUPS, DEAL_LOOKUP_WAIT_S = 5, 0.05
-# Retcodes that say the trade server did nothing because the price moved: a close is sent again.
+# Retcodes that say the trade server did nothing because the price moved: a market order (an open
+# or a close) is sent again at the new price, CLOSE_ATTEMPTS times in all at most.
 REPRICED = (api.TRADE_RETCODE_REQUOTE, api.TRADE_RETCODE_PRICE_CHANGED, api.TRADE_RETCODE_PRICE_OFF)
 CLOSE_ATTEMPTS = 3
 # Retcodes after which nobody knows whether the trade server acted (the request timed out, or the
