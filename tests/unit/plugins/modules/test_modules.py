@@ -122,24 +122,27 @@ def test_mesh_probe_redis_names_target_and_cause_within_its_timeout():
     assert time.monotonic() - t0 < 0.5
 
 
-def fake_catalog():
+def fake_catalog(missing):
+    # The missing path lives under pytest's own tmp dir: "/nonexistent" exists on some machines
+    # (CI had one), and a test of the failing branch must not depend on the host's root.
     return [
         {"id": "a", "phase": 1, "phase_name": "Local", "name": "A", "kind": "python", "args": {"minimum": "3.0"}},
-        {"id": "b", "phase": 3, "phase_name": "Ports", "name": "B", "kind": "path", "args": {"path": "/nonexistent"}},
+        {"id": "b", "phase": 3, "phase_name": "Ports", "name": "B", "kind": "path", "args": {"path": str(missing)}},
         {"id": "x", "phase": 5, "phase_name": "Ext", "name": "X", "kind": "path", "args": {"path": "/"}, "extended": True},
     ]
 
 
-def test_mesh_verify_scores_partial_and_fails_naming_checks():
-    kind, res = run_module(mesh_verify, {"catalog": fake_catalog()})
+def test_mesh_verify_scores_partial_and_fails_naming_checks(tmp_path):
+    missing = tmp_path / "never-made"
+    kind, res = run_module(mesh_verify, {"catalog": fake_catalog(missing)})
     assert kind == "fail" and res["rc"] == 1 and res["total"] == 2 and res["passed"] == 1
-    assert "B (/nonexistent does not exist)" in res["msg"]
+    assert "B (%s does not exist)" % missing in res["msg"]
     assert res["extended"] == {"total": 1, "passed": 1, "ok": True}
     assert [p["passed"] for p in res["phases"]] == [1, 0]
 
 
-def test_mesh_verify_all_pass_is_rc0():
-    cat = fake_catalog()
+def test_mesh_verify_all_pass_is_rc0(tmp_path):
+    cat = fake_catalog(tmp_path / "never-made")
     cat[1]["args"]["path"] = "/"
     kind, res = run_module(mesh_verify, {"catalog": cat})
     assert kind == "exit" and res["rc"] == 0 and res["percent"] == 100.0 and res["status"] == "FULL MESH"
@@ -172,7 +175,7 @@ def test_catalog_rc_rules_and_secret_resolution():
 
 
 def test_mesh_report_writes_all_formats_atomically(tmp_path):
-    result = catalog.score(catalog.run_catalog(fake_catalog(), {}))
+    result = catalog.score(catalog.run_catalog(fake_catalog(tmp_path / "never-made"), {}))
     kind, res = run_module(mesh_report, {"result": result, "dest": str(tmp_path / "r"), "stamp": "20260101T000000Z"})
     assert kind == "exit"
     latest = json.loads((tmp_path / "r" / "latest.json").read_text())
