@@ -18,18 +18,35 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg"
 mkdir -p tests/output
-rm -f tests/output/lane-*.log tests/output/failed-*
+rm -f tests/output/lane-*.log tests/output/failed-* tests/output/.times-*
 start=$SECONDS
+# The machine's busy CPU (all processes, lab hosts included: their daemons are no step's
+# children), from /proc/stat's first line, in seconds.
+machine_cpu() { awk -v hz="$(getconf CLK_TCK)" 'NR == 1 { printf "%d", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat; }
+machine0=$(machine_cpu)
 exec 3>&1
+
+# CPU seconds (user + system) of this lane's finished child processes, from bash's `times`, left
+# in $cpu_now: a step's difference is what it cost the machine, which wall time under contention
+# hides. (`times` must run in this very shell: in a pipeline or $(...) it sees a subshell's.)
+child_cpu() {
+    times > "tests/output/.times-$lane"
+    cpu_now=$(awk 'NR == 2 {
+        n = split($1 " " $2, t, " "); s = 0
+        for (i = 1; i <= n; i++) { split(t[i], p, "m"); s += p[1] * 60 + p[2] }
+        printf "%d", s }' "tests/output/.times-$lane")
+}
 
 step() {
     local name=$1; shift
-    local t0=$SECONDS result
+    local t0=$SECONDS c0 result
+    child_cpu; c0=$cpu_now
     echo "===== $name"
     echo "[$lane $(date +%T)] $name ..." >&3
     if "$@"; then result=ok; else result=FAILED; echo "$name" >> "tests/output/failed-$lane"; fi
-    echo "===== $name: $result ($((SECONDS - t0)) s)"
-    echo "[$lane $(date +%T)] $name: $result ($((SECONDS - t0)) s)" >&3
+    child_cpu; local cpu=$((cpu_now - c0))
+    echo "===== $name: $result ($((SECONDS - t0)) s, CPU $cpu s)"
+    echo "[$lane $(date +%T)] $name: $result ($((SECONDS - t0)) s, CPU $cpu s)" >&3
 }
 
 lab_lane() {
@@ -81,7 +98,7 @@ for l in local mutation lab; do
     cat "tests/output/lane-$l.log"
 done
 failed=$(cat tests/output/failed-* 2>/dev/null | paste -sd, -)
-echo "make test: $((SECONDS - start)) s"
+echo "make test: $((SECONDS - start)) s; machine CPU busy $(( $(machine_cpu) - machine0 )) s of $(( (SECONDS - start) * $(nproc) )) s"
 if [ -n "$failed" ]; then
     echo "FAILED steps: $failed"
     exit 1
