@@ -100,8 +100,12 @@ bench-ops: lab-up
 chaos: lab-up
 	@$(BIN)/python tests/chaos/run_chaos.py
 
+# The tarball carries the runtime prebuilt in roles/mesh_runtime/files/ (no src/, no pyproject.toml:
+# a collection's roles read only inside the collection's own directories). DIST=dir to build elsewhere.
+DIST ?= dist
 build: setup
-	@$(BIN)/ansible-galaxy collection build --force --output-path dist .
+	@$(BIN)/python roles/mesh_runtime/files/pack_runtime.py --prebuild . > /dev/null
+	@$(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
 
 clean:
 	rm -rf dist build *.egg-info src/*.egg-info tests/output reports

@@ -1,4 +1,5 @@
 """The built collection tarball ships no lab secret and no developer file (galaxy.yml build_ignore)."""
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -9,16 +10,20 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 
-FORBIDDEN_EXACT = {"Makefile", ".gitignore", "ansible.cfg", "collections"}
+FORBIDDEN_EXACT = {"Makefile", ".gitignore", "ansible.cfg", "collections", "requirements.txt", "pyproject.toml"}
+# Issue 31's list: no lab suites, no molecule, no molecule config (it names the vault password file),
+# no development requirements; nor the other developer-only suites.
 FORBIDDEN_PREFIXES = ("inventory/lab/", "tests/output/", "reports/", "dist/", ".venv/", "collections/",
-                      "lab/", "molecule/", ".ci/")
+                      "lab/", "molecule/", ".ci/", ".config/", "tests/lab/", "tests/chaos/", "tests/bench/",
+                      "tests/mutation/", "tests/faults/", "tests/matrix/", "tests/typing/", "tests/galaxy/",
+                      # the runtime's sources ship packed, inside roles/mesh_runtime/files/
+                      "src/")
 
 
 @pytest.fixture(scope="module")
 def tarball(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "build", "--force",
-                    "--output-path", str(out), ROOT], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(["make", "-s", "build", "DIST=%s" % out], check=True, capture_output=True, cwd=ROOT)
     (path,) = out.glob("mt5crs-mesh-*.tar.gz")
     with tarfile.open(path) as tar:
         return path, tar.getnames()
@@ -29,6 +34,17 @@ def test_tarball_holds_no_lab_inventory_vault_password_or_developer_files(tarbal
     bad = [n for n in names if n in FORBIDDEN_EXACT or n.startswith(FORBIDDEN_PREFIXES)
            or n == "inventory/lab" or "vault-password" in n or n.endswith("vault.yml")]
     assert bad == [], bad
+
+
+def test_tarball_carries_the_runtime_prebuilt_in_its_role_identical_to_the_sources(tarball):
+    path, names = tarball
+    name = "roles/mesh_runtime/files/mt5mesh-runtime.tar"
+    assert name in names
+    spec = importlib.util.spec_from_file_location("pack_runtime", os.path.join(ROOT, "roles/mesh_runtime/files/pack_runtime.py"))
+    pack_runtime = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pack_runtime)
+    with tarfile.open(path) as tar:
+        assert tar.extractfile(name).read() == pack_runtime.source_bundle(ROOT)
 
 
 def test_tarball_ships_the_example_inventory_without_secrets(tarball):
