@@ -14,7 +14,7 @@ description:
   - Collects every M(mt5crs.mesh.mesh_verify) result of the run.
   - Prints, per vantage host, the phase table, the score and the failing checks, like the seed's log.
   - Ends with C(FULL MESH CONNECTED & OPERATIONAL) when a whole catalog (17 checks plus extended ones) passed and no host failed.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 requirements:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The filter mt5_positions and mt5_close_all share: the same positions are listed and closed.
+    # The filter mt5_positions_info and mt5_close_all share: the same positions are listed and closed.
     DOCUMENTATION = r'''
 options:
   symbol:

@@ -14,7 +14,7 @@ description:
   - Returns the controller's current working directory, where the user ran C(ansible-playbook).
   - The C(pipe) lookup cannot tell it, it runs its command in the playbook's directory.
   - The collection writes its reports there (C(reports/)), never inside an installed collection.
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 '''

@@ -2,7 +2,7 @@
 # Copyright: mt5crs maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The gateway's account through its REQ/REP commands (docs/trading.md), for the modules
-mt5_positions and mt5_close_all. One class does the talking; the modules only wire it up."""
+mt5_positions_info and mt5_close_all. One class does the talking; the modules only wire it up."""
 
 from __future__ import absolute_import, division, print_function
 

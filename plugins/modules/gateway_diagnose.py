@@ -15,7 +15,7 @@ description:
   - Runs on the gateway host and looks at the systemd unit, the process, the ports, the firewall and the protocol.
   - Returns one C(cause) (the first that explains the outage) and every finding in C(findings), plus the unit's last journal lines.
   - Read-only; the C(remediate_gateway.yml) playbook acts on the result.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

@@ -17,7 +17,7 @@ description:
   - The mesh roles run it first and run their tasks only when something differs, so a converged run costs one round trip per role
     instead of one per task. Drift is still repaired, because the real files are read, not a stamp.
   - Anything it cannot read counts as a difference, so the worst case is the role running in full.
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

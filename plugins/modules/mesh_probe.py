@@ -15,7 +15,7 @@ description:
   - Runs one probe of the mesh check catalog and reports C(is_available) with the cause, instead of failing.
   - Services are proven by their protocol, Redis C(PING), a PostgreSQL login, an HTTP status.
   - The same probes back M(mt5crs.mesh.mesh_verify), so one check behaves the same either way.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

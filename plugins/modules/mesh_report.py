@@ -15,7 +15,7 @@ description:
   - Writes timestamped reports of a M(mt5crs.mesh.mesh_verify) result into I(dest), plus C(latest.json), C(latest.xml) and C(latest.md).
   - Runs where the reports belong, usually the controller (C(delegate_to=localhost)).
   - Files are written to a temporary name and renamed, so a reader never sees half a report.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 options:

@@ -21,7 +21,7 @@ description:
   - Extended checks are scored apart and do not change C(rc).
   - Like any module that returns C(rc), the task fails when C(rc) is not 0, with a message naming each failing check and its cause.
   - Everything is returned either way; use C(failed_when) on C(checks is not defined) to only report.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

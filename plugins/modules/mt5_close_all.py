@@ -17,7 +17,7 @@ description:
   - Retries carry the same request id, so the gateway answers a retry with its first reply and never closes twice.
   - Fails when any matching position is still open afterwards, naming the host and the positions.
   - In check mode it lists what would be closed and closes nothing.
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
@@ -38,7 +38,7 @@ options:
       - "1-128 characters from C(A-Z a-z 0-9 . _ : -), as the gateway requires of every id."
     type: str
 seealso:
-  - module: mt5crs.mesh.mt5_positions
+  - module: mt5crs.mesh.mt5_positions_info
 '''
 
 EXAMPLES = r'''

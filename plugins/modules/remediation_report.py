@@ -17,7 +17,7 @@ description:
   - Runs where the report belongs, usually the controller (C(delegate_to=localhost)); there it writes in-process,
     without a module run.
   - Files are written to a temporary name and renamed, so a reader never sees half a report.
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 options:

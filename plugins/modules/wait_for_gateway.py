@@ -17,7 +17,7 @@ description:
   - Polls every I(sleep) seconds (at most 0.25), so a broker is seen within half a second of answering.
   - Each attempt's own timeout is clamped to the time left, so the deadline is kept.
   - For a long wait with visible progress, call it in short slices with C(until)/C(retries), see the examples.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

@@ -18,7 +18,7 @@ description:
   - A TCP connect is tried first, for at most 0.25 seconds. When it is refused (nothing listens on the port, or a firewall rejects it),
     it reports no events at once instead of after I(within).
   - The gateway publishes a heartbeat as soon as a new subscriber subscribes to heartbeats, so a live gateway answers in milliseconds.
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

@@ -18,7 +18,7 @@ description:
   - A TCP connect is tried first, for at most 0.25 seconds. When it is refused (nothing listens on the port, or a firewall rejects it),
     the broker is reported unavailable at once, with no ZeroMQ attempt, instead of after the whole I(timeout).
   - Reports availability instead of failing, like C(community.postgresql.postgresql_ping).
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:

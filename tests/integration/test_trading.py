@@ -230,7 +230,7 @@ def _committed(pg):
 
 
 def test_close_all_module_check_mode_lists_and_closes_nothing_then_closes_everything(tmp_path, monkeypatch):
-    from ansible_collections.mt5crs.mesh.plugins.modules import mt5_close_all, mt5_positions
+    from ansible_collections.mt5crs.mesh.plugins.modules import mt5_close_all, mt5_positions_info
     from support.module_harness import patch_exits, run_module
     patch_exits(monkeypatch)
     gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading")
@@ -238,7 +238,7 @@ def test_close_all_module_check_mode_lists_and_closes_nothing_then_closes_everyt
         for i in range(3):
             assert gw(id="m%d" % i, **BUY)["ok"]
         args = {"host": "127.0.0.1", "port": gw.rep, "timeout": 3.0}
-        kind, listed = run_module(mt5_positions, args)
+        kind, listed = run_module(mt5_positions_info, args)
         assert kind == "exit" and listed["count"] == 3
         kind, dry = run_module(mt5_close_all, dict(args, _ansible_check_mode=True))
         assert kind == "exit" and len(dry["would_close"]) == 3 and dry["closed"] == [] and dry["changed"]

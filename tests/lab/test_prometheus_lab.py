@@ -39,6 +39,7 @@ def prometheus(mesh, tmp_path):
     conf = tmp_path / "prometheus"
     deploy = lab.playbook("monitoring.yml", "-e", "mesh_monitoring_hosts=localhost", "-e", "ansible_connection=local",
                           "-e", "mesh_monitoring_config_dir=%s" % conf, "-e", "mesh_monitoring_manage_service=false",
+                          "-e", "mesh_monitoring_manage_config=true",
                           "-e", '{"mesh_monitoring_nexus_targets": ["127.0.0.1:9110"]}')
     assert deploy.returncode == 0, deploy.stdout[-3000:]
     proc = subprocess.Popen(["ip", "netns", "exec", NETNS, "prometheus", "--config.file=%s" % (conf / "prometheus.yml"),

@@ -9,7 +9,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
 from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, host_state, mesh_probe, mesh_report, mesh_verify,
-                                                             mt5_close_all, mt5_positions, remediation_report, wait_for_gateway,
+                                                             mt5_close_all, mt5_positions_info, remediation_report, wait_for_gateway,
                                                              zmq_heartbeat, zmq_ping)
 from support.module_harness import run_module
 
@@ -42,7 +42,7 @@ TRADE_FILTERS = ([dict(symbol=s) for s in ("", "EUR USD", "EURUSD\n", "x" * 40, 
                  + [dict(magic=m) for m in (-1, 2 ** 63, "x")])
 
 CASES = {
-    mt5_positions: gateway_cases(TRADE_FILTERS),
+    mt5_positions_info: gateway_cases(TRADE_FILTERS),
     mt5_close_all: gateway_cases(TRADE_FILTERS + [dict(client_id=c) for c in ("", "a\nb", "x" * 200)]),
     zmq_ping: gateway_cases([dict(retries=r) for r in (0, -5, 10 ** 6, "x")]),
     zmq_heartbeat: gateway_cases([dict(min_messages=m) for m in (0, -1, 10 ** 9)] + [dict(within=w) for w in BAD_SECONDS]),

@@ -9,12 +9,12 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: mt5_positions
+module: mt5_positions_info
 short_description: List the open positions of the MetaTrader 5 account behind a mesh gateway
 description:
   - Sends the mesh protocol C(positions) command to the gateway REQ/REP socket and returns the open positions.
   - Read-only, works whether trading is on or off on the gateway.
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - mt5crs maintainers (@mt5crs)
 extends_documentation_fragment:
@@ -27,7 +27,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Open positions on the gateway
-  mt5crs.mesh.mt5_positions:
+  mt5crs.mesh.mt5_positions_info:
     host: "{{ mesh_gtw_address }}"
   register: open_positions
 '''
