@@ -165,6 +165,18 @@ cmd_up() {
     log "up: inf=$(lab_addr inf) gtw=$(lab_addr gtw) hub=$(lab_addr hub) (key $key)"
 }
 
+cmd_retire_gateways() {
+    # The extra gateways (gtw2 .. gtw9) leave: their containers stop, and the lab inventory
+    # (inventory/lab/hosts_gateways.sh reads the pid files) describes one gateway again.
+    local i
+    for ((i = 2; i <= 9; i++)); do
+        [ -e "$LAB_RUN/gtw$i.pid" ] || [ -e "/run/netns/mt5-gtw$i" ] || continue
+        kill_pidfile "$LAB_RUN/gtw$i.pid"
+        netns_down "gtw$i"
+        log "retired gtw$i"
+    done
+}
+
 more_gateways_up() {
     # A lab that is up but lacks gateways LAB_GATEWAYS asks for: boot only those (the hosts
     # that run keep their state).
@@ -257,5 +269,6 @@ case "${1:-}" in
     ssh) shift; h=$1; shift; host_ssh "$h" "$@" ;;
     sim-up) shift; cmd_sim_up "$@" ;;
     sim-down) cmd_sim_down ;;
-    *) echo "usage: $0 up|down|status|ssh HOST [CMD]|sim-up N|sim-down" >&2; exit 2 ;;
+    retire-gateways) cmd_retire_gateways ;;
+    *) echo "usage: $0 up|down|status|ssh HOST [CMD]|sim-up N|sim-down|retire-gateways" >&2; exit 2 ;;
 esac

@@ -48,6 +48,9 @@ def retire(extra):
         lab.sh("inf", "systemctl disable --now mt5mesh-nexus@%s.service; rm -f /etc/mt5mesh/nexus-%s.yml" % (name, name),
                check=False)
         lab.sh(name, "systemctl disable --now mt5mesh-gateway.service", check=False)
+    # Their hosts too: the lab inventory describes the running lab, so it has one gateway again.
+    subprocess.run(["bash", os.path.join(lab.ROOT, "lab", "lab.sh"), "retire-gateways"], capture_output=True,
+                   timeout=120, check=False)
 
 
 def set_rate(host, rate):
