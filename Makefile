@@ -15,7 +15,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test check test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops
+	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops release
 
 setup: apt venv
 
@@ -106,6 +106,10 @@ DIST ?= dist
 build: setup
 	@$(BIN)/python roles/mesh_runtime/files/pack_runtime.py --prebuild . > /dev/null
 	@$(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
+
+# A release: galaxy.yml's version, CHANGELOG.rst from the fragments, a commit and a tag (docs/development.md).
+release: setup
+	@bash tools/release.sh "$(VERSION)"
 
 clean:
 	rm -rf dist build *.egg-info src/*.egg-info tests/output reports
