@@ -145,9 +145,13 @@ def main():
         print("mutation: sources and tests unchanged since the kept run (key %s): its results are scored" % key[:12])
     else:
         shutil.rmtree(os.path.join(ROOT, "mutants"), ignore_errors=True)
+        # No pytest plugin from entry points (hypothesis's and platformdirs'): loading them is 20% of
+        # a short mutant's run, and no test needs them (same verdicts for all 1 394 protocol
+        # mutants; 10.6 -> 12.9 mutants/s, with the builtin plugins pyproject turns off).
+        env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
                                str(os.cpu_count() or 2)] + names, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=3600, check=False)
+                              stderr=subprocess.PIPE, text=True, timeout=3600, check=False, env=env)
         if proc.returncode != 0:
             # mutmut reports a failing clean run (a test that fails unmutated) on stdout.
             print("mutmut run failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-4000:], proc.stderr[-3000:]))
