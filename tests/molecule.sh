@@ -9,9 +9,12 @@ rc=0
 for s in default mesh_stores gateway_broker nexus_daemon curve e2e remediation multi_gateway; do
     [ -f "molecule/$s/molecule.yml" ] || continue
     echo "--- molecule test -s $s"
+    t0=$SECONDS
     if ! molecule test -s "$s"; then
-        echo "--- molecule scenario $s FAILED"
+        echo "--- molecule scenario $s FAILED ($((SECONDS - t0)) s)"
         rc=1
+    else
+        echo "--- molecule scenario $s: ok ($((SECONDS - t0)) s)"
     fi
 done
 exit $rc
