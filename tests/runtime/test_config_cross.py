@@ -47,3 +47,24 @@ def test_the_new_gateway_settings_have_their_documented_bounds():
     assert (opts["journal_max_mb"].default, opts["journal_max_mb"].low) == (2048, 64)
     assert (opts["journal_segment_mb"].default, opts["journal_segment_mb"].low) == (32, 1)
     assert opts["allow_insecure_trading"].default is False and opts["allow_insecure_trading"].kind is bool
+
+
+@pytest.mark.parametrize("values,problem", [
+    ({"curve_client_key": "/c"}, "curve_server_key: CURVE needs both keys; curve_client_key is set but curve_server_key is not"),
+    ({"curve_server_key": "/s"}, "curve_client_key: CURVE needs both keys; curve_server_key is set but curve_client_key is not"),
+    ({"curve_client_key": "/c", "curve_server_key": "/s"}, None),
+    ({}, None),
+])
+def test_nexus_curve_needs_both_keys_or_neither(values, problem):
+    from mt5mesh.nexus.schema_config import problems as nexus_problems
+    assert nexus_problems(values) == problem
+
+
+def test_nexus_with_a_curve_client_key_and_no_server_key_exits_2_with_one_line(capsys):
+    from mt5mesh.nexus.main import main
+    with pytest.raises(SystemExit) as e:
+        main(["--curve-client-key", "/etc/mt5mesh/curve/client.key_secret"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert err.endswith(": invalid configuration: curve_server_key: CURVE needs both keys; "
+                        "curve_client_key is set but curve_server_key is not\n")

@@ -6,7 +6,7 @@ import psycopg2
 
 from mt5mesh.nexus.daemon import Nexus
 from mt5mesh.config import load
-from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus.schema_config import SCHEMA, problems
 from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
@@ -38,7 +38,7 @@ def init_all(cfg):
 
 
 def main(argv=None):
-    cfg, args = load(__doc__, SCHEMA, argv, add_actions)
+    cfg, args = load(__doc__, SCHEMA, argv, add_actions, cross=problems)
     log = setup_logging("mt5mesh-nexus", cfg["log_level"])
 
     def go():

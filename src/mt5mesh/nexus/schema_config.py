@@ -56,3 +56,14 @@ SCHEMA = (
     Option("log_level", str, "INFO", "log level", choices=LEVELS),
 )
 SECRET_KEYS = tuple(o.name for o in SCHEMA if o.secret)
+
+
+def problems(cfg):
+    """What is wrong with a valid nexus config as a whole (pure): one message, or None.
+    CURVE needs both keys: the client's secret key alone (or the gateway's public key alone)
+    would fail deep in the socket set-up with a traceback, long after the config was read."""
+    client, server = cfg.get("curve_client_key"), cfg.get("curve_server_key")
+    if bool(client) != bool(server):
+        given, missing = ("curve_client_key", "curve_server_key") if client else ("curve_server_key", "curve_client_key")
+        return "%s: CURVE needs both keys; %s is set but %s is not" % (missing, given, missing)
+    return None
