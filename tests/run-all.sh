@@ -3,15 +3,15 @@
 # run shows everything; the exit status is non-zero if any step failed.
 #
 # Three lanes run at once, because they wait on different things:
-#   lab:      the lab, the lab tests, molecule (mostly waiting on containers and ssh), then the
-#             unit, runtime and integration tests (loopback only, their own ports and directories);
-#   local:    static checks, the matrix, galaxy-importer, ansible-test;
+#   lab:      the lab, the lab tests, molecule (mostly waiting on containers and ssh);
+#   local:    static checks, the matrix, galaxy-importer, ansible-test, then the unit, runtime and
+#             integration tests (loopback only, their own ports and directories);
 #   mutation: mutmut (it works on its own copy in mutants/, which lint and the build ignore).
 # Measured 2026-12-07 with mutation at the end of the local lane: lab lane 24.0 min, local lane
 # 29.5 min (7.1 min of static steps, then mutation 22.3 min), CPU busy 1.5 of 2 cores on average;
 # mutation now starts at once, in its own lane, to use the idle core.
 # Each lane writes tests/output/lane-<name>.log; a line per step start and end is shown as it
-# happens, and the logs are printed whole at the end (the lab lane last, so pytest's summary
+# happens, and the logs are printed whole at the end (the local lane last, so pytest's summary
 # closes the output). Mutation and the static checks run niced: the timed tests come first.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,8 +56,6 @@ lab_lane() {
     # into ~/.ansible/collections, which must not happen while the local lane's ansible-lint runs.
     step "pytest (lab)" pytest -ra tests/lab --junitxml=tests/output/pytest-lab.xml
     step "molecule" bash tests/molecule.sh
-    # pytest last, so its closing summary line is what CI shows at the end.
-    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 local_lane() {
@@ -74,6 +72,10 @@ local_lane() {
     step "ansible-core matrix (lowest and highest of meta/runtime.yml)" nice -n 10 bash tests/matrix/run.sh
     step "galaxy-importer on the built tarball (no error, no warning)" nice -n 10 bash tests/galaxy/run.sh
     step "ansible-test units and integration (the collection tree)" bash tests/ansible_test.sh
+    # pytest here, after the static checks (7-8 min): the lab lane was the longest with it
+    # (18.8 min on 2026-12-07, this lane 7.6). Loopback only, its own ports and directories, so it
+    # runs beside molecule. Last, so its closing summary line is what CI shows at the end.
+    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 mutation_lane() {
@@ -92,7 +94,7 @@ local_pid=$!
 mutation_lane > tests/output/lane-mutation.log 2>&1 &
 mutation_pid=$!
 wait $lab_pid $local_pid $mutation_pid
-for l in local mutation lab; do
+for l in lab mutation local; do
     echo
     echo "################ lane $l (tests/output/lane-$l.log)"
     cat "tests/output/lane-$l.log"
