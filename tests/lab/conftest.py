@@ -8,6 +8,10 @@ from support import lab
 def mesh():
     if lab.sh("inf", "true", check=False).returncode != 0:
         pytest.fail("the lab is not up: run `make lab-up` (make test does it)")
+    # The lab tests are written for one gateway, and the lab inventory describes the running lab:
+    # a gtw2 left booted by an interrupted multi_gateway scenario goes first.
+    import subprocess
+    subprocess.run(["bash", lab.ROOT + "/lab/lab.sh", "retire-gateways"], capture_output=True, timeout=120, check=False)
     proc = lab.playbook("establish_mesh.yml")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert proc.stdout.rstrip().endswith("FULL MESH CONNECTED & OPERATIONAL"), proc.stdout[-1500:]
