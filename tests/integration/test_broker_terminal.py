@@ -6,10 +6,7 @@ The terminal is the issue's acceptance profile: EURUSD Instant execution FOK onl
 IOC only, USDJPY Market FOK or IOC; a UTC+2 server clock that nobody configures; 50-100 ms per
 order at the trade server. Bounded in time; loopback only."""
 import json
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,58 +15,9 @@ import zmq
 
 from support import gateway_proc
 from support.servers import Service, free_port, wait_until
+from support.strict_terminal import StrictServer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SERVER = os.path.join(ROOT, "tests", "support", "strict_rpyc_server.py")
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY")
-
-
-class Terminal:
-    """The strict terminal's rpyc server process; restartable with the very same tick history."""
-
-    def __init__(self, rate=20.0):
-        self.port, self.anchor, self.rate, self.proc = free_port(), time.time() - 30, rate, None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen([sys.executable, SERVER, str(self.port), "--anchor", repr(self.anchor),
-                                      "--rate", str(self.rate)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._up, 15, "strict terminal on rpyc")
-
-    def _up(self):
-        self.link().close()
-        return True
-
-    def link(self):
-        import rpyc  # pylint: disable=import-outside-toplevel
-        return rpyc.classic.connect("127.0.0.1", self.port)
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def history(self, symbol):
-        """Every tick the terminal holds for `symbol` as (time_msc, bid, ask), by value."""
-        conn = self.link()
-        try:
-            conn.execute("import MetaTrader5")
-            return [tuple(r) for r in json.loads(conn.eval(
-                "__import__('json').dumps([(t.time_msc, t.bid, t.ask) for t in MetaTrader5.terminal.history[%r]])"
-                % symbol))]
-        finally:
-            conn.close()
-
-    def run(self, code):
-        conn = self.link()
-        try:
-            conn.execute("import MetaTrader5")
-            conn.execute(code)
-        finally:
-            conn.close()
 
 
 class Sub(threading.Thread):
@@ -107,7 +55,7 @@ def call(rep, timeout=10.0, **req):
 
 @pytest.fixture
 def mesh(tmp_path):
-    terminal = Terminal()
+    terminal = StrictServer()
     rep, pub = free_port(), free_port()
     gw = Service("mt5mesh-gateway", ["--rep", "tcp://127.0.0.1:%d" % rep, "--pub", "tcp://127.0.0.1:%d" % pub,
                                      "--heartbeat", 0.2, "--journal", tmp_path / "journal", "--terminal", "mt5linux",

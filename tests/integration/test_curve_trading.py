@@ -1,4 +1,4 @@
-"""Who may change the account, with CURVE on (real gateway, paper terminal, real ZeroMQ CURVE on
+"""Who may change the account, with CURVE on (real gateway, the strict terminal over rpyc, real ZeroMQ CURVE on
 loopback): an authenticated client may close_all with trading off, each client's ids are its own,
 and the published events carry neither id nor key."""
 import json
@@ -59,7 +59,7 @@ def test_with_curve_the_same_id_from_two_clients_is_two_orders_and_a_retry_is_ea
     finally:
         alice.close()
         bob.close()
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_with_curve_and_trading_off_an_authenticated_client_may_close_all_but_not_open(tmp_path):
@@ -73,7 +73,9 @@ def test_with_curve_and_trading_off_an_authenticated_client_may_close_all_but_no
     finally:
         alice.close()
         gw.svc.stop()
-    gw = Gateway(tmp_path, "--curve-secret-key", ssec, "--curve-allowed-dir", allowed, journal=journal)
+    first = gw  # its terminal holds the account: the next gateway meets the same one
+    gw = Gateway(tmp_path, "--curve-secret-key", ssec, "--curve-allowed-dir", allowed, journal=journal,
+                 terminal=first.terminal)
     alice = CurveClient(gw.rep, alice_sec, spub)
     try:
         refused = alice(id="o-3", **BUY)
@@ -84,3 +86,4 @@ def test_with_curve_and_trading_off_an_authenticated_client_may_close_all_but_no
     finally:
         alice.close()
         gw.svc.stop()
+        first.stop()

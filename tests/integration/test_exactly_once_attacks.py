@@ -1,6 +1,6 @@
 """One id, one fill, whatever a client, a full disk or a crash does: the attacks of the issue as
-tests against a real gateway process (paper terminal, loopback, --trading --allow-insecure-trading
-unless a test says otherwise). Each test's name states the property it asserts. Every loop is
+tests against a real gateway process (in front of the strict terminal over rpyc, on loopback,
+--trading --allow-insecure-trading unless a test says otherwise). Each test's name states the property it asserts. Every loop is
 bounded in count and time."""
 import json
 import os
@@ -24,7 +24,7 @@ def stopping(gw):
             return gw
 
         def __exit__(self, *exc):
-            gw.svc.stop()
+            gw.stop()
     return _Stop()
 
 
@@ -40,7 +40,7 @@ def test_10050_close_all_with_fresh_ids_from_another_client_do_not_make_a_filled
         assert all(r["ok"] and r["closed"] == [] for r in replies)  # nothing to close: nothing kept
         again = gw(id="victim-1", **BUY)
         assert again == first
-        assert len(gw(cmd="positions")["positions"]) == 1
+        assert len(gw(cmd="positions")["positions"]) == 1 and gw.terminal.calls("order_send") == 1
         assert gw(cmd="status")["trading"]["kept"] == 1
 
 
@@ -148,7 +148,8 @@ def test_60_unread_history_deals_over_40000_deals_grow_rss_by_less_than_64mib_an
     now = time.time() - 3600
     with open(journal / "paper-account.jsonl", "w") as f:
         f.writelines(_deal_line(100001 + i, now + i * 0.05) for i in range(40000))
-    with stopping(Gateway(tmp_path, *TRADE, journal=str(journal))) as gw:
+    # Paper: 40000 deals are written into its account file; a broker's history is not ours to fill.
+    with stopping(Gateway(tmp_path, *TRADE, journal=str(journal), terminal="paper")) as gw:
         time.sleep(1.0)
         rss0 = gw.rss_mib()
         socks = []
@@ -201,12 +202,14 @@ def test_a_torn_last_record_keeps_the_epoch_through_two_restarts_and_a_retried_i
         assert not [n for n in os.listdir(gw.journal) if n.startswith("corrupt-")]
         gw.start()
         assert len(gw(cmd="positions")["positions"]) == 1
+        assert gw.terminal.calls("order_send") == 1
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_a_flipped_bit_in_the_oldest_segment_costs_the_epoch_but_a_retried_id_does_not_fill_again(tmp_path):
-    gw = Gateway(tmp_path, *TRADE, "--journal-segment-mb", 1, rate=4000)
+    # Paper: three 1 MB segments need 4000 ticks a second, far above what the strict terminal makes.
+    gw = Gateway(tmp_path, *TRADE, "--journal-segment-mb", 1, rate=4000, terminal="paper")
     try:
         wait_until(lambda: len(_segments(gw.journal)) >= 3, 60, "three journal segments")
         first = gw(id="flip-1", **BUY)
@@ -225,7 +228,7 @@ def test_a_flipped_bit_in_the_oldest_segment_costs_the_epoch_but_a_retried_id_do
         assert len(gw(cmd="positions")["positions"]) == 1
         assert gw(cmd="status")["trading"]["order_log"]["ok"] is True
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root (CI runs as root)")
@@ -251,13 +254,16 @@ def test_on_a_full_filesystem_an_order_is_refused_the_terminal_never_sees_it_and
         refused = gw(id="full-1", **BUY)
         assert refused["ok"] is False and "the terminal was not asked" in refused["error"]
         assert gw(cmd="positions")["positions"] == []
-        assert gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"] == []
+        assert [d["type"] for d in gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"]] \
+            == ["balance"]
+        assert gw.terminal.calls("order_send") == 0
         assert gw.svc.proc.poll() is None and gw(cmd="ping")["ok"]
         os.unlink(filler)
         wait_until(lambda: gw(cmd="status")["healthy"] is True, 15, "the gateway healthy once space returns")
         filled = gw(id="full-1", **BUY)
         assert filled["ok"] and len(gw(cmd="positions")["positions"]) == 1
+        assert gw.terminal.calls("order_send") == 1
     finally:
         if gw is not None:
-            gw.svc.stop()
+            gw.stop()
         subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -1,4 +1,5 @@
-"""Trading through a real gateway process on the paper terminal, on loopback: the issue's
+"""Trading through a real gateway process in front of a broker's terminal (the strict terminal over
+rpyc, on a UTC+2 server clock), on loopback: the issue's
 acceptance as a plain pyzmq REQ client sees it, exactly-once orders across a lost reply and a
 SIGKILL, and the journal that keeps the epoch. Bounded in time and count."""
 import json
@@ -28,11 +29,12 @@ def test_order_send_fills_once_and_a_retry_with_the_same_id_gets_the_first_reply
         assert closed["ok"] and closed["retcode"] == 10009 and len(closed["closed"]) == 1 and closed["failed"] == []
         assert gw(cmd="positions")["positions"] == []
         deals = gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"]
-        assert [d["entry"] for d in deals] == ["in", "out"] and deals[1]["position"] == first["position"]
+        assert [(d["type"], d["entry"]) for d in deals] == [("balance", "in"), ("buy", "in"), ("sell", "out")]
+        assert deals[2]["position"] == first["position"] and deals[0]["profit"] == 10000.0  # the deposit
         info = gw(cmd="symbol_info", symbol="EURUSD")
         assert info["ok"] and info["volume_step"] == 0.01 and info["digits"] == 5 and info["ask"] > info["bid"]
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_a_reused_id_with_a_different_request_is_refused_and_sends_nothing(tmp_path):
@@ -43,7 +45,7 @@ def test_a_reused_id_with_a_different_request_is_refused_and_sends_nothing(tmp_p
         assert not other["ok"] and "already used for a different request" in other["error"]
         assert len(gw(cmd="positions")["positions"]) == 1
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_bad_order_fields_are_refused_naming_the_field_before_the_terminal(tmp_path):
@@ -62,19 +64,21 @@ def test_bad_order_fields_are_refused_naming_the_field_before_the_terminal(tmp_p
         no_id = gw(**BUY)
         assert not no_id["ok"] and "needs an 'id'" in no_id["error"]
         assert gw(cmd="positions")["positions"] == []
-        assert gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"] == []
+        assert [d["type"] for d in gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"]] \
+            == ["balance"]
+        assert gw.terminal.calls("order_send") == 0
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_with_trading_off_and_no_curve_anonymous_kill_switch_and_close_all_leave_every_position_open(tmp_path):
     journal = str(tmp_path / "journal")
-    gw = Gateway(tmp_path, "--trading", "--allow-insecure-trading", journal=journal)
+    first = Gateway(tmp_path, "--trading", "--allow-insecure-trading", journal=journal)
     for i in range(8):
-        assert gw(id="open-%d" % i, **BUY)["ok"]
-    gw.svc.stop()
+        assert first(id="open-%d" % i, **BUY)["ok"]
+    first.svc.stop()
     for flags in ((), ("--allow-insecure-trading",)):  # trading off, with or without the flag
-        gw = Gateway(tmp_path, *flags, journal=journal)  # same account (kept beside the journal)
+        gw = Gateway(tmp_path, *flags, journal=journal, terminal=first.terminal)  # the same account
         try:
             refused = gw(id="open-x", **BUY)
             assert refused == {"ok": False, "error": "trading is disabled on this gateway", "id": "open-x"}
@@ -88,11 +92,14 @@ def test_with_trading_off_and_no_curve_anonymous_kill_switch_and_close_all_leave
             assert status["enabled"] is False and status["unauthorized"] == 2
         finally:
             gw.svc.stop()
+    assert first.terminal.calls("order_send") == 8
+    first.stop()
 
 
 def test_trading_without_curve_and_without_the_flag_exits_2_naming_allow_insecure_trading(tmp_path):
     import subprocess
     import sys
+    # Refused while the config is read, before any terminal: the paper one is named only to be complete.
     out = subprocess.run([sys.executable, "-m", "mt5mesh.gateway.main", "--terminal", "paper", "--trading",
                           "--journal", str(tmp_path / "j"), "--rep", "tcp://127.0.0.1:%d" % free_port(),
                           "--pub", "tcp://127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=60, check=False)
@@ -146,10 +153,11 @@ def test_a_lost_reply_retried_by_the_lazy_pirate_client_gives_one_deal_and_one_p
         assert gw(cmd="status")["trading"]["retried"] == 1
         assert len(gw(cmd="positions")["positions"]) == 1
         deals = gw(cmd="history_deals", **{"from": 0, "to": time.time() + 60})["deals"]
-        assert [d["ticket"] for d in deals] == [reply["deal"]]
+        assert [d["ticket"] for d in deals if d["type"] != "balance"] == [reply["deal"]]
+        assert gw.terminal.calls("order_send") == 1
     finally:
         proxy.running = False
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_kill_9_keeps_the_epoch_replay_runs_across_it_and_a_retry_is_still_recognised(tmp_path):
@@ -177,7 +185,7 @@ def test_kill_9_keeps_the_epoch_replay_runs_across_it_and_a_retry_is_still_recog
         assert [(t["trade"], t["client_ref"], t["deal"]) for t in trades] == [("fill", first["client_ref"], first["deal"])]
         assert "client_id" not in trades[0] and "before-kill" not in json.dumps(trades)
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_a_second_gateway_on_a_journal_in_use_refuses_to_start(tmp_path):
@@ -189,7 +197,7 @@ def test_a_second_gateway_on_a_journal_in_use_refuses_to_start(tmp_path):
         assert other.proc.wait(15) == 2
         assert "is in use by another gateway" in other.output()
     finally:
-        gw.svc.stop()
+        gw.stop()
 
 
 def test_every_fill_lands_in_inf_deals_exactly_once_with_its_order(tmp_path, clean_stores):
@@ -204,7 +212,7 @@ def test_every_fill_lands_in_inf_deals_exactly_once_with_its_order(tmp_path, cle
     try:
         wait_until(lambda: _committed(pg) > 0, 30, "nexus writes ticks")
         replies = [gw(id="o%d" % i, **dict(BUY, side="buy" if i % 2 else "sell")) for i in range(6)]
-        replies.append(gw(id="broke", **dict(BUY, volume=10.0)))  # 10 lots: the paper account has no money for it
+        replies.append(gw(id="broke", **dict(BUY, volume=10.0)))  # 10 lots: the account has no money for it
         replies.append(gw(id="flat", cmd="close_all"))
         assert all(r["ok"] for r in replies[:6]) and replies[6]["retcode"] == 10019 and replies[7]["ok"]
         target = gw(cmd="ping")["seq"]
@@ -220,7 +228,7 @@ def test_every_fill_lands_in_inf_deals_exactly_once_with_its_order(tmp_path, cle
         assert query("SELECT count(*) FROM deals")[0][0] == 12
     finally:
         nx.stop()
-        gw.svc.stop()
+        gw.stop()
 
 
 def _committed(pg):
@@ -248,4 +256,4 @@ def test_close_all_module_check_mode_lists_and_closes_nothing_then_closes_everyt
         assert all(c["retcode"] == 10009 and c["price"] > 0 for c in real["closed"])
         assert gw(cmd="positions")["positions"] == []
     finally:
-        gw.svc.stop()
+        gw.stop()

@@ -1,4 +1,5 @@
-"""A real gateway process on the paper terminal, on loopback, and plain REQ clients for it."""
+"""A real gateway process on loopback, in front of the strict terminal over rpyc (or, where a test
+says why, the paper terminal), and plain REQ clients for it."""
 import json
 import os
 import time
@@ -6,6 +7,7 @@ import time
 import zmq
 
 from support.servers import Service, free_port, wait_until
+from support.strict_terminal import StrictServer
 
 BUY = {"cmd": "order_send", "symbol": "EURUSD", "side": "buy", "volume": 0.10}
 
@@ -44,14 +46,35 @@ class Client:
 
 
 class Gateway:
-    def __init__(self, tmp_path, *extra, journal=None, rate=500):
+    """A gateway process on loopback, in front of `terminal`:
+
+    * "strict" (the default): a broker's terminal as the gateway meets it with `--terminal
+      mt5linux`, the strict terminal over rpyc on a UTC+2 server clock, 1-3 ms an order;
+    * "paper": the forgiving paper terminal, only where a test says why;
+    * a running StrictServer, shared: a gateway started again meets the same account, as it
+      would at a broker. Its owner stops it.
+    """
+
+    def __init__(self, tmp_path, *extra, journal=None, rate=500, terminal="strict"):
         self.rep, self.pub = free_port(), free_port()
         self.journal = journal or str(tmp_path / "journal")
-        self.args = ["--terminal", "paper", "--symbols", "EURUSD,GBPUSD", "--rate", rate, "--heartbeat", 0.2,
-                     "--rep", "tcp://127.0.0.1:%d" % self.rep, "--pub", "tcp://127.0.0.1:%d" % self.pub,
-                     "--journal", self.journal] + list(extra)
+        self.terminal, self.owns_terminal = terminal, terminal == "strict"
+        if terminal == "paper":
+            source = ["--terminal", "paper", "--symbols", "EURUSD,GBPUSD", "--rate", rate]
+        else:
+            if self.owns_terminal:
+                # Ten ticks a second per symbol, each a step of a few points: an order priced a
+                # few ms before it reaches the trade server is almost never requoted.
+                self.terminal = StrictServer(rate=10.0, latency=(0.001, 0.003))
+            source = self.terminal.gateway_args(["EURUSD", "GBPUSD"])
+        self.args = source + ["--heartbeat", 0.2, "--rep", "tcp://127.0.0.1:%d" % self.rep,
+                              "--pub", "tcp://127.0.0.1:%d" % self.pub, "--journal", self.journal] + list(extra)
         self.tmp = str(tmp_path)
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self._stop_terminal()
+            raise
 
     def start(self):
         self.svc = Service("mt5mesh-gateway", self.args, self.tmp)
@@ -66,6 +89,17 @@ class Gateway:
         else:
             self.svc.stop()
         self.start()
+
+    def stop(self):
+        """The gateway, then the terminal it started (a shared one stays up)."""
+        try:
+            self.svc.stop()
+        finally:
+            self._stop_terminal()
+
+    def _stop_terminal(self):
+        if self.owns_terminal:
+            self.terminal.stop()
 
     def __call__(self, **req):
         return call(self.rep, **req)
