@@ -1,5 +1,5 @@
 """Who may change the account, each client's own id space, and the order log's part in refusing
-orders: trading.py with the paper terminal in process (no sockets, no CURVE: ``client`` is the
+orders: trading.py with the strict terminal in process (a broker's rules; no sockets, no CURVE: ``client`` is the
 public key CURVE would hand the broker, None an anonymous peer)."""
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 from mt5mesh.gateway import trading
 from mt5mesh.gateway.orderlog import LOG, OrderLog, OrderLogError
 from mt5mesh.gateway.terminal import api
-from mt5mesh.gateway.terminal.paper import PaperTerminal
+from mt5mesh.gateway.terminal.strict import StrictTerminal
 from mt5mesh.gateway.trading import DISABLED, Limits, Trader
 from mt5mesh.wire import protocol
 
@@ -36,16 +36,17 @@ class Clock:
 
 
 def make(enabled=True, allow_insecure=False, positions=0, orders=None, clock=None, **limits):
-    """A trader on the paper terminal with ``positions`` EURUSD buys already open (made on the
+    """A trader on the strict terminal with ``positions`` EURUSD buys already open (made on the
     terminal itself); ``sent`` records what the trader asks the terminal to do from then on."""
-    mt5 = PaperTerminal(["EURUSD", "GBPUSD"], rate=1000, seed=1, clock=Clock(1767139200.0))
+    mt5 = StrictTerminal(seed=1, clock=Clock(1767139200.0))
     mt5.initialize()
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
     mt5.clock.now += 0.5
-    for _i in range(positions):
+    for _i in range(positions):  # EURUSD is Instant execution: Fill or Kill at the current price
         assert mt5.order_send({"action": api.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
-                               "type": api.ORDER_TYPE_BUY}).retcode == api.TRADE_RETCODE_DONE
+                               "type": api.ORDER_TYPE_BUY, "price": mt5.symbol_info("EURUSD").ask,
+                               "type_filling": api.ORDER_FILLING_FOK}).retcode == api.TRADE_RETCODE_DONE
     sent, events = [], []
     real_send = mt5.order_send
 

@@ -1,19 +1,20 @@
 """trading.py, exactly: every field of every reply and trade event, the request each command sends
-the terminal, the counters, and the reads, with the paper terminal in process on a fixed clock
-(so prices are known). What a client and nexus see must not drift silently."""
+the terminal, the counters, and the reads, with the strict terminal in process (a broker's rules,
+a UTC+2 server clock) on a fixed clock (so prices are known). What a client and nexus see must not drift silently."""
 
 import pytest
 
 from mt5mesh.gateway import trading
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogDamaged
 from mt5mesh.gateway.terminal import api
-from mt5mesh.gateway.terminal.paper import PaperTerminal
+from mt5mesh.gateway.terminal.strict import StrictTerminal
 from mt5mesh.gateway.trading import Limits, Trader
 from mt5mesh.wire import protocol
 
 BUY = {"cmd": "order_send", "symbol": "EURUSD", "side": "buy", "volume": 0.1}
 T0 = 1767139200.0
-T = T0 + 0.5  # the paper clock once the market has a spread: also the order log's clock
+T = T0 + 0.5  # the terminal's clock once the market has a spread: also the order log's clock
+OFFSET = 7200  # the trade server's clock is UTC+2, as the gateway learns it from ticks
 
 
 class Clock:
@@ -25,13 +26,13 @@ class Clock:
 
 
 def make(enabled=True, clock=lambda: 0.0, allow_insecure=True, orders=None, **limits):
-    """A trader on the paper terminal; anonymous peers may trade (allow_insecure) unless told."""
-    paper_clock = Clock()
-    mt5 = PaperTerminal(["EURUSD", "GBPUSD"], rate=1000, seed=1, clock=paper_clock)
+    """A trader on the strict terminal; anonymous peers may trade (allow_insecure) unless told."""
+    clock_ = Clock()
+    mt5 = StrictTerminal(seed=1, clock=clock_, server_offset=OFFSET)
     mt5.initialize()
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
-    paper_clock.now += 0.5  # a market with a spread; the clock then stands still, so prices are known
+    clock_.now += 0.5  # a market with a spread; the clock then stands still, so prices are known
     sent, events = [], []
     real_send = mt5.order_send
 
@@ -39,14 +40,15 @@ def make(enabled=True, clock=lambda: 0.0, allow_insecure=True, orders=None, **li
         sent.append(dict(request))
         return real_send(request)
     mt5.order_send = order_send
-    orders = orders if orders is not None else OrderLog(clock=paper_clock)
+    orders = orders if orders is not None else OrderLog(clock=clock_)
     t = Trader(mt5, lambda symbol, fields: events.append((symbol, fields)), orders, enabled, Limits(**limits),
                clock=clock, allow_insecure=allow_insecure)
+    t.utc_offset = lambda: OFFSET  # what the gateway's tick source learned
     return t, mt5, sent, events
 
 
 def deal(mt5, ticket):
-    """The paper terminal's deal of this DEAL ticket (history_deals_get(ticket=) takes an order's)."""
+    """The terminal's deal of this DEAL ticket (history_deals_get(ticket=) takes an order's)."""
     return next(d for d in mt5.deals if d.ticket == ticket)
 
 
@@ -71,7 +73,8 @@ def test_a_fill_reply_and_its_event_carry_exactly_the_terminals_deal():
     assert events == [("EURUSD", {"trade": "fill", "cmd": "order_send", "client_ref": ref, "side": "buy", "retcode": 10009,
                                   "retcode_name": "TRADE_RETCODE_DONE", "order": d.order, "deal": d.ticket,
                                   "position": d.position_id, "price": d.price, "volume": 0.1, "entry": "in",
-                                  "profit": d.profit, "time_msc": d.time_msc, "terminal_time_msc": d.time_msc,
+                                  "profit": d.profit, "time_msc": d.time_msc - OFFSET * 1000,
+                                  "terminal_time_msc": d.time_msc,
                                   "magic": 7})]
     fp = trading.fingerprint(dict(BUY, id="a", magic=7, sl=0.5, comment="strat"))
     assert t.orders.state.replies == {"a": [fp, got, T]} and t.orders.state.intents == {}
@@ -104,11 +107,11 @@ def test_a_terminal_reject_is_an_error_naming_mt5s_retcode_and_a_reject_event():
     ref = t.orders.ref("big")
     assert got == {"ok": False, "retcode": 10019, "retcode_name": "TRADE_RETCODE_NO_MONEY", "order": 0, "deal": 0,
                    "position": 0, "price": 0.0, "volume": 0.0,
-                   "error": "terminal refused the order: TRADE_RETCODE_NO_MONEY (No money)", "client_ref": ref}
+                   "error": "terminal refused the order: TRADE_RETCODE_NO_MONEY (There is not enough money to complete the request)", "client_ref": ref}
     assert events == [("EURUSD", {"trade": "reject", "cmd": "order_send", "client_ref": ref, "side": "buy",
                                   "retcode": 10019, "retcode_name": "TRADE_RETCODE_NO_MONEY", "order": 0, "deal": 0,
                                   "position": 0, "price": 0.0, "volume": 0.0,
-                                  "error": "terminal refused the order: TRADE_RETCODE_NO_MONEY (No money)"})]
+                                  "error": "terminal refused the order: TRADE_RETCODE_NO_MONEY (There is not enough money to complete the request)"})]
     assert dict(t.by_retcode) == {10019: 1}
 
 
@@ -358,8 +361,8 @@ def test_positions_and_deals_read_exactly_with_their_filters():
     got = t.handle({"cmd": "history_deals", "from": T0 - 10, "to": T0 + 10})
     assert got["ok"] and got["deals"][-1] == {"ticket": d.ticket, "order": d.order, "position": d.position_id,
                                               "symbol": "GBPUSD", "type": "sell", "entry": "in", "volume": 0.2, "commission": 0.0,
-                                              "price": d.price, "profit": 0.0, "time_msc": d.time_msc, "swap": 0.0,
-                                              "comment": "", "terminal_time_msc": d.time_msc}
+                                              "price": d.price, "profit": 0.0, "time_msc": d.time_msc - OFFSET * 1000,
+                                              "swap": 0.0, "comment": "", "terminal_time_msc": d.time_msc}
     assert got["more"] is False and got["next_ticket"] == d.ticket
     assert t.handle({"cmd": "history_deals", "from": T0 + 100, "to": T0 + 200}) == {
         "ok": True, "deals": [], "more": False, "next_ticket": 0}
@@ -395,7 +398,7 @@ def test_history_deals_pages_in_ticket_order_from_a_ticket_with_more_and_next_ti
     tickets = [t.handle(dict(BUY, id=str(i)))["deal"] for i in range(3)]
     real = mt5.history_deals_get
     mt5.history_deals_get = lambda *a, **kw: tuple(reversed(real(*a, **kw)))  # the terminal's order is not the page's
-    rows = [trading._deal(deal(mt5, ticket)) for ticket in tickets]
+    rows = [trading._deal(deal(mt5, ticket), OFFSET) for ticket in tickets]
     sizes = [len(protocol.encode(row)) + 1 for row in rows]
     span = {"cmd": "history_deals", "from": T0 - 10, "to": T0 + 10}
     assert t.handle(span) == {"ok": True, "deals": rows, "more": False, "next_ticket": tickets[2]}

@@ -1,11 +1,11 @@
 """Trading decisions on plain data (order_problem, the wire checks) and the exactly-once rule
-with the paper terminal in process (no sockets)."""
+with the strict terminal in process (a broker's rules, no sockets)."""
 import pytest
 
 from mt5mesh.gateway import orderlog
 from mt5mesh.gateway.orderlog import OrderLog
 from mt5mesh.gateway.terminal import api
-from mt5mesh.gateway.terminal.paper import PaperTerminal
+from mt5mesh.gateway.terminal.strict import StrictTerminal
 from mt5mesh.gateway.trading import DISABLED, Limits, Trader, order_problem
 from mt5mesh.wire import protocol
 
@@ -56,8 +56,8 @@ def test_a_trading_command_without_an_id_is_refused():
 
 
 def trader(enabled=True, orders=None, clock=None, **limits):
-    """A trader on the paper terminal; anonymous peers may trade (allow_insecure)."""
-    mt5 = PaperTerminal(["EURUSD", "GBPUSD"], rate=1000, seed=1)
+    """A trader on the strict terminal (a broker's rules, UTC+2); anonymous peers may trade (allow_insecure)."""
+    mt5 = StrictTerminal(seed=1)
     mt5.initialize()
     for s in ("EURUSD", "GBPUSD"):
         mt5.symbol_select(s, True)
@@ -72,7 +72,7 @@ def test_a_retry_with_the_same_id_is_answered_from_memory_and_not_sent_again():
     t, mt5, events = trader()
     first = t.handle(dict(BUY, id="a"))
     again = t.handle(dict(BUY, id="a"))
-    assert first["ok"] and again is first and len(mt5.positions_get()) == 1 and len(mt5.deals) == 1
+    assert first["ok"] and again is first and len(mt5.positions_get()) == 1 and mt5.calls["order_send"] == 1
     assert len(events) == 1 and events[0][1]["trade"] == "fill" and t.counters["retried"] == 1
 
 
@@ -155,7 +155,7 @@ def test_a_reply_is_still_kept_after_10050_other_keys():
         t.handle({"cmd": "order_close", "id": "c%d" % i, "position": 424242})
     assert len(t.orders.state.replies) == 10051 and next(iter(t.orders.state.replies)) == "first"
     assert t.handle(dict(BUY, id="first")) is first
-    assert len(mt5.positions_get()) == 1 and len(mt5.deals) == 1 and len(events) == 1 and t.counters["retried"] == 1
+    assert len(mt5.positions_get()) == 1 and mt5.calls["order_send"] == 1 and len(events) == 1 and t.counters["retried"] == 1
 
 
 def test_a_reply_expires_only_after_retention_s():
