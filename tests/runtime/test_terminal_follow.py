@@ -149,3 +149,66 @@ def test_a_full_batch_asks_again_a_short_one_stops_and_four_batches_are_the_most
     mt5 = Terminal([follow.BATCH] * 10)
     TerminalFollower(mt5, ["A"], 0).poll()
     assert len(mt5.calls) == 4
+
+
+class Scripted:
+    """A terminal that holds `held` ticks per symbol and records every copy_ticks_from's date_from;
+    `none_error` makes copy_ticks_from return None with that last_error()."""
+
+    def __init__(self, held, none_error=None, tick_none=False):
+        self.held, self.none_error, self.tick_none, self.asked = held, none_error, tick_none, []
+        self.error = (api.RES_S_OK, "Success")
+
+    def symbol_info_tick(self, symbol):
+        if self.tick_none:
+            self.error = (api.RES_E_NOT_FOUND, "Terminal: Not found")
+            return None
+        return self.held[symbol][-1]
+
+    def copy_ticks_from(self, symbol, date_from, count, flags):
+        self.asked.append((symbol, date_from))
+        if self.none_error is not None:
+            self.error = self.none_error
+            return None
+        return [t for t in self.held[symbol] if t.time_msc >= date_from * 1000][:count]
+
+    def last_error(self):
+        return self.error
+
+
+def test_date_from_of_a_real_clock_is_its_whole_second():
+    assert Cursor(1767146400999).date_from() == 1767146400
+
+
+def test_a_follower_has_no_failures_before_its_first_poll():
+    assert TerminalFollower(Scripted({}), ["A"], 0).failed == []
+
+
+def test_a_new_symbol_starts_at_the_newest_tick_the_terminal_holds_and_publishes_none_of_the_past():
+    held = {"A": [tick(5000), tick(7000), tick(7500)], "B": [tick(9000), tick(9100)]}
+    mt5 = Scripted(held)
+    f = TerminalFollower(mt5, ["A", "B"])
+    assert f.poll() == [] and f.failed == []
+    assert mt5.asked == [("A", 7), ("B", 9)]  # from the newest tick's second, never from 0
+    assert {s: (c.time_msc, c.at_msc) for s, c in f.cursors.items()} == {"A": (7500, 1), "B": (9100, 1)}
+    held["A"].append(tick(8000))
+    assert f.poll() == [("A", tick(8000))]
+
+
+def test_none_with_last_error_success_is_no_ticks_not_a_failure():
+    f = TerminalFollower(Scripted({"A": [tick(1000)]}, none_error=(api.RES_S_OK, "Success")), ["A"], 0)
+    assert f.poll() == [] and f.failed == []
+
+
+def test_none_with_an_error_fails_its_symbol_naming_the_call_and_the_error():
+    f = TerminalFollower(Scripted({"A": [tick(1000)]}, none_error=(-1, "Terminal: Call failed")), ["A"], 0)
+    assert f.poll() == []
+    [(symbol, e)] = f.failed
+    assert symbol == "A" and str(e) == "copy_ticks_from(A) returned None: (-1, 'Terminal: Call failed')"
+
+
+def test_a_symbol_without_a_tick_fails_its_start_naming_the_call_and_the_error():
+    f = TerminalFollower(Scripted({"A": []}, tick_none=True), ["A"])
+    assert f.poll() == [] and "A" not in f.cursors
+    [(symbol, e)] = f.failed
+    assert symbol == "A" and str(e) == "symbol_info_tick(A) returned None: (-4, 'Terminal: Not found')"
