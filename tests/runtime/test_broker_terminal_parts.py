@@ -62,6 +62,15 @@ def test_a_tick_too_old_or_too_far_off_a_quarter_hour_teaches_no_offset(delta):
     assert offset_from(int((T0 + delta) * 1000), T0) is None
 
 
+@pytest.mark.parametrize("tick_msc, expected", [(int((T0 + 14 * 3600) * 1000), 14 * 3600),
+                                                (int((T0 - 14 * 3600) * 1000), -14 * 3600),
+                                                (int((T0 + 14 * 3600 + 900) * 1000), None),
+                                                (int((T0 - 14 * 3600 - 900) * 1000), None),
+                                                (int(round(T0 / 900) * 900 * 1000) - int(T0 * 1000) + 30000, None)])
+def test_no_offset_beyond_14_hours_from_utc_is_learned_not_even_from_a_tick_at_time_zero(tick_msc, expected):
+    assert offset_from(tick_msc, T0) == expected
+
+
 @pytest.mark.parametrize("text, seconds", [(None, None), ("", None), ("7200", 7200), ("-18000", -18000),
                                            ("+02:00", 7200), ("-05:00", -18000), ("+05:45", 20700), ("0", 0)])
 def test_a_configured_offset_is_seconds_or_plus_hours_and_minutes(text, seconds):

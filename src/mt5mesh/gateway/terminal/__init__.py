@@ -24,6 +24,9 @@ OFFSET_STEP_S = 900
 # offset, which this rejects unless it happens to lie this close to a quarter hour (then the
 # next fresh tick corrects it). Well inside half a step, so rounding cannot pick the wrong one.
 FRESH_TICK_S = 60
+# No trade server's clock is further from UTC than this (UTC-12 to UTC+14); a tick that says so
+# (a time_msc of 0, a symbol that never ticked) teaches nothing.
+MAX_OFFSET_S = 14 * 3600
 # Rounds in a row with a failing call before the link to the terminal is rebuilt; how long
 # rebuilding may keep failing before the gateway exits for systemd to restart it.
 RECONNECT_AFTER = 3
@@ -47,10 +50,10 @@ def connect_mt5linux(host, port, allow_remote=False):
 def offset_from(tick_msc, now):
     """The terminal clock's offset from UTC in seconds, learned from a tick of server time
     `tick_msc` seen at UTC `now`: rounded to a quarter hour; None when the tick is too old to
-    say (a closed market) (pure)."""
+    say (a closed market) or lies further from UTC than any clock (pure)."""
     delta = tick_msc / 1000.0 - now
     offset = int(round(delta / OFFSET_STEP_S)) * OFFSET_STEP_S
-    return offset if abs(delta - offset) <= FRESH_TICK_S else None
+    return offset if abs(delta - offset) <= FRESH_TICK_S and abs(offset) <= MAX_OFFSET_S else None
 
 
 def parse_offset(text):
@@ -65,7 +68,7 @@ def parse_offset(text):
         value = sign * (int(hours) * 3600 + int(minutes) * 60)
     else:
         value = int(text)
-    if abs(value) > 14 * 3600:
+    if abs(value) > MAX_OFFSET_S:
         raise ValueError("terminal_utc_offset %s is more than 14 hours from UTC" % text)
     return value
 
