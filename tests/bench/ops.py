@@ -29,6 +29,8 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from support import lab  # noqa: E402
 
+import markers  # noqa: E402  (tests/bench, the script's own directory)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ONE_TASK = os.path.join(HERE, "one_task.yml")
 GOALS = {"establish": 6.0, "verify": 2.0, "remediate": 4.0, "kill_switch": 3.0, "verify_30": 2.0}
@@ -150,20 +152,11 @@ def table(results, strategy):
 
 def write_doc(text, key):
     """Each strategy's table between its own markers, so a --mitogen run keeps the default's."""
-    begin, end = "<!-- bench-ops:%s:begin -->" % key, "<!-- bench-ops:%s:end -->" % key
-    path = os.path.join(lab.ROOT, "docs", "benchmarks.md")
-    with open(path) as f:
-        doc = f.read()
-    block = "%s\n%s\n%s" % (begin, text, end)
-    if begin in doc:
-        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
-    else:
+    def missing(doc, block):
         if OPS_HEADING not in doc:
             doc = doc.rstrip("\n") + "\n\n" + OPS_HEADING + "\n"
-        doc = doc.rstrip("\n") + "\n\n### `make bench-ops`%s\n\n" % (" MITOGEN=1" if key == "mitogen" else "") + block + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
-    return path
+        return doc.rstrip("\n") + "\n\n### `make bench-ops`%s\n\n" % (" MITOGEN=1" if key == "mitogen" else "") + block + "\n"
+    return markers.replace_block("bench-ops:%s" % key, text, missing=missing)
 
 
 def main():

@@ -1,7 +1,8 @@
 """`make bench`: the runtime against raw baselines measured in the same run, as ratios.
 
 Real processes, real PostgreSQL and Redis on loopback (throwaway, from tests/support).
-Writes docs/benchmarks.md. Every loop is bounded in count and time.
+Writes its table into docs/benchmarks.md (between the bench:runtime markers; the prose there
+is written by hand). Every loop is bounded in count and time.
 """
 import json
 import multiprocessing
@@ -17,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import markers  # noqa: E402  (tests/bench, the script's own directory)
 from support.servers import PostgresCluster, RedisServer, Service, free_port, gateway_args, nexus_args, wait_until  # noqa: E402
 
 PING = b'{"cmd":"ping","id":1}'
@@ -474,101 +476,10 @@ def main():
     text = "\n".join(table)
     print(text)
     print(json.dumps(results, indent=2))
-    out = os.path.join(ROOT, "docs", "benchmarks.md")
-    kept = ""  # the operations section belongs to make bench-ops (tests/bench/ops.py)
-    if os.path.exists(out):
-        with open(out) as f:
-            old = f.read()
-        if OPS_HEADING in old:
-            kept = old[old.index(OPS_HEADING):]
-    with open(out, "w") as f:
-        f.write("# Benchmarks\n\nProduced by `make bench` (`tests/bench/run_bench.py`) on %s, %d CPUs. Each runtime figure is\n"
-                "measured next to its raw baseline in the same run; the ratio is what to compare between machines.\n\n"
-                % (time.strftime("%Y-%m-%d"), os.cpu_count()))
-        f.write(text + "\n\n")
-        f.write(NOTES)
-        if kept:
-            f.write("\n" + kept)
+    out = markers.replace_block("bench:runtime", "Produced by `make bench` on %s, %d CPUs.\n\n%s"
+                                % (time.strftime("%Y-%m-%d"), os.cpu_count(), text))
     print("wrote", out)
 
-
-OPS_HEADING = "## Operations (`make bench-ops`)"
-NOTES = """## How each figure is taken
-
-- **ping**: 5 000 REQ/REP round trips after 500 warm-up ones, against the gateway process and
-  against a raw pyzmq REP echo process sending a reply of the same size.
-- **publish**: a SUB counts `tick.*` messages for 4 s from the gateway at an unreachable target
-  rate (so it publishes as fast as it can) and from a raw pyzmq PUB process sending the same
-  payload. The gateway builds, encodes, rings and sends each tick.
-- **ingest**: a 300 000-tick backlog sits in the gateway's replay ring; nexus starts, replays
-  it in 20 000-event requests and commits it (COPY + ON CONFLICT, checkpoint in the same
-  transaction, Redis pipeline, HUB bars in their own thread, both in nexus's stores process). Baseline: row-by-row INSERT with
-  a commit per row into the same PostgreSQL (fsync off in this throwaway cluster for both).
-- **latency**: the gateway publishes at 10 000 ticks/s; `max(seq)` in `ticks` is polled every
-  5 ms; a tick's latency is the first poll that sees it minus its publish `ts` (so figures
-  include up to ~5 ms of polling granularity).
-- **tick to a strategy**: the gateway publishes synthetic ticks at 1 000 and then 10 000 ticks/s
-  to a running nexus; two subscriber processes (so they never share a GIL), one on the gateway's
-  PUB and one on nexus's local XPUB, record each tick's seq and age on arrival (arrival time minus
-  the tick's publish `ts`, one clock) for 5 s after a 1 s warm-up. Same ticks, same run; 3 such
-  rounds per rate on the same gateway and nexus, the round with the median ratio shown with the
-  others' ratios. "nexus adds" is per tick: its age through nexus minus the same tick's direct age.
-  - **Why it was slow**: the follower re-publishes each tick the moment the sequencer accepts it
-    (no batching before the proxy), but it shared its process, so its GIL, with the writer
-    (COPY rows formatted in Python) and the HUB bar builder; every recv and send released the
-    GIL and the follower then waited for it. Measured per tick at 10 000 ticks/s (same tick,
-    alternately old and new code, 3 runs each): nexus added p99 4.6-6.1 ms in-process,
-    2.6-2.9 ms with the stores in their own process; p50 0.37-0.44 ms -> 0.27-0.32 ms.
-    At 1 000 ticks/s: p99 0.84-1.70 ms -> 0.71-0.87 ms.
-  - **What changed**: the writer and HUB threads run in a child process (`nexus/storeproc.py`),
-    fed by the same bounded queue (a full spool still pauses consumption) and owning the same
-    state; the follower alone holds its GIL. The hot path also sends the two frames with plain
-    `send` calls and decodes with one JSON decoder object (each saved ~1.5 us of ~40 us a tick).
-    The same split lets the follower and the writer use both cores: ingest went from 80 667
-    ticks/s to 82 132-87 105 (two runs).
-  - **Goal (p99 <= 1.5x direct) still missed on this machine**: in the two `make bench` runs
-    after the change 1.78-1.93x at 1 000 ticks/s and 1.58-1.67x at 10 000 (the last run before
-    it: 1.53x and 2.87x; earlier runs 1.6-3.3x at 1 000); nexus's own p99 went from 2.20 ms to
-    1.14-1.31 ms at 1 000 and from 8.15 ms to 4.10-5.08 ms at 10 000, while the direct p99 of
-    these runs was also lower (0.59-0.74 ms against 1.44 ms: the lab was down). What is left is CPU, not the GIL: with the
-    store writes stubbed out (an experiment, not shipped) nexus adds p99 0.34 ms at 1 000 ticks/s
-    and 1.4 ms at 10 000, against 0.8-1.0 and 2.3-2.5 ms with the stores, which here share two
-    cores with the gateway, PostgreSQL, Redis and both subscribers. Tried without effect: the
-    stores process at nice 10, a pipe written by the follower itself instead of the queue's
-    feeder thread, a slower snapshot forwarder; bigger batches made it worse (flush interval
-    0.2 s: p99 added 1.2 ms at 1 000 ticks/s). One lever helped at 10 000 ticks/s and is not
-    shipped: the follower at nice -5 with the stores process back at 0 (3-round medians 1.33x and
-    1.48x against 1.70x and 1.89x in the same minutes; no change at 1 000). It would be `Nice=-5`
-    in the nexus unit, which needs CAP_SYS_NICE where systemd runs (not every container grants
-    it) and a lab and molecule run of its own. Measured again the next day, in-process (nexus
-    renices itself to -5 at start, the stores process back to 0), lab down, three A/B pairs in the
-    same minutes: at 10 000 ticks/s 1.38x, 1.43x, 1.45x against 1.54x, 1.59x, 1.49x; at 1 000
-    ticks/s 1.87x, 1.87x, 1.52x against 1.83x, 1.47x, 1.70x. About 0.1x at 10 000 ticks/s, none
-    at 1 000, inside the rounds' spread: still not shipped. The ratio itself moves a lot between
-    5 s rounds (1.1-2.9x at 1 000 ticks/s on the same code), which is why the bench takes the
-    median of 3.
-- **gateway start with a full journal**: a journal written as a 20 000 ticks/s run leaves it
-  (338 000 events of 4 symbols in two 32 MiB segments, ring 200 000), copied afresh for each of
-  3 starts of a paper-terminal gateway; timed from the process start to its first answer to
-  `ping` (polled every 50 ms). Baseline: the same start with no journal, same run. Why it
-  matters: systemd restarts a killed gateway with RestartSec 0.5 and the remediation playbook
-  allows 2 s in all; a soak-sized journal took 1.46 s to replay under molecule's load and the
-  check failed at 2.19 s. What changed (2026-11-28): only the segments holding the ring are
-  read, events older than the ring are counted and not parsed, and the newest-tick and cursor
-  scans stop once the gateway's symbols are known (they scanned the whole ring: 0.3 s each).
-  Before, on the same machine and journal: 1.18 s (5.7x the no-journal start).
-- **order_send**: 2 000 `order_send` round trips (0.01 lot, alternating sides, each a new id)
-  after 100 warm-up ones, each followed by an untimed `order_close` so the paper account holds
-  one position (a real account holds a few); gateway with `--terminal paper --trading` and its
-  journal; baseline: a raw pyzmq REP process answering with a reply of the same size. Once with
-  a plain REQ socket, once with the Lazy Pirate client. The goal (3.0x) is missed on purpose:
-  each order's intent is fsynced to the journal before the terminal sees it (150-350 us on this
-  disk), so an order is never sent twice even after a power loss; the rest (symbol and account
-  reads, the paper fill, the reply) is about 100-150 us.
-- **ingest** fell from 118 306 ticks/s (2026-11-26) to 75-80 000 ticks/s after the hostile-peer
-  hardening: every replayed event is checked like a live one, replay replies are capped at
-  128 KiB (about 1 200 events per request instead of 20 000), and COPY fields are escaped.
-"""
 
 if __name__ == "__main__":
     main()
