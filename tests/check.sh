@@ -19,6 +19,7 @@ step "changelog (antsibull-changelog lint)" antsibull-changelog lint
 step "Prometheus rules (promtool check + test)" bash -c \
     "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"
 step "ansible-test sanity (pep8, pylint, validate-modules)" bash tests/sanity/run.sh --test pep8 --test pylint --test validate-modules
+step "types (mypy: MT5 API conformance, src/mt5mesh)" bash tests/typing/run.sh
 step "pytest (unit, runtime)" pytest -q -p no:cacheprovider tests/unit tests/runtime
 step "mutation (changed files)" python tests/mutation/run.py --changed
 echo "make check: $((SECONDS - t_all)) s"

@@ -67,7 +67,7 @@ local_lane() {
     step "changelog (antsibull-changelog lint)" antsibull-changelog lint
     step "collection docs (antsibull-docs lint-collection-docs --plugin-docs)" bash -c \
         "cd collections/ansible_collections/mt5crs/mesh && antsibull-docs lint-collection-docs --plugin-docs ."
-    step "MT5 API conformance (mypy, metatrader5-stubs)" bash tests/typing/run.sh
+    step "types (mypy: MT5 API conformance, src/mt5mesh)" bash tests/typing/run.sh
     step "docs site (make docs: antsibull-docs + Sphinx, -W)" bash docs/site/build.sh
     step "Prometheus rules (promtool check + test)" bash -c \
         "promtool check rules monitoring/prometheus/mt5mesh-rules.yml && cd monitoring/prometheus && promtool test rules tests.yml"

@@ -9,6 +9,7 @@ import argparse
 import math
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 import yaml
 
@@ -28,9 +29,9 @@ class Option:
     kind: type           # int, float, str or bool
     default: object
     help: str
-    low: float = None    # inclusive bounds for numbers
-    high: float = None
-    choices: tuple = None
+    low: Optional[float] = None    # inclusive bounds for numbers
+    high: Optional[float] = None
+    choices: Optional[tuple] = None
     pattern: object = None  # compiled regex a string must fully match
     what: str = ""       # the pattern in words, for the error
     optional: bool = False  # None allowed (unset)

@@ -100,7 +100,8 @@ _SYMBOL_FIELDS = (
     "price_greeks_gamma price_greeks_vega price_greeks_rho price_greeks_omega price_sensitivity basis "
     "category currency_base currency_profit currency_margin bank description exchange formula isin name page "
     "path").split()
-SymbolInfo = collections.namedtuple("SymbolInfo", _SYMBOL_FIELDS)
+# mypy types a namedtuple only from a literal field list; these official fields are listed once, above.
+SymbolInfo = collections.namedtuple("SymbolInfo", _SYMBOL_FIELDS)  # type: ignore[misc]
 _BOOLS = {"custom", "select", "visible", "spread_float", "margin_hedged_use_leg"}
 _SYMBOL_DEFAULTS = {f: (False if f in _BOOLS else 0 if i < _SYMBOL_FIELDS.index("bid")
                         else 0.0 if i < _SYMBOL_FIELDS.index("basis") else "")
