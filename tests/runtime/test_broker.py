@@ -542,3 +542,81 @@ def test_connected_subscribers_are_counted_and_uncounted(serving):
     while time.monotonic() < deadline and b.counters["clients"] > 0:
         time.sleep(0.02)
     assert b.counters["clients"] == 0
+
+
+# --- between two terminal calls of one long command; the EA's PULL socket; status exactly -----
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_idle_sends_only_a_due_heartbeat_and_sets_the_next_one_a_heartbeat_later(monkeypatch):
+    b = broker(heartbeat=0.5)
+    clock = Clock(100.0)
+    monkeypatch.setattr(broker_mod.time, "monotonic", clock)
+    b.next_hb = 100.25
+    b.idle()
+    assert b.pub.sent == [] and b.next_hb == 100.25  # not due yet
+    clock.now = 100.25
+    b.idle()  # due at exactly its time
+    assert len(b.pub.sent) == 1 and b.pub.sent[0][0] == protocol.TOPIC_HEARTBEAT and b.next_hb == 100.75
+    assert b.counters["heartbeats"] == 1
+    clock.now = 100.5
+    b.idle()
+    assert len(b.pub.sent) == 1 and b.next_hb == 100.75
+
+
+def test_idle_before_the_sockets_are_open_sends_nothing_and_raises_nothing(monkeypatch):
+    b = Broker(cfg())
+    monkeypatch.setattr(broker_mod.time, "monotonic", Clock(1e9))
+    b.idle()
+    assert b.pub is None and b.counters["heartbeats"] == 0
+
+
+def test_pushes_waiting_on_the_pull_socket_are_all_published_in_order_and_counted():
+    b = broker(terminal="ea")
+    ctx = zmq.Context.instance()
+    pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
+    try:
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        push.connect("tcp://127.0.0.1:%d" % port)
+        for i in range(5):
+            push.send(json.dumps({"symbol": "EURUSD", "bid": 1.0 + i, "ask": 2.0 + i, "ts": 10.0 + i}).encode())
+        assert pull.poll(5000)
+        time.sleep(0.2)  # all five arrive
+        b.pull = pull
+        b._drain_pull()
+        assert b.counters["pushed"] == 5 and b.seq == 5
+        ticks = [json.loads(frames[1]) for frames in b.pub.sent]
+        assert [(t["bid"], t["ask"], t["ts"]) for t in ticks] == [(1.0 + i, 2.0 + i, 10.0 + i) for i in range(5)]
+        b._drain_pull()  # nothing left: returns at once
+        assert b.counters["pushed"] == 5
+    finally:
+        pull.close(0)
+        push.close(0)
+
+
+def test_a_push_publishes_its_own_bid_and_ask():
+    b = broker(terminal="ea")
+    b.push([json.dumps({"symbol": "EURUSD", "bid": 1.25, "ask": 1.5, "ts": 3.0}).encode()])
+    t = json.loads(b.pub.sent[-1][1])
+    assert (t["symbol"], t["bid"], t["ask"], t["ts"], t["epoch"], t["seq"]) == ("EURUSD", 1.25, 1.5, 3.0, b.epoch, 1)
+
+
+def test_uptime_is_seconds_since_start_to_the_millisecond(monkeypatch):
+    b = broker()
+    monkeypatch.setattr(broker_mod.time, "monotonic", Clock(b.started + 12.34567))
+    assert b.uptime() == 12.346
+
+
+def test_status_carries_epoch_seq_uptime_and_the_rings_bounds_exactly():
+    b = broker()
+    for i in range(3):
+        b.publish("EURUSD", 1.0, 1.1, ts=float(i))
+    r = reply(b, {"cmd": "status", "id": "s"})
+    assert (r["id"], r["epoch"], r["seq"], r["ring_oldest"], r["ring_size"]) == ("s", b.epoch, 3, b.ring.oldest, b.ring.size)
+    assert r["ring_oldest"] == 1 and isinstance(r["uptime_s"], float) and r["published"] == 3
