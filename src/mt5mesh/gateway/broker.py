@@ -9,6 +9,7 @@ import time
 import zmq
 
 from mt5mesh import __version__
+from mt5mesh.gateway import backends
 from mt5mesh.gateway.journal import latest_from
 from mt5mesh.gateway.metrics import snapshot as metrics_snapshot
 from mt5mesh.gateway.ring import Ring
@@ -201,7 +202,7 @@ class Broker:
     def _account_reply(self, req, client=None):
         if self.trader is None:
             return {"ok": False, "error": "%s: this gateway has no terminal (it runs --terminal %s); account and trading "
-                                          "commands need paper, metatrader5 or mt5linux" % (req["cmd"], self.kind)}
+                                          "commands need %s" % (req["cmd"], self.kind, backends.terminals_in_words())}
         return self.trader.handle(req, client)
 
     def _account_command(self, req, client=None):

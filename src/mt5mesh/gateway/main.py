@@ -5,6 +5,7 @@ import os
 import zmq
 
 from mt5mesh.config import load
+from mt5mesh.gateway import backends
 from mt5mesh.gateway.broker import Broker
 from mt5mesh.gateway.journal import Journal, JournalCorrupt, JournalError, cursors_from
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogDamaged
@@ -110,12 +111,12 @@ def main(argv=None):
         kind = backend_kind(cfg)
         source, close_terminal, mt5 = None, nothing_to_close, None
         journal = loaded = salvaged = None
-        if kind not in ("synthetic", "ea"):
+        if backends.has_terminal(kind):
             journal, loaded, salvaged = open_journal(cfg, log)
         if kind == "synthetic":
             # The schema checked every symbol against the protocol's pattern (topics, COPY rows).
             source = SyntheticSource(cfg.symbols.split(","), cfg.rate, cfg.seed)
-        elif kind != "ea":
+        elif backends.has_terminal(kind):
             try:
                 mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
                 source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,

@@ -3,6 +3,7 @@
 import re
 
 from mt5mesh.config import HOST_PORT, LEVELS, ZMQ_URL, Option
+from mt5mesh.gateway import backends
 from mt5mesh.wire import protocol
 
 SYMBOLS = re.compile(r"%s(,%s)*" % (protocol.SYMBOL_RE.pattern, protocol.SYMBOL_RE.pattern))
@@ -17,9 +18,7 @@ SCHEMA = (
     Option("health_listen", str, "none", "HOST:PORT for /healthz and /metrics (Prometheus), e.g. 127.0.0.1:9120; "
            "none is off (the role turns it on)",
            pattern=re.compile(r"none|%s" % HOST_PORT.pattern), what="HOST:PORT or none"),
-    Option("terminal", str, "synthetic", "tick source and broker: synthetic (random walk), ea (an Expert Advisor "
-           "pushes to PULL), paper (paper terminal), metatrader5 (official package), mt5linux (rpyc, Wine)",
-           choices=("synthetic", "ea", "paper", "metatrader5", "mt5linux")),
+    Option("terminal", str, "synthetic", backends.help_text(), choices=backends.NAMES),
     Option("source", str, "synthetic", "deprecated: --source pull is --terminal ea", choices=("synthetic", "pull")),
     Option("terminal_host", str, "127.0.0.1", "mt5linux: rpyc classic server host (loopback only by default)",
            pattern=re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}"), what="a host name or address"),

@@ -11,12 +11,13 @@ MetaTrader5 Python API surface (``api``), whatever is behind it.
 import logging
 import time
 
+from mt5mesh.gateway.backends import TERMINALS
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.follow import TerminalFollower
 from mt5mesh.gateway.terminal.remote import RemoteMT5, TerminalLinkError
 
 log = logging.getLogger("mt5mesh-gateway")
-BACKENDS = ("paper", "metatrader5", "mt5linux")
+BACKENDS = TERMINALS  # the backends with a terminal behind them (gateway/backends.py)
 # Offsets of trade servers from UTC come in quarter hours (UTC+2, +3, +5:45, -5...).
 OFFSET_STEP_S = 900
 # A tick teaches the offset only when it is this close to a quarter hour from UTC now. A live
@@ -77,24 +78,38 @@ def nothing_to_close():
     """Closing a backend that holds no connection."""
 
 
+def _open_paper(cfg, state_dir):
+    import os  # pylint: disable=import-outside-toplevel
+    from mt5mesh.gateway.terminal.paper import PaperTerminal  # pylint: disable=import-outside-toplevel
+    return nothing_to_close, PaperTerminal(
+        cfg["symbols"].split(","), cfg["rate"], cfg["seed"], cfg["paper_balance"], cfg["paper_leverage"],
+        cfg["paper_slippage"], burst=cfg["paper_burst"],
+        account_file=os.path.join(state_dir, "paper-account.jsonl") if state_dir else None)
+
+
+def _open_metatrader5(_cfg, _state_dir):
+    try:
+        import MetaTrader5  # pylint: disable=import-error,import-outside-toplevel
+    except ImportError:
+        raise TerminalError("terminal metatrader5 needs the official MetaTrader5 package (Windows only); "
+                            "on Linux use --terminal mt5linux")
+    return nothing_to_close, MetaTrader5
+
+
+def _open_mt5linux(cfg, _state_dir):
+    return connect_mt5linux(cfg["terminal_host"], cfg["terminal_port"], cfg["terminal_allow_remote"])
+
+
+# name -> opener: (closer, the MetaTrader5 API object), not yet initialized. One per terminal
+# backend of the registry (gateway/backends.py; a test holds them equal).
+OPENERS = {"paper": _open_paper, "metatrader5": _open_metatrader5, "mt5linux": _open_mt5linux}
+
+
 def open_backend(cfg, state_dir=None):
     """(mt5 API object, closer) for the configured backend, initialized. The paper terminal keeps
     its account in ``state_dir`` (beside the journal), as a real terminal keeps it at the broker."""
-    name, closer = cfg["terminal"], nothing_to_close
-    if name == "paper":
-        import os
-        from mt5mesh.gateway.terminal.paper import PaperTerminal
-        mt5 = PaperTerminal(cfg["symbols"].split(","), cfg["rate"], cfg["seed"], cfg["paper_balance"],
-                            cfg["paper_leverage"], cfg["paper_slippage"], burst=cfg["paper_burst"],
-                            account_file=os.path.join(state_dir, "paper-account.jsonl") if state_dir else None)
-    elif name == "metatrader5":
-        try:
-            import MetaTrader5 as mt5  # pylint: disable=import-error
-        except ImportError:
-            raise TerminalError("terminal metatrader5 needs the official MetaTrader5 package (Windows only); "
-                                "on Linux use --terminal mt5linux")
-    else:
-        closer, mt5 = connect_mt5linux(cfg["terminal_host"], cfg["terminal_port"], cfg["terminal_allow_remote"])
+    name = cfg["terminal"]
+    closer, mt5 = OPENERS[name](cfg, state_dir)
     if not mt5.initialize():
         raise TerminalError("terminal %s: initialize() failed: %s" % (name, mt5.last_error()))
     return mt5, closer
