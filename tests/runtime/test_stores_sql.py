@@ -9,7 +9,7 @@ import pytest
 
 from mt5mesh.nexus import stores
 from mt5mesh.nexus.schema_config import SCHEMA
-from mt5mesh.nexus.stores import (CHECKPOINT_SQL, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
+from mt5mesh.nexus.stores import (checkpoint_sql, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
                                   copy_line, is_data_error, latest_tick_key, bar_key, pg_where, write_trade)
 from mt5mesh.wire import protocol
 
@@ -140,7 +140,7 @@ def test_a_batch_is_copied_inserted_and_checkpointed_in_one_commit():
     assert copy == "COPY ticks_in" and text == copy_line(tick_row(1)) + copy_line(tick_row(2))
     assert columns == ("epoch", "seq", "symbol", "ts", "bid", "ask")
     assert "ON CONFLICT DO NOTHING" in insert and params == ("gw1",)
-    assert cp == CHECKPOINT_SQL % "nexus_checkpoint" and cp_params == ("gw1", 3, 2)
+    assert cp == checkpoint_sql("nexus_checkpoint") and cp_params == ("gw1", 3, 2)
     assert commit == ("COMMIT", None)
 
 
@@ -227,7 +227,7 @@ def test_a_quarantined_row_moves_the_checkpoint_past_it_in_the_same_commit():
     conn = Conn()
     store(conn).quarantine(tick_row(5), "r" * 2000)
     (ins, p), (cp, cp_p), commit = conn.log
-    assert len(p[2]) == 1000 and cp == CHECKPOINT_SQL % "nexus_checkpoint" and cp_p == ("gw1", 3, 5) and commit[0] == "COMMIT"
+    assert len(p[2]) == 1000 and cp == checkpoint_sql("nexus_checkpoint") and cp_p == ("gw1", 3, 5) and commit[0] == "COMMIT"
 
 
 @pytest.mark.parametrize("row", [("x", "y", "S"), (True, 1, "S"), (2 ** 63, 1, "S"), ("only",)])
@@ -360,7 +360,7 @@ def test_hub_bars_hold_open_high_low_close_spread_and_count(merged):
     assert spread == pytest.approx(0.0006)
     assert bars[("GBPUSD", 101)][8] == 1 and bars[("EURUSD", 101)][3] == pytest.approx(2.0001)
     # The checkpoint moves to the last tick read, in the same transaction.
-    cps = [p for s_, p in f.hub.log if s_ == CHECKPOINT_SQL % "hub_checkpoint"]
+    cps = [p for s_, p in f.hub.log if s_ == checkpoint_sql("hub_checkpoint")]
     assert cps == [("gw1", 2, 10)]
     # Redis gets each symbol's newest bar, read back after the merge.
     assert f._pipe.calls[0][0] == "mt5:bar:1s:gw1:EURUSD" and f._pipe.calls[0][3]["ticks"] == 3
@@ -373,7 +373,7 @@ def test_hub_skips_rows_no_bar_can_hold_and_still_moves_its_checkpoint(merged):
     f.hub.results = [(2, 5), []]
     assert f.step() == 3 and f.skipped == 3
     assert merged == []
-    assert [p for s, p in f.hub.log if s == CHECKPOINT_SQL % "hub_checkpoint"] == [("gw1", 2, 8)]
+    assert [p for s, p in f.hub.log if s == checkpoint_sql("hub_checkpoint")] == [("gw1", 2, 8)]
 
 
 def test_hub_with_nothing_new_writes_nothing_and_starts_at_0_0_without_a_checkpoint():
@@ -451,14 +451,15 @@ def test_the_columns_of_a_table_are_read_from_the_current_schema():
     assert "table_schema = current_schema()" in conn.log[0][0] and conn.log[0][1] == ("ticks",)
 
 
-def test_a_connection_passes_the_password_apart_with_keepalives_and_a_statement_timeout(monkeypatch):
+def test_a_connection_passes_the_password_apart_with_keepalives_a_statement_timeout_and_asks_for_a_writer(monkeypatch):
     seen = {}
     monkeypatch.setattr(stores.psycopg2, "connect", lambda **kw: seen.update(kw) or "conn")
     c = cfg(pg_password="s3cret", pg_port="5433")
     assert stores.pg_connect(c, "pg_") == "conn"
     assert seen == {"host": "127.0.0.1", "port": 5433, "dbname": "mt5_crs", "user": "trader", "password": "s3cret",
-                    "connect_timeout": 3, "application_name": "mt5mesh-nexus", "keepalives": 1, "keepalives_idle": 5,
-                    "keepalives_interval": 2, "keepalives_count": 3, "options": "-c statement_timeout=15000"}
+                    "connect_timeout": 3, "application_name": "mt5mesh-nexus", "target_session_attrs": "read-write",
+                    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                    "options": "-c statement_timeout=15000"}
     c["pg_password"] = ""
     stores.pg_connect(c, "pg_")
     assert seen["password"] is None
@@ -496,3 +497,10 @@ def test_the_hub_feeder_opens_inf_and_hub_and_makes_the_hub_schema(monkeypatch):
     assert f._conns() == (inf, hub) and made == ["pg_", "hub_pg_"]
     f.drop()
     assert f.inf is None and f.hub is None and inf.closed and hub.closed
+
+
+def test_the_checkpoint_upsert_names_its_table_and_only_moves_forward():
+    assert checkpoint_sql("hub_checkpoint") == (
+        "INSERT INTO hub_checkpoint (gateway, epoch, seq) VALUES (%s, %s, %s) ON CONFLICT (gateway) DO UPDATE "
+        "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now() "
+        "WHERE (hub_checkpoint.epoch, hub_checkpoint.seq) < (EXCLUDED.epoch, EXCLUDED.seq)")

@@ -6,6 +6,8 @@ from mt5mesh.config import HOST_PORT, LEVELS, URL, ZMQ_URL, Option
 from mt5mesh.wire import protocol
 
 HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")
+# PostgreSQL hosts: one, or an HA pair (or more) in libpq's list form, tried in order for the writer.
+PG_HOSTS = re.compile(r"%s(,%s){0,7}" % (HOST.pattern, HOST.pattern))
 IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # A gateway's name is in keys, Redis key names and topics (<gateway>.tick.<SYMBOL>): no dots.
 GATEWAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -13,7 +15,8 @@ GATEWAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 def _pg(prefix, what, host_default):
     return (
-        Option(prefix + "host", str, host_default, "%s host" % what, pattern=HOST, what="a host name or address",
+        Option(prefix + "host", str, host_default, "%s host, or hosts (comma-separated; the one that takes writes "
+               "is used)" % what, pattern=PG_HOSTS, what="host names or addresses, comma-separated",
                optional=host_default is None),
         Option(prefix + "port", int, 5432, "%s port" % what, low=1, high=65535),
         Option(prefix + "db", str, "mt5_crs" if prefix == "pg_" else "mt5_features", "%s database" % what,

@@ -27,8 +27,17 @@ _COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"
 # (p99 2.7 s at 20 000 ticks/s); 22 ms with this form.
 HUB_READ_SQL = ("SELECT epoch, seq, symbol, ts, bid, ask FROM ticks WHERE gateway = %s AND (epoch, seq) > (%s, %s) "
                 "ORDER BY gateway, epoch, seq LIMIT %s")
-CHECKPOINT_SQL = ("INSERT INTO %s (gateway, epoch, seq) VALUES (%%s, %%s, %%s) ON CONFLICT (gateway) DO UPDATE "
-                  "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now()")
+# The checkpoint only grows, whoever writes it: with a nexus on each of two INF hosts, the one that
+# lags (or replays after a failover) must not move it back. Epochs are the gateway's start times,
+# so a new epoch is a greater one.
+CHECKPOINT_SQL = ("INSERT INTO %(table)s (gateway, epoch, seq) VALUES (%%s, %%s, %%s) ON CONFLICT (gateway) DO UPDATE "
+                  "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now() "
+                  "WHERE (%(table)s.epoch, %(table)s.seq) < (EXCLUDED.epoch, EXCLUDED.seq)")
+
+
+def checkpoint_sql(table):
+    """The upsert of `table`'s (gateway, epoch, seq), moving it forward only."""
+    return CHECKPOINT_SQL % {"table": table}
 
 
 def is_data_error(e):
@@ -70,9 +79,11 @@ def _fits_bigint(value):
 
 def pg_connect(cfg, prefix):
     """Connect with the password passed as a separate argument so it never sits in a logged DSN."""
+    # host may list several hosts (an HA pair: "inf1,inf2"); libpq tries them in order and keeps
+    # the one that takes writes, so a failover needs no VIP. With one host it refuses a standby.
     return psycopg2.connect(host=cfg[prefix + "host"], port=int(cfg[prefix + "port"]), dbname=cfg[prefix + "db"],
                             user=cfg[prefix + "user"], password=cfg[prefix + "password"] or None,
-                            connect_timeout=3, application_name="mt5mesh-nexus",
+                            connect_timeout=3, application_name="mt5mesh-nexus", target_session_attrs="read-write",
                             # A silently dead link (no RST) must fail within seconds, not TCP's minutes.
                             keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
                             options="-c statement_timeout=15000")
@@ -182,7 +193,7 @@ class TickStore:
                 for ev in trades:
                     write_trade(cur, ev, self.gateway)
                 last = rows[-1]
-                cur.execute(CHECKPOINT_SQL % "nexus_checkpoint", (self.gateway, last[0], last[1]))
+                cur.execute(checkpoint_sql("nexus_checkpoint"), (self.gateway, last[0], last[1]))
             conn.commit()
         except psycopg2.Error as e:
             if is_data_error(e) and not conn.closed:
@@ -220,7 +231,7 @@ class TickStore:
                 cur.execute("INSERT INTO nexus_quarantine (epoch, seq, reason, event, gateway) "
                             "VALUES (%s, %s, %s, %s, %s)", (epoch, seq, reason[:1000], event[:10000], self.gateway))
                 if epoch is not None:
-                    cur.execute(CHECKPOINT_SQL % "nexus_checkpoint", (self.gateway, epoch, seq))
+                    cur.execute(checkpoint_sql("nexus_checkpoint"), (self.gateway, epoch, seq))
             conn.commit()
         except psycopg2.Error:
             self.drop()
@@ -354,7 +365,7 @@ class HubFeeder:
                         "low = LEAST(b.low, EXCLUDED.low), close = EXCLUDED.close, "
                         "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
                         [(self.gateway, k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
-                cur.execute(CHECKPOINT_SQL % "hub_checkpoint", (self.gateway, last[0], last[1]))
+                cur.execute(checkpoint_sql("hub_checkpoint"), (self.gateway, last[0], last[1]))
                 latest = {}
                 for symbol, bucket in bars:
                     if bucket >= latest.get(symbol, -1):
