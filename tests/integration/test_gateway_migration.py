@@ -114,12 +114,13 @@ def test_two_gateways_with_the_same_epoch_and_seq_are_both_kept_each_with_its_ch
     for gw, price in (("gtw", 1.1), ("gtw2", 2.2)):
         store = TickStore(cfg_for(pg, redis_server, gw))
         store.write([(5, s, "EURUSD", 1700000000.0 + s / 10.0, price, price + 0.1) for s in range(1, 4)])
-        store.write([(5, 2, "EURUSD", 1.0, 9.9, 9.9)])  # a replayed seq: never doubled, never overwritten
+        store.write([(5, 2, "EURUSD", 1.0, 9.9, 9.9)])  # a replayed seq: never doubled, never overwritten,
+        # and the checkpoint stays at the newest seq
         stores[gw] = store
     inf = connect(pg, "mt5_crs")
     assert rows(inf, "SELECT gateway, count(*), min(bid), max(bid) FROM ticks GROUP BY gateway ORDER BY gateway") == [
         ("gtw", 3, 1.1, 1.1), ("gtw2", 3, 2.2, 2.2)]
-    assert stores["gtw"].checkpoint() == (5, 2) and stores["gtw2"].checkpoint() == (5, 2)
+    assert stores["gtw"].checkpoint() == (5, 3) and stores["gtw2"].checkpoint() == (5, 3)
     for gw in ("gtw", "gtw2"):
         feeder = HubFeeder(cfg_for(pg, redis_server, gw))
         assert feeder.step() == 3  # its own three ticks, not the other gateway's

@@ -104,14 +104,16 @@ class Inf(threading.Thread):
 def test_over_two_xpubs_one_dying_midway_a_subscriber_gets_every_seq_once_in_order_and_names_the_lost_one():
     one = Inf(300, skip={150}, die_after=120, junk=True)  # dies at 120; it never had 150 anyway
     two = Inf(300, skip={150, 50})                        # 50 comes from the first, 150 from nobody
-    sub = Subscriber(["tcp://127.0.0.1:%d" % one.port, "tcp://127.0.0.1:%d" % two.port], window_s=0.3)
+    # A window far above the publishers' skew even on a loaded machine: the test is about what is
+    # delivered, not how long a missing seq is waited for (Merge's tests pin that).
+    sub = Subscriber(["tcp://127.0.0.1:%d" % one.port, "tcp://127.0.0.1:%d" % two.port], window_s=2.0)
     try:
         time.sleep(0.3)  # both subscriptions reach their publishers
         for inf in (one, two):
             inf.start()
             inf.go.set()
         got = []
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while len(got) < 299 and time.monotonic() < deadline:
             e = sub.recv(timeout=0.5)
             if e is not None:

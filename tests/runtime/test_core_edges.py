@@ -72,7 +72,8 @@ def test_spool_files_hold_compact_json_and_bytes_count_them(tmp_path):
     (name,) = os.listdir(str(tmp_path))
     with open(os.path.join(str(tmp_path), name), "rb") as f:
         data = f.read()
-    assert data == json.dumps(ROWS, separators=(",", ":")).encode() and spool.bytes == len(data)
+    assert data == json.dumps([["tick"] + list(r) for r in ROWS], separators=(",", ":")).encode()
+    assert spool.bytes == len(data)
 
 
 def test_rewriting_the_same_batch_does_not_count_its_bytes_twice(tmp_path):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mt5mesh.nexus import rows
 from mt5mesh.nexus.follower import Follower, _int
 from mt5mesh.nexus.health import Metrics
 from mt5mesh.nexus.schema_config import SCHEMA
@@ -215,8 +216,9 @@ def test_a_trade_event_shares_the_batch_and_is_not_a_latest_tick():
     f = synced()
     fields = {"trade": "fill", "cmd": "order_send", "retcode": 10009}
     f._on_event(protocol.trade(1, 1, 1767139200.5, "EURUSD", fields))
-    assert len(f.batch) == 1 and f.batch[0][:6] == (1, 1, "EURUSD", 1767139200.5, None, None)
-    assert f.batch[0][6]["retcode"] == 10009 and f.batch_latest == {}
+    assert len(f.batch) == 1 and isinstance(f.batch[0], rows.Trade)
+    assert f.batch[0][:4] == (1, 1, "EURUSD", 1767139200.5) and f.batch[0].event["retcode"] == 10009
+    assert f.batch_latest == {}
 
 
 def test_a_full_batch_is_handed_over_at_batch_size_not_before():

@@ -92,7 +92,7 @@ def test_spool_counters_match_the_disk_after_reopen(tmp_path):
 
 
 def test_a_batch_that_exactly_fills_the_limit_fits_one_byte_more_does_not(tmp_path):
-    size = len(json.dumps(ROWS_E1, separators=(",", ":")).encode())
+    size = len(json.dumps([["tick"] + list(r) for r in ROWS_E1], separators=(",", ":")).encode())
     Spool(str(tmp_path / "a"), size).append(ROWS_E1)
     with pytest.raises(SpoolFull):
         Spool(str(tmp_path / "b"), size - 1).append(ROWS_E1)

@@ -3,11 +3,12 @@ text, one transaction per batch with its checkpoint, bisection of refused rows, 
 trade rows, HUB bars. The same code against a real PostgreSQL: tests/integration/test_runtime.py
 and tests/integration/test_stores_process.py."""
 import json
+from typing import NamedTuple
 
 import psycopg2
 import pytest
 
-from mt5mesh.nexus import stores
+from mt5mesh.nexus import rows, stores
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.stores import (checkpoint_sql, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
                                   copy_line, is_data_error, latest_tick_key, bar_key, pg_where, write_trade)
@@ -147,7 +148,7 @@ def test_a_batch_is_copied_inserted_and_checkpointed_in_one_commit():
 def test_a_batch_of_trades_only_copies_nothing_and_still_moves_the_checkpoint():
     conn = Conn()
     ev = {"epoch": 3, "seq": 9, "ts": 1.5, "symbol": "EURUSD", "trade": "reject", "retcode": 10019}
-    store(conn).write([(3, 9, "EURUSD", 1.5, None, None, ev)])
+    store(conn).write([rows.Trade(3, 9, "EURUSD", 1.5, ev)])
     statements = conn.statements()
     assert not any(s.startswith("COPY") for s in statements)
     assert statements[0].startswith("INSERT INTO orders") and conn.log[1][1] == ("gw1", 3, 9)
@@ -504,3 +505,41 @@ def test_the_checkpoint_upsert_names_its_table_and_only_moves_forward():
         "INSERT INTO hub_checkpoint (gateway, epoch, seq) VALUES (%s, %s, %s) ON CONFLICT (gateway) DO UPDATE "
         "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now() "
         "WHERE (hub_checkpoint.epoch, hub_checkpoint.seq) < (EXCLUDED.epoch, EXCLUDED.seq)")
+
+
+def test_a_tick_column_added_to_rows_tick_alone_reaches_copy_insert_and_the_copy_table_and_trades_stay_as_they_were(
+        monkeypatch):
+    class WithVolume(NamedTuple):  # rows.Tick with one more column, added there and nowhere else
+        epoch: int
+        seq: int
+        symbol: str
+        ts: float
+        bid: float
+        ask: float
+        volume: float
+    monkeypatch.setattr(rows, "Tick", WithVolume)
+    tick_ev = {"epoch": 3, "seq": 1, "symbol": "EURUSD", "ts": 1767139200.25, "bid": 1.1, "ask": 1.1002, "volume": 2.5}
+    trade_ev = {"epoch": 3, "seq": 2, "ts": 1.5, "symbol": "EURUSD", "trade": "fill", "retcode": 10009, "deal": 7}
+    batch = [rows.tick_of(tick_ev), rows.trade_of(trade_ev)]  # what the follower builds
+    conn = Conn()
+    store(conn).write(batch)
+    (copy, (text, columns)), (insert, _p), (orders, _o), (deals, _d), _cp, _commit = conn.log
+    assert columns == ("epoch", "seq", "symbol", "ts", "bid", "ask", "volume")
+    assert text == "3\t1\tEURUSD\t1767139200.25\t1.1\t1.1002\t2.5\n"
+    assert insert == ("INSERT INTO ticks (epoch, seq, symbol, ts, bid, ask, volume, gateway) SELECT epoch, seq, "
+                      "symbol, ts, bid, ask, volume, %s FROM ticks_in ON CONFLICT DO NOTHING")
+    assert stores.ticks_in_sql() == ("CREATE TEMP TABLE IF NOT EXISTS ticks_in (epoch bigint, seq bigint, symbol text, "
+                                     "ts double precision, bid double precision, ask double precision, "
+                                     "volume double precision) ON COMMIT DELETE ROWS")
+    assert orders.startswith("INSERT INTO orders") and deals.startswith("INSERT INTO deals")
+
+
+def test_spooled_rows_keep_their_kind_and_rows_spooled_before_typed_rows_are_still_read():
+    tick, trade = rows.Tick(1, 2, "EURUSD", 1.5, 1.1, 1.2), rows.Trade(1, 3, "EURUSD", 1.5, {"trade": "fill"})
+    assert [rows.from_json(rows.to_json(r)) for r in (tick, trade)] == [tick, trade]
+    assert isinstance(rows.from_json(rows.to_json(trade)), rows.Trade)
+    assert rows.from_json([1, 2, "EURUSD", 1.5, 1.1, 1.2]) == tick
+    assert rows.from_json([1, 3, "EURUSD", 1.5, None, None, {"trade": "fill"}]) == trade
+    for bad in ([], {}, ["tick", 1, 2], [1, 2, 3], ["trade", 1, 2, "X", 1.0, {}, 5]):
+        with pytest.raises(ValueError):
+            rows.from_json(bad)

@@ -10,6 +10,7 @@ import time
 import zmq
 import zmq.auth
 
+from mt5mesh.nexus import rows
 from mt5mesh.nexus.logutil import RateLimitedLog
 from mt5mesh.nexus.sequencer import ACCEPT, DUPLICATE, EPOCH_CHANGE, GAP, Sequencer
 from mt5mesh.service import bind
@@ -220,9 +221,9 @@ class Follower:
             self.batch_since = time.monotonic()
         if "trade" in ev:
             # A trade event: same stream, same batch (so same transaction), its own tables.
-            self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], None, None, ev))
+            self.batch.append(rows.trade_of(ev))
         else:
-            self.batch.append((ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev["bid"], ev["ask"]))
+            self.batch.append(rows.tick_of(ev))
             self.batch_latest[ev["symbol"]] = frames[1] if frames else ev
         self.seq.accepted(ev["seq"])
         if len(self.batch) >= int(self.cfg["batch_size"]):

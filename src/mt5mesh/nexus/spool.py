@@ -9,6 +9,7 @@ import json
 import os
 
 from mt5mesh.fsutil import fsync_dir
+from mt5mesh.nexus import rows
 
 
 class SpoolFull(Exception):
@@ -38,15 +39,15 @@ class Spool:
         return self._bytes
 
     @staticmethod
-    def name_for(rows):
-        return "%020d-%012d.json" % (rows[0][0], rows[0][1])
+    def name_for(batch):
+        return "%020d-%012d.json" % (batch[0][0], batch[0][1])
 
-    def append(self, rows):
-        """rows: list of (epoch, seq, symbol, ts, bid, ask), in order."""
-        data = json.dumps(rows, separators=(",", ":")).encode()
+    def append(self, batch):
+        """batch: rows (nexus/rows.py: Tick, Trade), in order."""
+        data = json.dumps([rows.to_json(r) for r in batch], separators=(",", ":")).encode()
         if self._bytes + len(data) > self.max_bytes:
             raise SpoolFull("spool %s full (%d bytes max)" % (self.dir, self.max_bytes))
-        name = self.name_for(rows)
+        name = self.name_for(batch)
         tmp = os.path.join(self.dir, name + ".tmp")
         with open(tmp, "wb") as f:
             f.write(data)
@@ -63,7 +64,7 @@ class Spool:
             return None
         name = min(self._sizes)
         with open(os.path.join(self.dir, name), "rb") as f:
-            return name, [tuple(r) for r in json.load(f)]
+            return name, [rows.from_json(r) for r in json.load(f)]
 
     def remove(self, name):
         os.unlink(os.path.join(self.dir, name))

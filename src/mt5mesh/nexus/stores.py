@@ -9,6 +9,7 @@ import psycopg2.extras
 from psycopg2 import sql
 import redis
 
+from mt5mesh.nexus import rows
 from mt5mesh.nexus.schema import CHECKPOINTS, GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA, OLD_STREAM, TABLES
 from mt5mesh.wire import protocol
 from mt5mesh.wire.errors import first_line
@@ -33,6 +34,17 @@ HUB_READ_SQL = ("SELECT epoch, seq, symbol, ts, bid, ask FROM ticks WHERE gatewa
 CHECKPOINT_SQL = ("INSERT INTO %(table)s (gateway, epoch, seq) VALUES (%%s, %%s, %%s) ON CONFLICT (gateway) DO UPDATE "
                   "SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, updated_at = now() "
                   "WHERE (%(table)s.epoch, %(table)s.seq) < (EXCLUDED.epoch, EXCLUDED.seq)")
+
+
+def ticks_in_sql():
+    """The batch's own table: rows.Tick's columns (the gateway is this nexus's, added on INSERT)."""
+    return "CREATE TEMP TABLE IF NOT EXISTS ticks_in (%s) ON COMMIT DELETE ROWS" % ", ".join(
+        "%s %s" % column for column in rows.sql_columns(rows.Tick))
+
+
+def ticks_insert_sql():
+    columns = ", ".join(rows.Tick._fields)
+    return "INSERT INTO ticks (%s, gateway) SELECT %s, %%s FROM ticks_in ON CONFLICT DO NOTHING" % (columns, columns)
 
 
 def checkpoint_sql(table):
@@ -155,9 +167,7 @@ class TickStore:
             self.conn = pg_connect(self.cfg, "pg_")
             init_schema(self.conn, "inf", self.gateway)
             with self.conn.cursor() as cur:
-                # The batch's own columns; the gateway is this nexus's and is added on INSERT.
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ticks_in (epoch bigint, seq bigint, symbol text, "
-                            "ts double precision, bid double precision, ask double precision) ON COMMIT DELETE ROWS")
+                cur.execute(ticks_in_sql())
             self.conn.commit()
         return self.conn
 
@@ -176,23 +186,21 @@ class TickStore:
         self.conn.commit()
         return tuple(row) if row else None
 
-    def write(self, rows):
-        """rows: [(epoch, seq, symbol, ts, bid, ask), ...] in stream order; a trade event is
-        (epoch, seq, symbol, ts, None, None, event dict) and goes to orders (and deals)."""
+    def write(self, batch):
+        """batch: nexus/rows.py's Tick and Trade rows, in stream order; ticks go to the ticks table
+        (rows.Tick's columns), trades to orders (and deals)."""
         conn = self.connect()
-        ticks = [r for r in rows if len(r) == 6]
-        trades = [r[6] for r in rows if len(r) == 7]
+        ticks = [r for r in batch if not isinstance(r, rows.Trade)]
+        trades = [r.event for r in batch if isinstance(r, rows.Trade)]
         buf = io.StringIO("".join(copy_line(r) for r in ticks))
         try:
             with conn.cursor() as cur:
                 if ticks:
-                    cur.copy_from(buf, "ticks_in", columns=("epoch", "seq", "symbol", "ts", "bid", "ask"))
-                    cur.execute("INSERT INTO ticks (epoch, seq, symbol, ts, bid, ask, gateway) "
-                                "SELECT epoch, seq, symbol, ts, bid, ask, %s FROM ticks_in ON CONFLICT DO NOTHING",
-                                (self.gateway,))
+                    cur.copy_from(buf, "ticks_in", columns=rows.Tick._fields)
+                    cur.execute(ticks_insert_sql(), (self.gateway,))
                 for ev in trades:
                     write_trade(cur, ev, self.gateway)
-                last = rows[-1]
+                last = batch[-1]
                 cur.execute(checkpoint_sql("nexus_checkpoint"), (self.gateway, last[0], last[1]))
             conn.commit()
         except psycopg2.Error as e:
@@ -202,22 +210,22 @@ class TickStore:
                 self.drop()
             raise
 
-    def write_checked(self, rows):
-        """Write rows; rows PostgreSQL refuses as data (SQLSTATE class 22 or 23) are split off
+    def write_checked(self, batch):
+        """Write the batch; rows PostgreSQL refuses as data (SQLSTATE class 22 or 23) are split off
         by bisection and quarantined with the reason, everything else is written in order.
         Returns [(row, reason)] quarantined. Any other error raises: the store is down."""
         try:
-            self.write(rows)
+            self.write(batch)
             return []
         except psycopg2.Error as e:
             if not is_data_error(e):
                 raise
-            if len(rows) == 1:
+            if len(batch) == 1:
                 reason = first_line(e)
-                self.quarantine(rows[0], reason)
-                return [(rows[0], reason)]
-        mid = len(rows) // 2
-        return self.write_checked(rows[:mid]) + self.write_checked(rows[mid:])
+                self.quarantine(batch[0], reason)
+                return [(batch[0], reason)]
+        mid = len(batch) // 2
+        return self.write_checked(batch[:mid]) + self.write_checked(batch[mid:])
 
     def quarantine(self, row, reason):
         """Keep a refused row (as JSON text) with the reason; the checkpoint moves past it in
@@ -370,17 +378,17 @@ class HubFeeder:
                 for symbol, bucket in bars:
                     if bucket >= latest.get(symbol, -1):
                         latest[symbol] = bucket
-                rows = []
+                stored = []
                 if latest:
                     cur.execute("SELECT symbol, bucket, open, high, low, close, spread_mean, ticks FROM bars_1s "
                                 "WHERE gateway = %s AND (symbol, bucket) IN %s", (self.gateway, tuple(latest.items())))
-                    rows = cur.fetchall()
+                    stored = cur.fetchall()
             hub.commit()
         except psycopg2.Error:
             self.drop()
             raise
         pipe = self.redis.pipeline(transaction=False)
-        for symbol, bucket, o, h, lo, c, spread, n in rows:
+        for symbol, bucket, o, h, lo, c, spread, n in stored:
             pipe.hset(bar_key(self.gateway, symbol), mapping={"bucket": bucket, "open": o, "high": h, "low": lo,
                                                               "close": c, "spread_mean": spread, "ticks": n})
         pipe.execute()
