@@ -76,6 +76,16 @@ def test_spool_files_hold_compact_json_and_bytes_count_them(tmp_path):
     assert spool.bytes == len(data)
 
 
+def test_a_spooled_batch_with_a_trade_reads_back_as_it_was_written_each_row_its_own_kind(tmp_path):
+    from mt5mesh.nexus import rows
+    batch = [rows.Tick(1, 5, "EURUSD", 1.0, 1.1, 1.2),
+             rows.Trade(1, 6, "EURUSD", 1.5, {"trade": "fill", "deal": 7, "side": "buy"})]
+    spool = Spool(str(tmp_path), 10 ** 6)
+    spool.append(batch)
+    name, back = Spool(str(tmp_path), 10 ** 6).oldest()  # as a restarted nexus finds it
+    assert back == batch and [type(r) for r in back] == [rows.Tick, rows.Trade] and name == Spool.name_for(batch)
+
+
 def test_rewriting_the_same_batch_does_not_count_its_bytes_twice(tmp_path):
     spool = Spool(str(tmp_path), 10 ** 6)
     spool.append(ROWS)

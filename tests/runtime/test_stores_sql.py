@@ -540,6 +540,9 @@ def test_spooled_rows_keep_their_kind_and_rows_spooled_before_typed_rows_are_sti
     assert isinstance(rows.from_json(rows.to_json(trade)), rows.Trade)
     assert rows.from_json([1, 2, "EURUSD", 1.5, 1.1, 1.2]) == tick
     assert rows.from_json([1, 3, "EURUSD", 1.5, None, None, {"trade": "fill"}]) == trade
-    for bad in ([], {}, ["tick", 1, 2], [1, 2, 3], ["trade", 1, 2, "X", 1.0, {}, 5]):
-        with pytest.raises(ValueError):
+    for bad, why in (([], "a spooled row must be a non-empty list"), ({}, "a spooled row must be a non-empty list"),
+                     (["tick", 1, 2], "a spooled tick needs 6 values, not 2"), ([1, 2, 3], "not a spooled row: 3 values"),
+                     (["trade", 1, 2, "X", 1.0, {}, 5], "a spooled trade needs 5 values, not 6")):
+        with pytest.raises(ValueError) as e:
             rows.from_json(bad)
+        assert str(e.value) == why
