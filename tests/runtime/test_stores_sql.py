@@ -509,15 +509,10 @@ def test_the_checkpoint_upsert_names_its_table_and_only_moves_forward():
 
 def test_a_tick_column_added_to_rows_tick_alone_reaches_copy_insert_and_the_copy_table_and_trades_stay_as_they_were(
         monkeypatch):
-    class WithVolume(NamedTuple):  # rows.Tick with one more column, added there and nowhere else
-        epoch: int
-        seq: int
-        symbol: str
-        ts: float
-        bid: float
-        ask: float
-        volume: float
-    monkeypatch.setattr(rows, "Tick", WithVolume)
+    # rows.Tick with one more column, added there and nowhere else.
+    with_volume = NamedTuple("Tick", [(name, rows.Tick.__annotations__[name]) for name in rows.Tick._fields]
+                             + [("volume", float)])
+    monkeypatch.setattr(rows, "Tick", with_volume)
     tick_ev = {"epoch": 3, "seq": 1, "symbol": "EURUSD", "ts": 1767139200.25, "bid": 1.1, "ask": 1.1002, "volume": 2.5}
     trade_ev = {"epoch": 3, "seq": 2, "ts": 1.5, "symbol": "EURUSD", "trade": "fill", "retcode": 10009, "deal": 7}
     batch = [rows.tick_of(tick_ev), rows.trade_of(trade_ev)]  # what the follower builds

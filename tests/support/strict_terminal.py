@@ -3,6 +3,7 @@ protocol on loopback, the way `python -m mt5linux` serves the real MetaTrader5 m
 what a gateway run with `--terminal mt5linux` meets at a broker. Restartable with the very same
 tick history (the same seed and anchor)."""
 import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -63,31 +64,29 @@ class StrictServer:
     def gateway_args(self, symbols):
         return ["--terminal", "mt5linux", "--terminal-port", self.port, "--symbols", ",".join(symbols)]
 
-    def history(self, symbol):
-        """Every tick the terminal holds for `symbol` as (time_msc, bid, ask), by value."""
+    @contextlib.contextmanager
+    def _module(self):
+        """A classic link with the terminal's module imported on its side; closed after."""
         conn = self.link()
         try:
             conn.execute("import MetaTrader5")
+            yield conn
+        finally:
+            conn.close()
+
+    def history(self, symbol):
+        """Every tick the terminal holds for `symbol` as (time_msc, bid, ask), by value."""
+        with self._module() as conn:
             return [tuple(r) for r in json.loads(conn.eval(
                 "__import__('json').dumps([(t.time_msc, t.bid, t.ask) for t in MetaTrader5.terminal.history[%r]])"
                 % symbol))]
-        finally:
-            conn.close()
 
     def run(self, code):
         """Runs `code` beside the terminal (`MetaTrader5.terminal` is it): the broker's side."""
-        conn = self.link()
-        try:
-            conn.execute("import MetaTrader5")
+        with self._module() as conn:
             conn.execute(code)
-        finally:
-            conn.close()
 
     def calls(self, function):
         """How often the terminal was called `function` (order_send: orders that reached it)."""
-        conn = self.link()
-        try:
-            conn.execute("import MetaTrader5")
+        with self._module() as conn:
             return int(conn.eval("MetaTrader5.terminal.calls[%r]" % function))
-        finally:
-            conn.close()
