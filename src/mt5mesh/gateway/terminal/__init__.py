@@ -11,13 +11,11 @@ MetaTrader5 Python API surface (``api``), whatever is behind it.
 import logging
 import time
 
-from mt5mesh.gateway.backends import TERMINALS
 from mt5mesh.gateway.terminal import api
 from mt5mesh.gateway.terminal.follow import TerminalFollower
 from mt5mesh.gateway.terminal.remote import RemoteMT5, TerminalLinkError
 
 log = logging.getLogger("mt5mesh-gateway")
-BACKENDS = TERMINALS  # the backends with a terminal behind them (gateway/backends.py)
 # Offsets of trade servers from UTC come in quarter hours (UTC+2, +3, +5:45, -5...).
 OFFSET_STEP_S = 900
 # A tick teaches the offset only when it is this close to a quarter hour from UTC now. A live
@@ -264,4 +262,4 @@ class TerminalSource:
         return live
 
 
-__all__ = ["api", "BACKENDS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux", "nothing_to_close"]
+__all__ = ["api", "OPENERS", "TerminalError", "TerminalSource", "open_backend", "connect_mt5linux", "nothing_to_close"]
