@@ -48,7 +48,7 @@ class Merge:
             # The first event, or the gateway started a new epoch (its journal was lost): the
             # stream restarts there. What was held of the old epoch is released first.
             out = self._release_all()
-            self.epoch, self.next_seq, self.held = epoch, seq, {}
+            self.epoch, self.next_seq = epoch, seq
             return out + self._take(ev, seq, now)
         if epoch < self.epoch:
             self.stale += 1  # a host still sending an epoch the gateway has left
@@ -73,6 +73,12 @@ class Merge:
         if now - self.held[first][1] < self.window_s:
             return []
         return self._give_up_to(first)
+
+    def wait(self, now):
+        """Seconds until ``due`` can release something by time; None while nothing is held."""
+        if not self.held:
+            return None
+        return max(0.0, self.held[min(self.held)][1] + self.window_s - now)
 
     def _give_up_to(self, first):
         if first > self.next_seq:
@@ -129,9 +135,9 @@ class Subscriber:
             if self.ready:
                 break
             wait = self.merge.window_s if deadline is None else deadline - now
-            if self.merge.held:
-                first = min(self.merge.held)
-                wait = min(wait, max(0.0, self.merge.held[first][1] + self.merge.window_s - now))
+            held = self.merge.wait(now)
+            if held is not None:
+                wait = min(wait, held)
             if deadline is not None and now >= deadline:
                 return None
             for sock, _event in self.poller.poll(max(0.0, wait) * 1000):

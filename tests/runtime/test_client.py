@@ -5,6 +5,7 @@ import json
 import threading
 import time
 
+import pytest
 import zmq
 
 from mt5mesh.client import Merge, Subscriber
@@ -53,6 +54,16 @@ def test_a_seq_missing_from_every_source_is_a_gap_after_the_window_and_a_late_co
     assert seqs(m.due(1.5)) == [4] and m.gaps == [(7, 2, 3)]
     assert m.offer(ev(2), 1.6) == [] and m.duplicates == 1  # too late: order is kept, nothing twice
     assert seqs(m.offer(ev(5), 1.7)) == [5]
+
+
+def test_wait_is_the_time_until_the_oldest_held_event_is_due_and_none_while_nothing_is_held():
+    m = Merge(window_s=0.5)
+    assert m.wait(0.0) is None
+    m.offer(ev(1), 0.0)
+    assert m.wait(0.1) is None  # delivered at once: nothing held
+    m.offer(ev(4), 1.0)
+    m.offer(ev(3), 1.2)
+    assert m.wait(1.1) == pytest.approx(0.6) and m.wait(2.0) == 0.0  # the lowest held seq (3) arrived at 1.2
 
 
 def test_a_new_epoch_restarts_the_stream_and_an_old_epoch_from_a_lagging_source_is_dropped():
