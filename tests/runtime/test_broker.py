@@ -544,6 +544,44 @@ def test_connected_subscribers_are_counted_and_uncounted(serving):
     assert b.counters["clients"] == 0
 
 
+class LeavingPub:
+    """The broker's PUB, whose close first lets a subscriber leave: its DISCONNECTED event is
+    raised after the monitor's reader is closed, the order a loaded machine can produce."""
+
+    def __init__(self, pub, sub):
+        self._pub, self._sub = pub, sub
+
+    def __getattr__(self, name):
+        return getattr(self._pub, name)
+
+    def close(self, linger=None):
+        self._sub.close(0)
+        time.sleep(0.3)  # the I/O thread sees the peer leave while the PUB is still open
+        self._pub.close(linger)
+
+
+def test_a_subscriber_leaving_while_the_broker_closes_leaves_the_contexts_io_thread_working():
+    ctx = zmq.Context()  # its own: a blocked I/O thread must not take the other tests' context down
+    b = Broker(cfg(rep="tcp://127.0.0.1:%d" % free_port(), pub="tcp://127.0.0.1:%d" % free_port()), ctx=ctx)
+    b.open()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(b.cfg["pub"])
+    assert b.pub.poll(3000)  # its subscription arrived: the handshake is over, a leave is an event
+    time.sleep(0.3)  # and the monitor's own pipe is settled (sooner, libzmq drops the event instead)
+    b.pub = LeavingPub(b.pub, sub)
+    b.close()
+    pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push.connect("tcp://127.0.0.1:%d" % port)
+    push.send(b"after")
+    delivered = pull.poll(3000)
+    for s in (pull, push):
+        s.close(0)
+    assert delivered, "the context's I/O thread is blocked: no new connection completes"
+    ctx.term()  # only once it is known to work: a blocked I/O thread would hang term()
+
+
 # --- between two terminal calls of one long command; the EA's PULL socket; status exactly -----
 
 class Clock:

@@ -110,6 +110,11 @@ class Broker:
         return sock
 
     def close(self):
+        if self.monitor is not None:
+            # Stop the events before closing their reader: libzmq's I/O thread sends each one with
+            # a blocking send, and a subscriber leaving after the reader is gone would block that
+            # thread for good, and with it every socket of the context (seen on a loaded CI run).
+            self.pub.disable_monitor()
         for sock in (self.monitor, self.rep, self.pub, self.pull, self.legacy):
             if sock is not None:
                 sock.close(0)
