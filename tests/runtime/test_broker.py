@@ -413,27 +413,59 @@ def test_splice_inserts_raw_json_as_the_last_key():
 
 # --- the loop, on real sockets -----------------------------------------------------------------
 
+class Loop:
+    """A broker serving on loopback in a thread, on its own context."""
+
+    def __init__(self, heartbeat):
+        self.rep, self.pub = free_port(), free_port()
+        self.ctx = zmq.Context()
+        self.broker = Broker(cfg(rep="tcp://127.0.0.1:%d" % self.rep, pub="tcp://127.0.0.1:%d" % self.pub,
+                                 heartbeat=heartbeat), ctx=self.ctx)
+        from mt5mesh.gateway.sources import SyntheticSource
+        self.broker.source = SyntheticSource(["EURUSD"], 50.0, 1)
+        self.broker.open()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.broker.serve, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def ready(self, sock, timeout_s):
+        """True when `sock` has a message within `timeout_s`; False at once if the loop has ended,
+        which a serving loop never does by itself (a broken one fails its test now, not at the
+        deadline: mutation runs every such mutant)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if sock.poll(20):
+                return True
+            if not self.thread.is_alive():
+                return False
+        return False
+
+    def until(self, cond, timeout_s):
+        """Waits for `cond()` the same way: at most `timeout_s`, and no longer than the loop lives."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not cond() and self.thread.is_alive():
+            time.sleep(0.02)
+        return cond()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.broker.close()
+        if not self.thread.is_alive():
+            self.ctx.destroy(0)
+
+
 @pytest.fixture
 def serving():
-    """A broker serving on loopback in a thread, stopped and closed after the test."""
+    """Starts a Loop (heartbeat seconds); stopped and closed after the test."""
     made = []
 
     def start(heartbeat):
-        rep, pub = free_port(), free_port()
-        b = Broker(cfg(rep="tcp://127.0.0.1:%d" % rep, pub="tcp://127.0.0.1:%d" % pub, heartbeat=heartbeat))
-        from mt5mesh.gateway.sources import SyntheticSource
-        b.source = SyntheticSource(["EURUSD"], 50.0, 1)
-        b.open()
-        stop = threading.Event()
-        t = threading.Thread(target=b.serve, args=(stop,), daemon=True)
-        t.start()
-        made.append((b, stop, t))
-        return b, rep, pub
+        made.append(Loop(heartbeat))
+        return made[-1]
     yield start
-    for b, stop, t in made:
-        stop.set()
-        t.join(5)
-        b.close()
+    for loop in made:
+        loop.close()
 
 
 def sockets(kind, url, n=1):
@@ -448,14 +480,14 @@ def sockets(kind, url, n=1):
 
 
 def test_the_loop_answers_requests_and_keeps_the_heartbeat_cadence(serving):
-    b, rep, pub = serving(0.1)
-    req, = sockets(zmq.REQ, "tcp://127.0.0.1:%d" % rep)
-    sub, = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub)
+    loop = serving(0.1)
+    req, = sockets(zmq.REQ, "tcp://127.0.0.1:%d" % loop.rep)
+    sub, = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % loop.pub)
     try:
         req.send(b'{"cmd": "ping"}')
-        assert req.poll(2000) and json.loads(req.recv())["ok"] is True
+        assert loop.ready(req, 2) and json.loads(req.recv())["ok"] is True
         sub.setsockopt(zmq.SUBSCRIBE, b"hb")
-        assert sub.poll(2000)
+        assert loop.ready(sub, 2)
         sub.recv_multipart()
         beats = []
         deadline = time.monotonic() + 0.55
@@ -464,23 +496,23 @@ def test_the_loop_answers_requests_and_keeps_the_heartbeat_cadence(serving):
                 sub.recv_multipart()
                 beats.append(time.monotonic())
         assert 3 <= len(beats) <= 8, beats  # one each 0.1 s, with room for a loaded machine
-        assert b.counters["published"] > 10 and b.counters["clients"] >= 1
+        assert loop.broker.counters["published"] > 10 and loop.broker.counters["clients"] >= 1
     finally:
         req.close(0)
         sub.close(0)
 
 
 def test_a_new_heartbeat_subscriber_is_greeted_at_once_not_at_the_next_interval(serving):
-    b, rep, pub = serving(1.0)
-    first, second = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub, 2)
+    loop = serving(1.0)
+    first, second = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % loop.pub, 2)
     try:
         first.setsockopt(zmq.SUBSCRIBE, b"hb")
-        assert first.poll(3000)
+        assert loop.ready(first, 3)
         first.recv_multipart()
         # A regular heartbeat is now a second away; a new subscriber's greeting is not.
         t0 = time.monotonic()
         second.setsockopt(zmq.SUBSCRIBE, b"hb")
-        assert second.poll(900), "no heartbeat within 0.9 s of subscribing"
+        assert loop.ready(second, 0.9), "no heartbeat within 0.9 s of subscribing"
         waited = time.monotonic() - t0
         assert waited < 0.5, "a new heartbeat subscriber waited %.3fs" % waited
     finally:
@@ -531,17 +563,12 @@ def test_a_busy_port_is_a_clear_error_naming_the_socket():
 
 
 def test_connected_subscribers_are_counted_and_uncounted(serving):
-    b, rep, pub = serving(0.1)
-    subs = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % pub, 2)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and b.counters["clients"] < 2:
-        time.sleep(0.02)
-    assert b.counters["clients"] == 2
+    loop = serving(0.1)
+    subs = sockets(zmq.SUB, "tcp://127.0.0.1:%d" % loop.pub, 2)
+    assert loop.until(lambda: loop.broker.counters["clients"] == 2, 3)
     for s in subs:
         s.close(0)
-    while time.monotonic() < deadline and b.counters["clients"] > 0:
-        time.sleep(0.02)
-    assert b.counters["clients"] == 0
+    assert loop.until(lambda: loop.broker.counters["clients"] == 0, 3)
 
 
 class LeavingPub:
