@@ -383,6 +383,16 @@ def test_a_drain_stops_at_the_turn_deadline_checking_the_clock_every_nth_message
     assert len(got) == 5
 
 
+def test_pushes_past_the_turn_deadline_stop_at_the_100th_the_clock_is_read_every_100(monkeypatch):
+    b = broker(terminal="ea")
+    b.pull = Sock(250)
+    clock = [100.0]
+    monkeypatch.setattr(broker_mod.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(b, "push", lambda frames: clock.__setitem__(0, clock[0] + 1.0))  # each far past the turn
+    b._drain_pull()
+    assert clock[0] == 200.0  # 100 pushes, then the first clock check ended the turn
+
+
 class Frame:
     def __init__(self, data, user=None, fail=False):
         self.bytes, self.user, self.fail = data, user, fail
@@ -424,32 +434,41 @@ class Loop:
         from mt5mesh.gateway.sources import SyntheticSource
         self.broker.source = SyntheticSource(["EURUSD"], 50.0, 1)
         self.broker.open()
+        # Three missed heartbeats (and at least a second, for a loaded machine) is a stalled loop.
+        self.stall_s = max(1.0, 3 * heartbeat)
+        self._beats, self._beat_seen = 0, time.monotonic()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.broker.serve, args=(self.stop,), daemon=True)
         self.thread.start()
 
+    def turning(self):
+        """False once the loop has ended or stopped turning: a serving loop never ends by itself,
+        and it sends a heartbeat every interval. A broken loop fails its test at once, not at the
+        test's deadline (mutation runs every such mutant)."""
+        beats = self.broker.counters["heartbeats"]
+        if beats != self._beats:
+            self._beats, self._beat_seen = beats, time.monotonic()
+        stalled = time.monotonic() - self._beat_seen > self.stall_s
+        return self.thread.is_alive() and not stalled
+
     def ready(self, sock, timeout_s):
-        """True when `sock` has a message within `timeout_s`; False at once if the loop has ended,
-        which a serving loop never does by itself (a broken one fails its test now, not at the
-        deadline: mutation runs every such mutant)."""
+        """True when `sock` has a message within `timeout_s` while the loop is turning."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.turning():
             if sock.poll(20):
                 return True
-            if not self.thread.is_alive():
-                return False
         return False
 
     def until(self, cond, timeout_s):
-        """Waits for `cond()` the same way: at most `timeout_s`, and no longer than the loop lives."""
+        """Waits for `cond()` the same way: at most `timeout_s`, while the loop is turning."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not cond() and self.thread.is_alive():
+        while time.monotonic() < deadline and not cond() and self.turning():
             time.sleep(0.02)
         return cond()
 
     def close(self):
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(2)  # a turning loop ends within one 0.1 s poll
         self.broker.close()
         if not self.thread.is_alive():
             self.ctx.destroy(0)
@@ -647,15 +666,18 @@ def test_pushes_waiting_on_the_pull_socket_are_all_published_in_order_and_counte
     ctx = zmq.Context.instance()
     pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
     try:
-        port = pull.bind_to_random_port("tcp://127.0.0.1")
-        push.connect("tcp://127.0.0.1:%d" % port)
+        # inproc: each push is in the PULL socket's pipe once send returns, so one drain must
+        # take all five, with no wait that a broken drain would sit out.
+        url = "inproc://pushes-%d" % id(b)
+        pull.bind(url)
+        push.connect(url)
         for i in range(5):
             push.send(json.dumps({"symbol": "EURUSD", "bid": 1.0 + i, "ask": 2.0 + i, "ts": 10.0 + i}).encode())
+        pull.setsockopt(zmq.RCVTIMEO, 500)  # a drain that waited would block the loop: bounded here
         b.pull = pull
-        deadline = time.monotonic() + 10
-        while b.counters["pushed"] < 5 and time.monotonic() < deadline:
-            pull.poll(100)
-            b._drain_pull()
+        t0 = time.monotonic()
+        b._drain_pull()
+        assert time.monotonic() - t0 < 0.4, "a drain waited for more instead of returning"
         assert b.counters["pushed"] == 5 and b.seq == 5
         ticks = [json.loads(frames[1]) for frames in b.pub.sent]
         assert [(t["bid"], t["ask"], t["ts"]) for t in ticks] == [(1.0 + i, 2.0 + i, 10.0 + i) for i in range(5)]
