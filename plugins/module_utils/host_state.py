@@ -119,6 +119,23 @@ def unit_differences(want, seen):
     return out
 
 
+
+def unit_actions(wanted, observed):
+    """What the units' differences need, as fields a role acts on (never on the differences'
+    text), in the order systemd needs them: reload its unit files (a unit not loaded, or whose
+    file changed since), then enable, then start. wanted and observed as for differences()."""
+    reload, enable, start = False, [], []
+    for unit in wanted.get('units') or ():
+        seen = (observed.get('units') or {}).get(unit['name']) or {}
+        loaded = seen.get('LoadState') == 'loaded'
+        if not loaded or seen.get('NeedDaemonReload') != 'no':
+            reload = True
+        if unit.get('enabled') and (not loaded or seen.get('UnitFileState') != 'enabled'):
+            enable.append(unit['name'])
+        if unit.get('active') and (not loaded or seen.get('ActiveState') != 'active'):
+            start.append(unit['name'])
+    return {'daemon_reload': reload, 'enable': enable, 'start': start}
+
 def line_differences(want, seen):
     """want: path with either regexp and line (as lineinfile leaves it: the last line matching
     regexp is line) or text (as blockinfile leaves it: the text is in the file). seen: the file's

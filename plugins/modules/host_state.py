@@ -198,11 +198,35 @@ kinds:
   type: list
   elements: str
   sample: [units]
+unit_actions:
+  description:
+    - What the units' differences need, as fields to act on (never on RV(differs)' text), in systemd's order.
+    - C(daemon_reload) is true when a unit is not loaded or systemd has not loaded its changed file; C(enable) and C(start)
+      list the units that are not enabled and not active (a unit not loaded is in both, when wanted so).
+  returned: always
+  type: dict
+  sample: {daemon_reload: false, enable: [], start: [mt5mesh-gateway.service]}
+  contains:
+    daemon_reload:
+      description: Whether systemd must reload its unit files first.
+      type: bool
+      returned: always
+    enable:
+      description: The units to enable.
+      type: list
+      elements: str
+      returned: always
+    start:
+      description: The units to start.
+      type: list
+      elements: str
+      returned: always
 also:
-  description: The verdict on I(also), as RV(converged), RV(differs) and RV(kinds) are on the rest, with its I(name).
+  description: The verdict on I(also), as RV(converged), RV(differs), RV(kinds) and RV(unit_actions) are on the rest, with its I(name).
   returned: when I(also) is given
   type: dict
-  sample: {name: gateway_broker, converged: false, differs: ["unit mt5mesh-gateway.service: not active"], kinds: [units]}
+  sample: {name: gateway_broker, converged: false, differs: ["unit mt5mesh-gateway.service: not active"], kinds: [units],
+           unit_actions: {daemon_reload: false, enable: [], start: [mt5mesh-gateway.service]}}
 elapsed:
   description: Seconds the observation took.
   returned: always
@@ -303,8 +327,10 @@ def observe(module, p):
                 units=observe_units(module, [u['name'] for u in p.get('units') or ()]))
 
 
-def verdict(differs):
-    return dict(converged=not differs, differs=differs, kinds=host_state.kinds(differs))
+def verdict(p, observed):
+    differs = host_state.differences(p, observed)
+    return dict(converged=not differs, differs=differs, kinds=host_state.kinds(differs),
+                unit_actions=host_state.unit_actions(p, observed))
 
 
 def main():
@@ -332,10 +358,10 @@ def main():
     if error:
         module.fail_json(msg=error)
     started = time.time()
-    result = verdict(host_state.differences(p, observe(module, p)))
+    result = verdict(p, observe(module, p))
     if p['also']:
         also = p['also']
-        result['also'] = dict(verdict(host_state.differences(also, observe(module, also))), name=also['name'])
+        result['also'] = dict(verdict(also, observe(module, also)), name=also['name'])
     module.exit_json(changed=False, elapsed=round(time.time() - started, 3), **result)
 
 

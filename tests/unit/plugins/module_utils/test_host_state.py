@@ -179,3 +179,42 @@ def test_a_long_hostile_value_is_cut_in_the_message():
     assert host_state.validation_error({"packages": ["-" * 200]}) == "packages[] must be Debian package names, got %r" % ("-" * 80)
     assert host_state.validation_error({"users": [{"name": "-" * 200}]}) == "users[].name must be a user name, got %r" % ("-" * 80)
     assert host_state.validation_error({"units": [{"name": "-" * 300}]}) == "units[].name must be a systemd unit name, got %r" % ("-" * 80)
+
+
+# --- what the units' differences need, as fields ----------------------------------------------
+
+def actions(units, seen):
+    return host_state.unit_actions({"units": units}, {"units": seen})
+
+
+def test_a_running_enabled_unit_needs_nothing():
+    assert actions([UNIT], {"x.service": dict(RUNNING)}) == {"daemon_reload": False, "enable": [], "start": []}
+    assert host_state.unit_actions({}, {}) == {"daemon_reload": False, "enable": [], "start": []}
+
+
+def test_a_unit_systemd_does_not_know_needs_a_reload_enabling_and_starting():
+    for seen in ({}, {"x.service": None}, {"x.service": {}}, {"x.service": dict(RUNNING, LoadState="not-found")}):
+        assert actions([UNIT], seen) == {"daemon_reload": True, "enable": ["x.service"], "start": ["x.service"]}
+    assert host_state.unit_actions({"units": [UNIT]}, {}) == {"daemon_reload": True, "enable": ["x.service"],
+                                                              "start": ["x.service"]}
+
+
+def test_a_changed_unit_file_needs_a_reload_only():
+    assert actions([UNIT], {"x.service": dict(RUNNING, NeedDaemonReload="yes")}) == {
+        "daemon_reload": True, "enable": [], "start": []}
+    assert actions([UNIT], {"x.service": dict(RUNNING, NeedDaemonReload=None)})["daemon_reload"] is True
+
+
+def test_a_disabled_or_stopped_unit_is_enabled_or_started_only_when_wanted_so():
+    disabled_stopped = {"x.service": dict(RUNNING, UnitFileState="disabled", ActiveState="inactive")}
+    assert actions([UNIT], disabled_stopped) == {"daemon_reload": False, "enable": ["x.service"], "start": ["x.service"]}
+    assert actions([{"name": "x.service"}], disabled_stopped) == {"daemon_reload": False, "enable": [], "start": []}
+    assert actions([{"name": "x.service", "active": True}], disabled_stopped) == {
+        "daemon_reload": False, "enable": [], "start": ["x.service"]}
+
+
+def test_several_units_keep_their_order_and_one_reload_serves_all():
+    units = [UNIT, dict(UNIT, name="y.service"), dict(UNIT, name="z.service")]
+    seen = {"x.service": dict(RUNNING, ActiveState="failed"), "y.service": dict(RUNNING),
+            "z.service": dict(RUNNING, NeedDaemonReload="yes", UnitFileState="disabled", ActiveState="inactive")}
+    assert actions(units, seen) == {"daemon_reload": True, "enable": ["z.service"], "start": ["x.service", "z.service"]}
