@@ -708,3 +708,9 @@ def test_status_carries_epoch_seq_uptime_and_the_rings_bounds_exactly():
     r = reply(b, {"cmd": "status", "id": "s"})
     assert (r["id"], r["epoch"], r["seq"], r["ring_oldest"], r["ring_size"]) == ("s", b.epoch, 3, b.ring.oldest, b.ring.size)
     assert r["ring_oldest"] == 1 and isinstance(r["uptime_s"], float) and r["published"] == 3
+
+
+def test_the_rep_command_table_answers_exactly_the_protocols_commands():
+    b = Broker(cfg())
+    assert sorted(b.commands) == sorted(protocol.COMMANDS)
+    assert all(b.commands[c] == b._account_command for c in protocol.READ_COMMANDS + protocol.TRADE_COMMANDS)

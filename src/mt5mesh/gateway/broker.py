@@ -55,6 +55,11 @@ class Broker:
         self.trader = None  # set by main for terminal backends (mt5mesh.gateway.trading)
         self.metrics = None  # set by main: GatewayMetrics, fed a snapshot each heartbeat
         self.journal = journal
+        # The REP command table: each command of the protocol to what answers it, and nothing
+        # else (a test holds it to protocol.COMMANDS). A request names a key, never a method.
+        self.commands = {"ping": self.cmd_ping, "status": self.cmd_status, "snapshot": self.cmd_snapshot,
+                         "replay": self.cmd_replay}
+        self.commands.update(dict.fromkeys(protocol.READ_COMMANDS + protocol.TRADE_COMMANDS, self._account_command))
         if restored is not None:
             self._restore(restored)
 
@@ -179,9 +184,7 @@ class Broker:
             if dialect.is_action(obj):
                 return self._action(obj, client)
             req = protocol.check_request(obj)
-            if req["cmd"] in protocol.READ_COMMANDS or req["cmd"] in protocol.TRADE_COMMANDS:
-                return self._account_command(req, client)
-            return getattr(self, "cmd_" + req["cmd"])(req)
+            return self.commands[req["cmd"]](req, client)
         except protocol.ProtocolError as e:
             self.counters["rejected"] += 1
             return protocol.reply_error(getattr(e, "request", req), e)
@@ -226,11 +229,11 @@ class Broker:
     def uptime(self):
         return round(time.monotonic() - self.started, 3)
 
-    def cmd_ping(self, req):
+    def cmd_ping(self, req, _client=None):
         return protocol.reply_ok(req, version=__version__, protocol=protocol.PROTOCOL_VERSION,
                                  epoch=self.epoch, seq=self.seq, uptime_s=self.uptime())
 
-    def cmd_status(self, req):
+    def cmd_status(self, req, _client=None):
         journal = None
         if self.journal is not None:
             journal = {"path": self.journal.path, "segments": len(self.journal.segments), "syncs": self.journal.syncs,
@@ -259,12 +262,12 @@ class Broker:
         status = getattr(self.source, "status", None)
         return status() if status else {"name": self.kind, "connected": None}
 
-    def cmd_snapshot(self, req):
+    def cmd_snapshot(self, req, _client=None):
         # Payloads are already canonical JSON: splice them instead of decoding and re-encoding.
         ticks = b"[" + b",".join(self.latest.values()) + b"]"
         return _splice(protocol.reply_ok(req, epoch=self.epoch, seq=self.seq), b"ticks", ticks)
 
-    def cmd_replay(self, req):
+    def cmd_replay(self, req, _client=None):
         payloads = self.ring.slice(req["from_seq"], req["limit"], protocol.MAX_REPLAY_BYTES)
         if payloads is None:
             return protocol.reply_error(req, "events before seq %d are gone from the ring" % self.ring.oldest,
