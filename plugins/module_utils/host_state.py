@@ -119,7 +119,6 @@ def unit_differences(want, seen):
     return out
 
 
-
 def unit_actions(wanted, observed):
     """What the units' differences need, as fields a role acts on (never on the differences'
     text), in the order systemd needs them: reload its unit files (a unit not loaded, or whose
@@ -135,6 +134,7 @@ def unit_actions(wanted, observed):
         if unit.get('active') and (not loaded or seen.get('ActiveState') != 'active'):
             start.append(unit['name'])
     return {'daemon_reload': reload, 'enable': enable, 'start': start}
+
 
 def line_differences(want, seen):
     """want: path with either regexp and line (as lineinfile leaves it: the last line matching
