@@ -235,6 +235,30 @@ def test_postgres_outage_is_spooled_and_backfilled(stack):
     assert "postgres up" in nx.output()
 
 
+def test_a_store_that_lost_its_committed_tail_gets_it_written_again_from_the_gateway_ring(stack):
+    """A failover to an asynchronous standby: the node nexus reconnects to lacks the last ticks it
+    committed, and its checkpoint is older. nexus finds that out before its next write and writes
+    them again from the gateway ring: nothing is lost."""
+    pg = stack[0]
+    gw, nx, rep, pub, health = start_pair(stack, rate=2000)
+    wait_until(lambda: committed(pg) > 2000, 20, "ticks flowing")
+    with pg.connect() as conn, conn.cursor() as cur:
+        # nexus's next write waits behind the lock; then its connection is cut, as in a failover
+        cur.execute("LOCK TABLE ticks, nexus_checkpoint IN ACCESS EXCLUSIVE MODE")
+        cur.execute("SELECT max(seq) FROM ticks")
+        top = cur.fetchone()[0]
+        cur.execute("DELETE FROM ticks WHERE seq > %s", (top - 500,))
+        cur.execute("UPDATE nexus_checkpoint SET seq = %s", (top - 500,))
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = 'mt5_crs' AND pid <> pg_backend_pid()")
+        conn.commit()
+    wait_until(lambda: healthz(health).get("refilled", 0) >= 500, 30, "the lost tail written again")
+    wait_caught_up(pg, rep, health)
+    assert_no_loss(pg)
+    assert "lacks committed epoch" in nx.output() and healthz(health)["gaps_unrecoverable"] == 0
+    assert nx.stop() == 0
+
+
 def test_malformed_frames_do_not_stop_the_gateway(stack):
     rep, pub = free_port(), free_port()
     gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100))

@@ -40,6 +40,11 @@ class Client:
 class Stores:
     def __init__(self, why_not=None):
         self.items, self.why_not = [], why_not
+        self.lost = []  # what the writer found lost after a commit, taken once
+
+    def take_refills(self):
+        out, self.lost = self.lost, []
+        return out
 
     def put(self, item):
         self.items.append(item)
@@ -477,3 +482,81 @@ def test_the_loop_follows_a_live_stream_flushes_by_time_and_hands_the_last_batch
         f.close()
         pub.close(0)
     assert not t.is_alive()
+
+
+# --- the lost tail of a store (a failover to a node without it), written again -----------------
+
+def test_a_lost_tail_is_replayed_and_handed_over_as_a_batch_not_sequenced_nor_republished():
+    stores = Stores()
+    f = synced(head=500, stores=stores)
+    f.proxy_subscriptions = 1
+    next_seq, handed = f.seq.next_seq, len(stores.items)
+    stores.lost = [(1, 3, 7)]
+    f._refill_lost()
+    refill = stores.items[handed:]
+    assert refill == [("batch", [row(tick(1, s)) for s in range(3, 8)], {})]
+    assert f.seq.next_seq == next_seq and f.xpub.sent == [] and f.counts["refilled"] == 5
+    assert list(f.refills) == [] and ("replay", {"from_seq": 3, "limit": 5}) in f.client.calls
+
+
+def test_a_long_lost_tail_is_asked_in_replay_limits():
+    stores = Stores()
+    limit = protocol.MAX_REPLAY_LIMIT
+    f = synced(head=3 * limit, stores=stores)
+    stores.lost = [(1, 1, 2 * limit + 5)]
+    f._refill_lost()
+    asked = [c[1] for c in f.client.calls if c[0] == "replay"][-3:]
+    assert asked == [{"from_seq": 1, "limit": limit}, {"from_seq": limit + 1, "limit": limit},
+                     {"from_seq": 2 * limit + 1, "limit": 5}]
+    assert f.counts["refilled"] == 2 * limit + 5
+
+
+def test_a_lost_tail_the_ring_no_longer_holds_is_recorded_unrecoverable_and_the_rest_written():
+    stores = Stores()
+    f = synced(head=20, stores=stores)
+    gone = {"ok": False, "error": "events before seq 6 are gone from the ring", "epoch": 1, "oldest": 6, "last": 20}
+    f.client.replies["replay"] = [gone, replay_from(1, 20)]
+    stores.lost = [(1, 2, 9)]
+    f._refill_lost()
+    assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 1, 2, 5)
+    assert stores.of("batch")[-1] == ("batch", [row(tick(1, s)) for s in range(6, 10)], {})
+    assert f.counts["refilled"] == 4 and f.counts["ticks_unrecoverable"] == 4
+
+
+def test_a_lost_tail_of_an_epoch_the_gateway_has_left_is_recorded_unrecoverable_without_asking():
+    stores = Stores()
+    f = synced(head=5, stores=stores)
+    calls = len(f.client.calls)
+    stores.lost = [(0, 1, 9)]
+    f._refill_lost()
+    assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 0, 1, 9) and len(f.client.calls) == calls
+    assert list(f.refills) == []
+
+
+def test_a_lost_tail_is_tried_again_on_the_next_turn_when_the_gateway_cannot_be_asked():
+    stores = Stores()
+    f = synced(head=10, stores=stores)
+    fail = [GatewayUnavailable("no reply")]
+
+    def replay(**fields):
+        if fail:
+            raise fail.pop()
+        return replay_from(1, 10)(**fields)
+    f.client.replies["replay"] = replay
+    stores.lost = [(1, 4, 6), (1, 8, 8)]
+    f._refill_lost()
+    assert list(f.refills) == [(1, 4, 6), (1, 8, 8)] and f.counts["refilled"] == 0
+    f._refill_lost()
+    assert list(f.refills) == [] and f.counts["refilled"] == 4
+
+
+def test_a_refill_whose_gateway_restarted_or_refuses_or_sends_junk_is_recorded_unrecoverable():
+    for reply in ({"ok": True, "epoch": 2, "events": [tick(2, 4)]}, {"ok": False, "error": "busy"},
+                  {"ok": True, "epoch": 1, "events": [tick(1, 5)]}, {"ok": True, "epoch": 1, "events": "x"}):
+        stores = Stores()
+        f = synced(head=10, stores=stores)
+        f.client.replies["replay"] = reply
+        stores.lost = [(1, 4, 6)]
+        f._refill_lost()
+        assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 1, 4, 6), reply
+        assert f.counts["refilled"] == 0 and list(f.refills) == []

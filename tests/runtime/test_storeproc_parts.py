@@ -1,6 +1,7 @@
 """The stores process's plumbing (nexus/storeproc.py) on fakes: what the child forwards, what
 the parent does with each message, and why a hand-over fails. The real child process against
 real stores: tests/integration/test_stores_process.py."""
+import collections
 import logging
 import queue
 import threading
@@ -14,8 +15,9 @@ from mt5mesh.nexus.storeproc import StoresProcess, _forward, _send_update
 
 
 class Snap:
-    def __init__(self, value):
+    def __init__(self, value, refills=()):
         self.value = value
+        self.refills = collections.deque(refills)
 
     def status(self):
         return self.value
@@ -34,6 +36,22 @@ def test_an_update_carries_only_the_snapshots_that_changed_and_every_queued_metr
     writer.value = {"w": 2}  # a new dict (the writer never mutates a published one)
     _send_update(writer, hub, metrics, sent.append, last)
     assert sent[-1] == ("update", {"writer": {"w": 2}}, [])
+
+
+def test_each_lost_tail_the_writer_found_is_forwarded_once_before_the_snapshot():
+    writer, sent, last = Snap({"w": 1}, [(7, 3, 9), (7, 12, 12)]), [], {}
+    _send_update(writer, None, MetricsRelay(), sent.append, last)
+    assert sent == [("refill", (7, 3, 9)), ("refill", (7, 12, 12)), ("update", {"writer": {"w": 1}}, [])]
+    _send_update(writer, None, MetricsRelay(), sent.append, last)
+    assert len(sent) == 3 and not writer.refills
+
+
+def test_the_parent_hands_each_lost_tail_to_the_follower_once_in_order():
+    sp = parent()
+    sp._finishing = True
+    sp._conn = Pipe(("refill", (7, 3, 9)), ("update", {}, []), ("refill", (7, 12, 12)))
+    sp._receive()
+    assert sp.take_refills() == [(7, 3, 9), (7, 12, 12)] and sp.take_refills() == []
 
 
 def test_without_a_hub_only_the_writer_is_forwarded():
@@ -184,6 +202,7 @@ class FakeWriter:
     def __init__(self, cfg, metrics, stop, items, spool_full, checkpoint=(5, 50)):
         self.cfg, self.metrics, self.stop = cfg, metrics, stop
         self.checkpoint, self.ran = FakeWriter.checkpoint, False
+        self.refills = collections.deque()
         FakeWriter.instances.append(self)
 
     def wait_for_store(self):

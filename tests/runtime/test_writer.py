@@ -426,3 +426,82 @@ def test_a_redis_failure_names_the_redacted_url_and_the_first_line_of_the_error(
     with caplog.at_level(logging.WARNING, logger="mt5mesh-nexus"):
         w._write_latest({})
     assert "redis redis://127.0.0.1:6379/0: Connection refused" in caplog.text
+
+
+# --- a store that lost the committed tail (a failover to a node without it) ----------------------
+
+@pytest.mark.parametrize("found, lost", [
+    ((7, 10), None), ((7, 12), None), ((8, 1), None),  # all there, or more (another nexus), or a newer epoch
+    ((7, 6), (7, 7, 10)), ((7, 0), (7, 1, 10)),         # the tail after the store's checkpoint
+    ((6, 99), (7, 1, 10)), (None, (7, 1, 10)),          # an older epoch or nothing: the whole epoch
+])
+def test_what_a_stores_checkpoint_does_not_reach_of_the_committed_is_the_lost_tail(found, lost):
+    assert writer_mod.lost_tail(found, (7, 10, 1767139210.0)) == lost
+
+
+def test_nothing_committed_yet_is_nothing_lost():
+    assert writer_mod.lost_tail(None, None) is None and writer_mod.lost_tail((1, 5), None) is None
+
+
+def test_after_an_outage_the_first_write_compares_the_stores_checkpoint_and_asks_for_the_lost_tail_once(tmp_path, caplog):
+    store = Store(checkpoint=(1, 3))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1, 2, 3, 4, 5))
+    assert list(w.refills) == []  # no reconnect: the checkpoint is not read
+    store.fail = 1
+    w._write_rows(rows(6))        # the store is lost: spooled
+    w._retry_at = 0.0
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        w._write_rows(rows(7))    # reconnected: it holds seq 3 of the 5 committed
+    assert list(w.refills) == [(1, 4, 5)] and committed(w) == [1, 2, 3, 4, 5, 6, 7]
+    assert "lacks committed epoch 1 seq 4-5 (a failover to a node without them?)" in caplog.text
+    w._write_rows(rows(8))
+    assert list(w.refills) == [(1, 4, 5)]  # asked once per reconnect
+
+
+def test_a_reconnect_whose_store_holds_every_commit_asks_for_nothing(tmp_path):
+    store = Store(checkpoint=(1, 2))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1, 2))
+    store.fail = 1
+    w._write_rows(rows(3))
+    w._retry_at = 0.0
+    w._drain_spool()
+    assert list(w.refills) == [] and committed(w) == [1, 2, 3] and w._recheck is False
+
+
+def test_a_lost_record_write_also_rechecks_the_tail_on_the_next_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_mod.time, "sleep", lambda s: None)
+    store = Store(checkpoint=(1, 1))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1, 2))
+    store.fail = 1
+    w._write_record(("gap_unrecoverable", 1, 5, 6, "x"))  # fails once, recorded on the retry
+    w._write_rows(rows(3))
+    assert list(w.refills) == [(1, 2, 2)]
+
+
+def test_the_spool_drain_checks_the_tail_before_its_first_write_and_a_failed_check_keeps_it_spooled(tmp_path):
+    store = Store(checkpoint=(1, 1))
+    w = writer(tmp_path, store)
+    w._write_rows(rows(1, 2))
+    store.fail = 1
+    w._write_rows(rows(3))
+    store.fail = 1              # the checkpoint read itself fails: still down
+    w._drain_spool(force=True)
+    assert w._spool.depth == 1 and list(w.refills) == [] and w._recheck is True
+    w._drain_spool(force=True)
+    assert w._spool.depth == 0 and list(w.refills) == [(1, 2, 2)] and committed(w) == [1, 2, 3]
+
+
+def test_a_lost_tail_written_again_counts_as_committed_but_never_moves_the_newest_commit_back(tmp_path):
+    w = writer(tmp_path)
+    w._write_rows(rows(1, 2, 3, 4, 5))
+    w._write_rows(rows(3, 4))
+    w._publish()
+    assert w.status()["committed"] == (1, 5, 1767139205.0) and w.metrics.last_seq._value.get() == 5
+    assert w.metrics.committed._value.get() == 7
+    w._write_rows(rows(5))  # the newest itself again: still not newer
+    w._write_rows(rows(6))
+    w._publish()
+    assert w.status()["committed"] == (1, 6, 1767139206.0)

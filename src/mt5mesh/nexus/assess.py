@@ -56,7 +56,7 @@ def assess(cfg, follow, write, hub, now, wall):
         "circuit": follow["circuit"],
         "received": {"tick": counts.get("tick", 0), "hb": counts.get("hb", 0)},
     }
-    for key in ("gaps_filled", "gaps_unrecoverable", "ticks_unrecoverable", "replayed", "epoch_changes",
+    for key in ("gaps_filled", "gaps_unrecoverable", "ticks_unrecoverable", "replayed", "refilled", "epoch_changes",
                 "duplicates", "malformed"):
         body[key] = counts.get(key, 0)
     return (200 if not problems else 503), body

@@ -41,6 +41,7 @@ class Follower:
         self.last_ping_at = 0.0
         self.need_resync = False
         self.unrecoverable = collections.deque(maxlen=10)
+        self.refills = collections.deque(maxlen=100)  # (epoch, first, last) the stores lost, to write again
         self.last_unrecoverable_at = None
         self.counts = collections.Counter()
         self.state = "starting"
@@ -163,6 +164,7 @@ class Follower:
                     self._on_event(frames)
             if self.batch and time.monotonic() - self.batch_since >= flush_every:
                 self._flush()
+            self._refill_lost()
             self._publish()
             if self.need_resync:
                 self._flush()
@@ -292,6 +294,70 @@ class Follower:
             return True
         return False
 
+    def _refill_lost(self):
+        """What the stores lost after a commit (a failover to a node without the tail), written
+        again; one that cannot be asked of the gateway now is tried again on the next turn."""
+        self.refills.extend(self.stores.take_refills())
+        while self.refills and not self.stop.is_set():
+            epoch, first, last = self.refills[0]
+            done_to = self._refill(epoch, first, last)
+            if done_to <= last:
+                self.refills[0] = (epoch, done_to, last)
+                return
+            self.refills.popleft()
+
+    def _refill(self, epoch, first, last):
+        """Replays [first, last] of ``epoch`` from the gateway ring and hands it to the writer as
+        batches: not through the sequencer (it was accepted once) and not to the proxy (strategies
+        had it); the store ignores rows it still has. What the ring no longer holds is recorded as
+        unrecoverable. Returns the first seq not handled: past ``last`` when done."""
+        if self.seq is None or epoch != self.seq.epoch:
+            self._unrecoverable(first, last, epoch)  # the gateway restarted: its ring is another epoch's
+            return last + 1
+        while first <= last and not self.stop.is_set():
+            try:
+                rep = self.client.call("replay", from_seq=first, limit=min(last - first + 1, protocol.MAX_REPLAY_LIMIT))
+            except (CircuitOpen, GatewayUnavailable) as e:
+                self._rlog("refill", logging.WARNING, "lost seq %d-%d not written again yet: %s", first, last, e)
+                return first
+            if rep.get("epoch") not in (None, epoch):
+                self._unrecoverable(first, last, epoch)
+                return last + 1
+            if rep.get("ok"):
+                batch = []
+                for ev in (rep.get("events") if isinstance(rep.get("events"), list) else [])[:last - first + 1]:
+                    if not self._refilled_ok(ev, epoch, first + len(batch)):
+                        break
+                    batch.append(rows.trade_of(ev) if "trade" in ev else rows.tick_of(ev))
+                if not batch:  # the ring has nothing usable there: it cannot be written again
+                    self._unrecoverable(first, last, epoch)
+                    return last + 1
+                self._hand_over(("batch", batch, {}))
+                self.counts["refilled"] += len(batch)
+                first += len(batch)
+            elif _int(rep.get("oldest")):
+                gone_to = min(rep["oldest"] - 1, last)
+                self._unrecoverable(first, gone_to, epoch)
+                first = gone_to + 1
+            else:
+                self._rlog("refill", logging.ERROR, "replay of lost seq %d-%d refused: %s", first, last, rep.get("error"))
+                self._unrecoverable(first, last, epoch)
+                return last + 1
+        return first
+
+    def _refilled_ok(self, ev, epoch, seq):
+        try:
+            protocol.check_event(ev)
+            if ev["epoch"] != epoch or ev["seq"] != seq:
+                raise protocol.ProtocolError("replayed event out of order (epoch %r seq %r, wanted seq %d)"
+                                             % (ev["epoch"], ev["seq"], seq))
+            return True
+        except protocol.ProtocolError as e:
+            self.counts["malformed"] += 1
+            self.metrics.malformed.inc()
+            self._rlog("malformed", logging.ERROR, "replay of lost seq %d refused: %s", seq, e)
+            return False
+
     def _replayed_ok(self, ev, first, last):
         """A replayed event is peer data like any other: checked before it is accepted."""
         try:
@@ -306,8 +372,8 @@ class Follower:
             self._rlog("malformed", logging.ERROR, "replay of %d-%d refused: %s", first, last, e)
             return False
 
-    def _unrecoverable(self, first, last):
-        epoch = self.seq.epoch
+    def _unrecoverable(self, first, last, epoch=None):
+        epoch = self.seq.epoch if epoch is None else epoch
         self.counts["gaps_unrecoverable"] += 1
         self.counts["ticks_unrecoverable"] += last - first + 1
         self.metrics.unrecoverable.inc()

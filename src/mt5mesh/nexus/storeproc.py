@@ -11,7 +11,8 @@ Ownership does not change: the child owns INF PostgreSQL, Redis, the spool and H
 the threads did; the parent keeps the sockets, the sequence and the open batch, and holds a
 ``StoresProcess`` handle with the surface the follower and the health thread used:
 ``put()`` (the writer's queue, bounded, so a stuck writer still pauses consumption),
-``spool_full`` (an Event), ``status()`` and ``hub_status()`` (the child's snapshots).
+``spool_full`` (an Event), ``status()`` and ``hub_status()`` (the child's snapshots), and
+``take_refills()`` (what the store lost after a commit, to be written again).
 The child sends its snapshots and metric updates through one pipe; the parent applies them to
 the one registry /metrics serves (relay.py: ``apply_metric`` checks them against what it knows).
 
@@ -20,6 +21,7 @@ child committed it; anything queued or in flight is replayed from the gateway ri
 The child ignores SIGTERM (systemd signals the whole unit): it stops after the parent's last
 batch, and exits by itself if the parent is gone.
 """
+import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -94,6 +96,8 @@ def _forward(writer, hub, metrics, send, stop):
 
 
 def _send_update(writer, hub, metrics, send, last):
+    while writer.refills:  # each once, before the snapshot that follows it
+        send(("refill", writer.refills.popleft()))
     snaps = {"writer": writer.status(), "hub": hub.status() if hub is not None else None}
     changed = {k: v for k, v in snaps.items() if v is not None and v is not last.get(k)}
     updates = []
@@ -147,6 +151,7 @@ class StoresProcess:
         self._hub_status = dict(HUB_INITIAL) if cfg["hub_pg_host"] else None
         self._checkpoint = None
         self._checkpoint_seen = threading.Event()
+        self._refills = collections.deque(maxlen=100)
         self._finishing = False
         self._gone = threading.Event()
         self._receiver = threading.Thread(target=self._receive, name="stores", daemon=True)
@@ -188,6 +193,8 @@ class StoresProcess:
             elif kind == "checkpoint":
                 self._checkpoint = msg[1]
                 self._checkpoint_seen.set()
+            elif kind == "refill":
+                self._refills.append(msg[1])
         # The pipe closed: the child is done, or it died.
         if not (self._finishing or self.stop.is_set()):
             self.failure = "stores process exited unexpectedly (exit code %s)" % exit_code(self._proc, 5)
@@ -196,6 +203,14 @@ class StoresProcess:
             self.stop.set()
         self._gone.set()
         self._checkpoint_seen.set()
+
+    def take_refills(self):
+        """What the writer found lost from the store after a commit, (epoch, first, last) each,
+        for the follower to write again; each is returned once."""
+        out = []
+        while self._refills:
+            out.append(self._refills.popleft())
+        return out
 
     def wait_for_store(self):
         """The checkpoint once the child has drained its spool and read it; None on stop."""

@@ -3,8 +3,10 @@ the spool.
 
 It takes items from a queue (``("batch", rows, latest)``, ``("record", ...)``, ``None`` to stop)
 and publishes what others may read as an immutable snapshot dict (``status()``). The follower
-learns that the spool is full through an Event, never by reading an attribute.
+learns that the spool is full through an Event, never by reading an attribute, and what the
+store lost after a commit through ``refills`` (storeproc forwards them).
 """
+import collections
 import logging
 import queue
 import time
@@ -40,6 +42,10 @@ class Writer:
         self._commit_delay = None
         self._quarantined = 0
         self._retry_at = 0.0
+        # Set when the store was lost: on reconnecting, its checkpoint must still reach what was
+        # committed before (a failover can promote a node that lacks the tail).
+        self._recheck = False
+        self.refills = collections.deque(maxlen=100)  # (epoch, first, last) to write again
         self._snapshot = dict(INITIAL_STATUS)
         self._publish()
 
@@ -110,7 +116,7 @@ class Writer:
                 self._store.record(*rec)
                 return
             except psycopg2.Error as e:
-                self._store.drop()
+                self._lost_store()
                 log.error("could not record %s in postgres (%s); it is in this log: %r", rec[0], first_line(e), rec)
                 time.sleep(0.5)
 
@@ -119,6 +125,7 @@ class Writer:
             self._drain_spool()  # oldest first, so order is kept
         if self._spool.depth == 0 and time.monotonic() >= self._retry_at:
             try:
+                self._check_tail()
                 self._quarantine(self._store.write_checked(rows))
                 self._committed_rows(rows)
                 return
@@ -154,6 +161,7 @@ class Writer:
                 break
             name, rows = oldest
             try:
+                self._check_tail()
                 self._quarantine(self._store.write_checked(rows))
             except psycopg2.Error as e:
                 self._store_down(e)
@@ -163,8 +171,27 @@ class Writer:
         self.metrics.spool_full.set(0)
         self.metrics.spool_depth.set(0)
 
-    def _store_down(self, e):
+    def _lost_store(self):
         self._store.drop()
+        self._recheck = self._committed is not None
+
+    def _check_tail(self):
+        """Before the first write after a reconnect: does the store still hold what was committed
+        before? A node that took over without the tail (an asynchronous standby promoted by a
+        failover) has an older checkpoint. What it lacks goes to ``refills``: the follower replays
+        it from the gateway ring and the store ignores what it already has. Raises psycopg2.Error
+        while the store is down."""
+        if not self._recheck:
+            return
+        lost = lost_tail(self._store.checkpoint(), self._committed)
+        self._recheck = False
+        if lost:
+            self.refills.append(lost)
+            log.error("%s lacks committed epoch %d seq %d-%d (a failover to a node without them?): "
+                      "writing them again from the gateway ring", pg_where(self.cfg, "pg_"), *lost)
+
+    def _store_down(self, e):
+        self._lost_store()
         if self._pg != "down":
             log.error("postgres %s down (%s): spooling to %s", pg_where(self.cfg, "pg_"), first_line(e), self._spool.dir)
         self._pg = "down"
@@ -184,9 +211,25 @@ class Writer:
             log.info("postgres up")
         self._pg = "up"
         self.metrics.store_up.labels("postgres").set(1)
+        self.metrics.committed.inc(len(rows))
         last = rows[-1]
+        if self._committed is not None and (last[0], last[1]) <= self._committed[:2]:
+            return  # a lost tail written again: older than what was committed since
         self._committed = (last[0], last[1], last[3])
         self._commit_delay = time.time() - last[3]
-        self.metrics.committed.inc(len(rows))
         self.metrics.last_seq.set(last[1])
         self.metrics.lag.set(self._commit_delay)
+
+
+def lost_tail(found, committed):
+    """What a store's checkpoint ``found`` ((epoch, seq) or None) does not reach of ``committed``
+    ((epoch, seq, ts) of the newest row committed before, or None): (epoch, first, last), or None.
+    Epochs grow (a gateway's start time in ms): an older one means the whole epoch is missing."""
+    if committed is None:
+        return None
+    epoch, seq = committed[0], committed[1]
+    if found is None or found[0] < epoch:
+        return (epoch, 1, seq)
+    if found[0] == epoch and found[1] < seq:
+        return (epoch, found[1] + 1, seq)
+    return None
