@@ -259,6 +259,40 @@ def test_a_store_that_lost_its_committed_tail_gets_it_written_again_from_the_gat
     assert nx.stop() == 0
 
 
+def set_read_only(pg, on):
+    """The INF database read-only for every new session (a demoted primary), or writable again;
+    the sessions already open are cut, as a demotion cuts them."""
+    conn = pg.connect()
+    try:
+        conn.set_session(readonly=False)  # BEGIN READ WRITE, whatever the database's default
+        with conn.cursor() as cur:
+            cur.execute("ALTER DATABASE mt5_crs SET default_transaction_read_only = %s" % ("on" if on else "off"))
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = 'mt5_crs' AND pid <> pg_backend_pid()")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_primary_turned_read_only_is_spooled_around_and_written_again_once_it_takes_writes(stack):
+    """A writer that finds itself on a read-only node (a demoted primary) spools and reconnects; it
+    never errors out, and nothing is lost once a node takes writes again."""
+    pg = stack[0]
+    gw, nx, rep, pub, health = start_pair(stack, rate=2000)
+    wait_until(lambda: committed(pg) > 1000, 20, "ticks flowing")
+    set_read_only(pg, True)
+    try:
+        wait_until(lambda: healthz(health)["spool_depth"] > 0, 15, "ticks spooled while the node is read-only")
+        h = healthz(health)
+        assert h["stores"]["postgres"] == "down" and nx.proc.poll() is None, h
+    finally:
+        set_read_only(pg, False)
+    wait_until(lambda: healthz(health)["spool_depth"] == 0, 30, "spool drained")
+    wait_caught_up(pg, rep, health)
+    assert_no_loss(pg)
+    assert nx.stop() == 0
+
+
 def test_malformed_frames_do_not_stop_the_gateway(stack):
     rep, pub = free_port(), free_port()
     gw = stack[2]("mt5mesh-gateway", gateway_args(rep, pub, 100))
