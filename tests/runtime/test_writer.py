@@ -454,7 +454,8 @@ def test_after_an_outage_the_first_write_compares_the_stores_checkpoint_and_asks
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         w._write_rows(rows(7))    # reconnected: it holds seq 3 of the 5 committed
     assert list(w.refills) == [(1, 4, 5)] and committed(w) == [1, 2, 3, 4, 5, 6, 7]
-    assert "lacks committed epoch 1 seq 4-5 (a failover to a node without them?)" in caplog.text
+    assert ("%s lacks committed epoch 1 seq 4-5 (a failover to a node without them?): writing them again from "
+            "the gateway ring" % writer_mod.pg_where(w.cfg, "pg_")) in caplog.text
     w._write_rows(rows(8))
     assert list(w.refills) == [(1, 4, 5)]  # asked once per reconnect
 
@@ -501,7 +502,14 @@ def test_a_lost_tail_written_again_counts_as_committed_but_never_moves_the_newes
     w._publish()
     assert w.status()["committed"] == (1, 5, 1767139205.0) and w.metrics.last_seq._value.get() == 5
     assert w.metrics.committed._value.get() == 7
-    w._write_rows(rows(5))  # the newest itself again: still not newer
+    delay = w._commit_delay
+    time.sleep(0.01)
+    w._write_rows(rows(5))  # the newest itself again: still not newer, its delay not taken again
+    assert w._commit_delay == delay
     w._write_rows(rows(6))
     w._publish()
     assert w.status()["committed"] == (1, 6, 1767139206.0)
+
+
+def test_lost_tails_waiting_for_the_follower_are_bounded_at_100(tmp_path):
+    assert writer(tmp_path).refills.maxlen == 100
