@@ -460,12 +460,19 @@ def test_after_an_outage_the_first_write_compares_the_stores_checkpoint_and_asks
     assert list(w.refills) == [(1, 4, 5)]  # asked once per reconnect
 
 
-def test_a_reconnect_whose_store_holds_every_commit_asks_for_nothing(tmp_path):
-    store = Store(checkpoint=(1, 2))
+def after_an_outage(tmp_path, found):
+    """A writer that committed seq 1-2, then lost its store while writing seq 3 (spooled); the
+    store it reconnects to holds checkpoint ``found``."""
+    store = Store(checkpoint=found)
     w = writer(tmp_path, store)
     w._write_rows(rows(1, 2))
     store.fail = 1
     w._write_rows(rows(3))
+    return store, w
+
+
+def test_a_reconnect_whose_store_holds_every_commit_asks_for_nothing(tmp_path):
+    _store, w = after_an_outage(tmp_path, (1, 2))
     w._retry_at = 0.0
     w._drain_spool()
     assert list(w.refills) == [] and committed(w) == [1, 2, 3] and w._recheck is False
@@ -483,11 +490,7 @@ def test_a_lost_record_write_also_rechecks_the_tail_on_the_next_rows(tmp_path, m
 
 
 def test_the_spool_drain_checks_the_tail_before_its_first_write_and_a_failed_check_keeps_it_spooled(tmp_path):
-    store = Store(checkpoint=(1, 1))
-    w = writer(tmp_path, store)
-    w._write_rows(rows(1, 2))
-    store.fail = 1
-    w._write_rows(rows(3))
+    store, w = after_an_outage(tmp_path, (1, 1))
     store.fail = 1              # the checkpoint read itself fails: still down
     w._drain_spool(force=True)
     assert w._spool.depth == 1 and list(w.refills) == [] and w._recheck is True
