@@ -268,7 +268,7 @@ class Follower:
                     if not isinstance(events, list) or not events:
                         return False
                     for ev in events:
-                        if not self._replayed_ok(ev, first, last):
+                        if not self._replayed_ok(ev, self.seq.epoch, self.seq.next_seq, "replay of %d-%d" % (first, last)):
                             return False
                         self._emit(ev)
                     self.counts["replayed"] += len(events)
@@ -326,7 +326,7 @@ class Follower:
             if rep.get("ok"):
                 batch = []
                 for ev in (rep.get("events") if isinstance(rep.get("events"), list) else [])[:last - first + 1]:
-                    if not self._refilled_ok(ev, epoch, first + len(batch)):
+                    if not self._replayed_ok(ev, epoch, first + len(batch), "replay of lost seq %d" % (first + len(batch))):
                         break
                     batch.append(rows.trade_of(ev) if "trade" in ev else rows.tick_of(ev))
                 if not batch:  # the ring has nothing usable there: it cannot be written again
@@ -345,7 +345,9 @@ class Follower:
                 return last + 1
         return first
 
-    def _refilled_ok(self, ev, epoch, seq):
+    def _replayed_ok(self, ev, epoch, seq, what):
+        """A replayed event is peer data like any other: checked before it is accepted, and it must
+        be ``seq`` of ``epoch``. ``what`` names the replay in the log."""
         try:
             protocol.check_event(ev)
             if ev["epoch"] != epoch or ev["seq"] != seq:
@@ -355,21 +357,7 @@ class Follower:
         except protocol.ProtocolError as e:
             self.counts["malformed"] += 1
             self.metrics.malformed.inc()
-            self._rlog("malformed", logging.ERROR, "replay of lost seq %d refused: %s", seq, e)
-            return False
-
-    def _replayed_ok(self, ev, first, last):
-        """A replayed event is peer data like any other: checked before it is accepted."""
-        try:
-            protocol.check_event(ev)
-            if ev["epoch"] != self.seq.epoch or ev["seq"] != self.seq.next_seq:
-                raise protocol.ProtocolError("replayed event out of order (epoch %r seq %r, wanted seq %d)"
-                                             % (ev["epoch"], ev["seq"], self.seq.next_seq))
-            return True
-        except protocol.ProtocolError as e:
-            self.counts["malformed"] += 1
-            self.metrics.malformed.inc()
-            self._rlog("malformed", logging.ERROR, "replay of %d-%d refused: %s", first, last, e)
+            self._rlog("malformed", logging.ERROR, "%s refused: %s", what, e)
             return False
 
     def _unrecoverable(self, first, last, epoch=None):
