@@ -560,3 +560,17 @@ def test_a_refill_whose_gateway_restarted_or_refuses_or_sends_junk_is_recorded_u
         f._refill_lost()
         assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 1, 4, 6), reply
         assert f.counts["refilled"] == 0 and list(f.refills) == []
+
+
+def test_a_refused_replayed_event_is_logged_naming_the_replay_it_came_in(caplog):
+    stores = Stores()
+    f = synced(head=10, stores=stores)
+    f.client.replies["replay"] = {"ok": True, "epoch": 1, "events": [tick(1, 5)]}
+    stores.lost = [(1, 4, 6)]
+    filling = synced(head=10)
+    filling.client.replies["replay"] = {"ok": True, "epoch": 1, "events": [tick(1, 5)]}
+    with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
+        f._refill_lost()
+        filling._fill(2, 3)  # its own follower: the log of refusals is rate-limited per follower
+    assert "replay of lost seq 4 refused: replayed event out of order (epoch 1 seq 5, wanted seq 4)" in caplog.text
+    assert "replay of 2-3 refused: replayed event out of order (epoch 1 seq 5, wanted seq 11)" in caplog.text

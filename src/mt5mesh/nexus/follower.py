@@ -268,7 +268,7 @@ class Follower:
                     if not isinstance(events, list) or not events:
                         return False
                     for ev in events:
-                        if not self._replayed_ok(ev, self.seq.epoch, self.seq.next_seq, "replay of %d-%d" % (first, last)):
+                        if not self._replayed_ok(ev, self.seq.epoch, self.seq.next_seq, ("replay of %d-%d", first, last)):
                             return False
                         self._emit(ev)
                     self.counts["replayed"] += len(events)
@@ -326,7 +326,7 @@ class Follower:
             if rep.get("ok"):
                 batch = []
                 for ev in (rep.get("events") if isinstance(rep.get("events"), list) else [])[:last - first + 1]:
-                    if not self._replayed_ok(ev, epoch, first + len(batch), "replay of lost seq %d" % (first + len(batch))):
+                    if not self._replayed_ok(ev, epoch, first + len(batch), ("replay of lost seq %d", first + len(batch))):
                         break
                     batch.append(rows.trade_of(ev) if "trade" in ev else rows.tick_of(ev))
                 if not batch:  # the ring has nothing usable there: it cannot be written again
@@ -347,7 +347,8 @@ class Follower:
 
     def _replayed_ok(self, ev, epoch, seq, what):
         """A replayed event is peer data like any other: checked before it is accepted, and it must
-        be ``seq`` of ``epoch``. ``what`` names the replay in the log."""
+        be ``seq`` of ``epoch``. ``what`` names the replay in the log: a format and its values,
+        formatted only for a refusal (a fill checks every event it replays)."""
         try:
             protocol.check_event(ev)
             if ev["epoch"] != epoch or ev["seq"] != seq:
@@ -357,7 +358,7 @@ class Follower:
         except protocol.ProtocolError as e:
             self.counts["malformed"] += 1
             self.metrics.malformed.inc()
-            self._rlog("malformed", logging.ERROR, "%s refused: %s", what, e)
+            self._rlog("malformed", logging.ERROR, what[0] + " refused: %s", *what[1:], e)
             return False
 
     def _unrecoverable(self, first, last, epoch=None):
