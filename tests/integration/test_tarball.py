@@ -36,6 +36,21 @@ def test_tarball_holds_no_lab_inventory_vault_password_or_developer_files(tarbal
     assert bad == [], bad
 
 
+# What the build itself writes: ansible-galaxy's manifests and make build's packed runtime.
+BUILT = {"MANIFEST.json", "FILES.json", "roles/mesh_runtime/files/mt5mesh-runtime.tar"}
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, ".git")), reason="needs a git checkout")
+def test_tarball_ships_only_files_git_tracks_and_the_builds_own_so_no_check_cache_rides_along(tarball):
+    """A check's cache in the working tree (mypy's .mypy_cache, written by make test's types
+    step before its galaxy step builds) must not reach users: only tracked files ship."""
+    path, _names = tarball
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split("\n"))
+    with tarfile.open(path) as tar:
+        files = [m.name for m in tar.getmembers() if not m.isdir()]
+    assert [n for n in files if n not in tracked and n not in BUILT] == []
+
+
 def test_tarball_carries_the_runtime_prebuilt_in_its_role_identical_to_the_sources(tarball):
     path, names = tarball
     name = "roles/mesh_runtime/files/mt5mesh-runtime.tar"
