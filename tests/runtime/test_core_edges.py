@@ -6,6 +6,7 @@ import os
 import pytest
 
 from mt5mesh.gateway.ring import Ring
+from mt5mesh.nexus import rows
 from mt5mesh.nexus.sequencer import GAP, IDLE, Sequencer
 from mt5mesh.nexus.spool import Spool, SpoolFull
 
@@ -76,8 +77,15 @@ def test_spool_files_hold_compact_json_and_bytes_count_them(tmp_path):
     assert spool.bytes == len(data)
 
 
+def test_an_event_with_a_trade_becomes_a_trade_row_holding_the_event_and_any_other_a_tick_row():
+    tick = {"epoch": 1, "seq": 5, "symbol": "EURUSD", "ts": 1.0, "bid": 1.1, "ask": 1.2}
+    trade = {"epoch": 1, "seq": 6, "symbol": "EURUSD", "ts": 1.5, "trade": "fill", "deal": 7}
+    assert rows.of_event(tick) == rows.Tick(1, 5, "EURUSD", 1.0, 1.1, 1.2) and type(rows.of_event(tick)) is rows.Tick
+    row = rows.of_event(trade)
+    assert type(row) is rows.Trade and row == rows.Trade(1, 6, "EURUSD", 1.5, trade) and row.event is trade
+
+
 def test_a_spooled_batch_with_a_trade_reads_back_as_it_was_written_each_row_its_own_kind(tmp_path):
-    from mt5mesh.nexus import rows
     batch = [rows.Tick(1, 5, "EURUSD", 1.0, 1.1, 1.2),
              rows.Trade(1, 6, "EURUSD", 1.5, {"trade": "fill", "deal": 7, "side": "buy"})]
     spool = Spool(str(tmp_path), 10 ** 6)

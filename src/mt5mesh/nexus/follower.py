@@ -221,11 +221,10 @@ class Follower:
             self.xpub.send(frames[1])
         if not self.batch:
             self.batch_since = time.monotonic()
-        if "trade" in ev:
-            # A trade event: same stream, same batch (so same transaction), its own tables.
-            self.batch.append(rows.trade_of(ev))
-        else:
-            self.batch.append(rows.tick_of(ev))
+        # A trade event rides the same stream and batch (so the same transaction), to its own tables.
+        row = rows.of_event(ev)
+        self.batch.append(row)
+        if isinstance(row, rows.Tick):
             self.batch_latest[ev["symbol"]] = frames[1] if frames else ev
         self.seq.accepted(ev["seq"])
         if len(self.batch) >= int(self.cfg["batch_size"]):
@@ -328,7 +327,7 @@ class Follower:
                 for ev in (rep.get("events") if isinstance(rep.get("events"), list) else [])[:last - first + 1]:
                     if not self._replayed_ok(ev, epoch, first + len(batch), ("replay of lost seq %d", first + len(batch))):
                         break
-                    batch.append(rows.trade_of(ev) if "trade" in ev else rows.tick_of(ev))
+                    batch.append(rows.of_event(ev))
                 if not batch:  # the ring has nothing usable there: it cannot be written again
                     self._unrecoverable(first, last, epoch)
                     return last + 1

@@ -41,6 +41,12 @@ def trade_of(ev):
     return Trade(ev["epoch"], ev["seq"], ev["symbol"], ev["ts"], ev)
 
 
+def of_event(ev):
+    """An accepted event's row: a trade event (it carries ``trade``) or a tick. The one place the
+    two are told apart, for live events and replayed ones alike."""
+    return trade_of(ev) if "trade" in ev else tick_of(ev)
+
+
 def to_json(row):
     """A row as the spool keeps it: a JSON list with its kind first."""
     return ["trade" if isinstance(row, Trade) else "tick"] + list(row)
