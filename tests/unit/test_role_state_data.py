@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DECLARING = ("gateway_broker", "nexus_daemon", "mesh_runtime")
+DECLARING = ("gateway_broker", "nexus_daemon", "mesh_runtime", "mesh_stores")
+LINE_MODULES = ("ansible.builtin.lineinfile", "ansible.builtin.blockinfile")
 
 
 def tasks(role):
@@ -40,12 +41,24 @@ def test_every_template_a_declaring_role_writes_comes_from_its_files_data(role):
 
 
 @pytest.mark.parametrize("role", DECLARING)
+def test_every_line_a_declaring_role_writes_comes_from_its_lines_data(role):
+    for _name, task in tasks(role):
+        for module in LINE_MODULES:
+            if module in task:
+                assert "_%s_lines" % role in task["loop"], task["name"]
+                assert set(task[module].values()) <= {"{{ item.%s }}" % k for k in ("path", "regexp", "line", "marker", "block")}, task
+
+
+@pytest.mark.parametrize("role", DECLARING)
 def test_a_declaring_roles_check_compares_what_its_files_data_derives(role):
     with open(os.path.join(ROOT, "roles", role, "vars", "main.yml")) as f:
         data = yaml.safe_load(f)
     assert "_%s_files" % role in data["_%s_wanted_files" % role]
     checks = [task["mt5crs.mesh.host_state"] for _n, task in tasks(role) if "mt5crs.mesh.host_state" in task]
     assert checks and all(c["files"] == "{{ _%s_wanted_files }}" % role for c in checks), checks
+    if "_%s_lines" % role in data:
+        assert "_%s_lines" % role in data["_%s_wanted_lines" % role]
+        assert all(c["lines"] == "{{ _%s_wanted_lines }}" % role for c in checks), checks
 
 
 def test_the_reader_sees_a_template_task_with_a_literal_source_in_a_block(tmp_path, monkeypatch):
