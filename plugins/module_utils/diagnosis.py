@@ -24,6 +24,16 @@ CAUSES = ('unit_missing', 'port_conflict', 'firewall', 'terminal_lost', 'crash_l
           'hung', 'killed_restarted')
 OUTCOMES = ('healthy', 'unknown') + CAUSES
 
+# What remediate_gateway.yml does for each cause before the gateway_broker role re-renders the
+# broker's files and starts it (which is all the other causes need). One task in
+# playbooks/tasks/remediate_repairs.yml per step, each run when its step is in ``repairs``.
+REPAIRS = dict(port_conflict=('kill_port_holders', 'clear_start_limit'), firewall=('remove_firewall_rules',),
+               terminal_lost=('reconnect_terminal',), crash_loop=('clear_start_limit',), hung=('restart',))
+# The steps in the order they run. The forced ones change what is not ours (another process, the
+# host's firewall): without mesh_remediate_force they stop the run before any step has run.
+STEPS = ('reconnect_terminal', 'kill_port_holders', 'remove_firewall_rules', 'clear_start_limit', 'restart')
+FORCED = ('kill_port_holders', 'remove_firewall_rules')
+
 
 def restart_delay(lines):
     """Seconds from the last SIGKILL exit to the next start, from journal timestamps."""
@@ -152,8 +162,14 @@ def _serving(f):
     return bool(f['ping'].get('ok')) or f['clients_reach'] is True
 
 
+def repairs(findings):
+    """The repair steps every finding needs, each once, in the order they run."""
+    wanted = set(step for finding in findings for step in REPAIRS.get(finding['cause'], ()))
+    return [step for step in STEPS if step in wanted]
+
+
 def diagnose(facts):
-    """Returns {cause, detail, findings, notes, restart_delay_s} for the gathered facts."""
+    """Returns {cause, detail, findings, repairs, notes, restart_delay_s} for the gathered facts."""
     f = dict(clients_reach=None, holders=[], rules=[], recent=[], proc_state=None, unit_file_exists=True)
     f.update(facts)
     findings = []
@@ -171,4 +187,5 @@ def diagnose(facts):
         cause, detail = 'healthy', f['ping'].get('detail') if f['ping'].get('ok') else 'the expected clients reach the broker'
     else:
         cause, detail = 'unknown', 'the broker does not answer and no known cause was found: %s' % f['ping'].get('detail')
-    return dict(cause=cause, detail=detail, findings=findings, notes=notes, restart_delay_s=restart_delay(f['recent']))
+    return dict(cause=cause, detail=detail, findings=findings, repairs=repairs(findings), notes=notes,
+                restart_delay_s=restart_delay(f['recent']))

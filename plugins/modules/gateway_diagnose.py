@@ -83,6 +83,15 @@ findings:
   returned: always
   type: list
   elements: dict
+repairs:
+  description:
+    - The repair steps the findings need, in the order C(remediate_gateway.yml) runs them, from
+      C(reconnect_terminal), C(kill_port_holders), C(remove_firewall_rules), C(clear_start_limit) and C(restart).
+    - C(kill_port_holders) and C(remove_firewall_rules) run only with C(mesh_remediate_force=true).
+    - Empty when re-rendering the broker's files and starting it is all that is needed.
+  returned: always
+  type: list
+  elements: str
 notes:
   description: What was seen and is not a fault, for example firewall rules that do not keep the expected clients out.
   returned: always

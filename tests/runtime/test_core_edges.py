@@ -80,9 +80,9 @@ def test_spool_files_hold_compact_json_and_bytes_count_them(tmp_path):
 def test_an_event_with_a_trade_becomes_a_trade_row_holding_the_event_and_any_other_a_tick_row():
     tick = {"epoch": 1, "seq": 5, "symbol": "EURUSD", "ts": 1.0, "bid": 1.1, "ask": 1.2}
     trade = {"epoch": 1, "seq": 6, "symbol": "EURUSD", "ts": 1.5, "trade": "fill", "deal": 7}
-    assert rows.of_event(tick) == rows.Tick(1, 5, "EURUSD", 1.0, 1.1, 1.2) and type(rows.of_event(tick)) is rows.Tick
+    assert rows.of_event(tick) == rows.Tick(1, 5, "EURUSD", 1.0, 1.1, 1.2) and isinstance(rows.of_event(tick), rows.Tick)
     row = rows.of_event(trade)
-    assert type(row) is rows.Trade and row == rows.Trade(1, 6, "EURUSD", 1.5, trade) and row.event is trade
+    assert isinstance(row, rows.Trade) and row == rows.Trade(1, 6, "EURUSD", 1.5, trade) and row.event is trade
 
 
 def test_a_spooled_batch_with_a_trade_reads_back_as_it_was_written_each_row_its_own_kind(tmp_path):

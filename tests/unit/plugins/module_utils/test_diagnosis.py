@@ -1,7 +1,10 @@
 """The gateway diagnosis decided on plain data (module_utils/diagnosis.py): no patching."""
+import os
+
 import pytest
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import CAUSES, OUTCOMES, diagnose, restart_delay
+from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import (CAUSES, FORCED, OUTCOMES, REPAIRS, STEPS, diagnose,
+                                                                            repairs, restart_delay)
 
 UNIT = "mt5mesh-gateway.service"
 ACTIVE = dict(ActiveState="active", SubState="running", UnitFileState="enabled", NRestarts="0", MainPID="77",
@@ -120,3 +123,42 @@ def test_a_terminal_error_followed_by_a_reconnect_is_not_a_lost_terminal():
     assert terminal_error([TERMINAL_DOWN, TERMINAL_UP]) is None
     assert terminal_error([TERMINAL_UP, TERMINAL_DOWN]) == TERMINAL_DOWN
     assert terminal_error(["... INFO terminal paper: connected"]) is None
+
+
+# --- which repair each cause needs: one table (REPAIRS), read by remediate_repairs.yml ---------
+REPAIRS_YML = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "tasks", "remediate_repairs.yml")
+
+
+def test_the_repair_table_pins_each_causes_steps_and_the_order_they_run():
+    assert REPAIRS == {"port_conflict": ("kill_port_holders", "clear_start_limit"), "firewall": ("remove_firewall_rules",),
+                       "terminal_lost": ("reconnect_terminal",), "crash_loop": ("clear_start_limit",), "hung": ("restart",)}
+    assert STEPS == ("reconnect_terminal", "kill_port_holders", "remove_firewall_rules", "clear_start_limit", "restart")
+    assert FORCED == ("kill_port_holders", "remove_firewall_rules")
+    assert set(REPAIRS) <= set(CAUSES) and {s for steps in REPAIRS.values() for s in steps} == set(STEPS)
+
+
+def test_repairs_of_several_findings_are_each_step_once_in_the_order_they_run():
+    found = [{"cause": c, "detail": "x"} for c in ("port_conflict", "firewall", "crash_loop", "hung", "terminal_lost")]
+    assert repairs(found) == list(STEPS)
+    assert repairs([{"cause": "crash_loop", "detail": "x"}, {"cause": "port_conflict", "detail": "x"}]) == [
+        "kill_port_holders", "clear_start_limit"]
+
+
+@pytest.mark.parametrize("cause", ["unit_missing", "disabled_stopped", "stopped", "killed_restarted"])
+def test_a_cause_the_broker_role_repairs_alone_needs_no_repair_step(cause):
+    assert repairs([{"cause": cause, "detail": "x"}]) == []
+
+
+def test_the_diagnosis_names_the_repairs_of_its_findings_and_none_when_healthy():
+    assert diagnose(facts(holders=[HOLDER], rules=[DROP]))["repairs"] == ["kill_port_holders", "remove_firewall_rules",
+                                                                          "clear_start_limit"]
+    assert diagnose(facts(ping=PING_OK))["repairs"] == []
+
+
+def test_every_repair_step_has_its_task_and_no_task_decides_by_cause_name():
+    with open(REPAIRS_YML) as f:
+        text = f.read()
+    whens = [line for line in text.splitlines() if line.strip().startswith(("when:", "loop:"))]
+    for step in STEPS:
+        assert any("'%s' in gateway_diagnosis.repairs" % step in w for w in whens), step
+    assert not [w for w in whens if "cause" in w], whens

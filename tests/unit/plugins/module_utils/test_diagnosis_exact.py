@@ -150,7 +150,7 @@ def test_int_of_a_missing_or_bad_value_is_zero():
 
 def test_facts_without_optional_keys_default_to_nothing_found():
     out = diagnosis.diagnose({"unit": UNIT, "ping": UP, "unit_state": {"LoadState": "loaded", "ActiveState": "active"}})
-    assert out == {"cause": "healthy", "detail": UP["detail"], "findings": [], "notes": [], "restart_delay_s": None}
+    assert out == {"cause": "healthy", "detail": UP["detail"], "findings": [], "repairs": [], "notes": [], "restart_delay_s": None}
 
 
 def test_unknown_detail_carries_the_ping_exactly():
