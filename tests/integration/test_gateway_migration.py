@@ -10,7 +10,8 @@ import psycopg2
 import pytest
 
 from mt5mesh.nexus.schema import GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA
-from mt5mesh.nexus.stores import HubFeeder, TickStore, init_schema
+from mt5mesh.nexus.migrations import init_schema
+from mt5mesh.nexus.stores import HubFeeder, TickStore
 
 
 def single_gateway(ddl, which):

@@ -5,7 +5,7 @@ import psycopg2
 import pytest
 
 from mt5mesh.config import ConfigError, validate
-from mt5mesh.nexus import stores
+from mt5mesh.nexus import pg, stores
 from mt5mesh.nexus.schema_config import SCHEMA
 
 from support.servers import PostgresCluster
@@ -75,4 +75,4 @@ def test_a_read_only_node_is_refused_at_connect_so_the_writer_treats_it_as_down(
     store = stores.TickStore(cfg_for(read_only_cluster))
     with pytest.raises(psycopg2.OperationalError, match="read-only|read-write") as refused:
         store.write(ticks(1, [1]))
-    assert not stores.is_data_error(refused.value)  # down, not poison: the writer spools and retries
+    assert not pg.is_data_error(refused.value)  # down, not poison: the writer spools and retries

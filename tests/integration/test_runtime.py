@@ -30,7 +30,7 @@ def audit_every_insert(pg, gateway="gtw"):
     """The INF schema made ahead of nexus, with a trigger that records every tick row nexus
     commits an INSERT for, *before* the primary key and ON CONFLICT DO NOTHING absorb a
     duplicate: the table alone can never show one."""
-    from mt5mesh.nexus.stores import init_schema
+    from mt5mesh.nexus.migrations import init_schema
     with pg.connect() as conn:
         init_schema(conn, "inf", gateway)
         with conn.cursor() as cur:

@@ -8,10 +8,11 @@ from typing import NamedTuple
 import psycopg2
 import pytest
 
-from mt5mesh.nexus import rows, stores
+from mt5mesh.nexus import migrations, pg, rows, stores
 from mt5mesh.nexus.schema_config import SCHEMA
+from mt5mesh.nexus.pg import is_data_error, pg_where
 from mt5mesh.nexus.stores import (checkpoint_sql, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
-                                  copy_line, is_data_error, latest_tick_key, bar_key, pg_where, write_trade)
+                                  copy_line, latest_tick_key, bar_key, write_trade)
 from mt5mesh.wire import protocol
 
 
@@ -120,6 +121,10 @@ def test_only_sqlstate_classes_22_and_23_blame_the_data():
         pgcode = "57014"
     assert is_data_error(DataError("x")) and is_data_error(Integrity("x"))
     assert not is_data_error(Other("x")) and not is_data_error(psycopg2.OperationalError("x"))
+
+
+def test_an_error_without_a_pgcode_blames_the_server_not_the_data():
+    assert is_data_error(ValueError("not from PostgreSQL")) is False
 
 
 def test_where_names_user_host_port_and_database_but_never_the_password():
@@ -316,6 +321,17 @@ def test_latest_ticks_are_one_pipelined_round_trip_with_bytes_kept_and_dicts_enc
     assert pipe.executed
 
 
+def test_latest_ticks_connect_with_two_second_timeouts_and_pipeline_without_a_transaction(monkeypatch):
+    """A stuck Redis costs a batch two seconds, not a hang; the latest ticks need no MULTI/EXEC."""
+    seen, pipes = {}, []
+    client = type("R", (), {"pipeline": lambda self, **kw: pipes.append(kw) or Pipe()})()
+    monkeypatch.setattr(stores.redis.Redis, "from_url", lambda url, **kw: seen.update(kw, url=url) or client)
+    lt = LatestTicks("redis://10.0.0.1:6379/0", "gw1")
+    assert lt.client is client and seen == {"url": "redis://10.0.0.1:6379/0", "socket_timeout": 2, "socket_connect_timeout": 2}
+    lt.write({"A": b"raw"})
+    assert pipes == [{"transaction": False}]
+
+
 # --- HUB bars ---------------------------------------------------------------------------------
 
 def feeder(inf_rows, checkpoint=(2, 5)):
@@ -413,25 +429,26 @@ def render(statement):
 
 def test_a_fresh_database_gets_every_table_under_the_schema_lock_in_one_commit():
     conn = Conn(results=[[]])
-    created, migrated = stores.init_schema(conn, "inf", "gw1")
-    assert created == list(stores.TABLES["inf"]) and migrated == []
-    assert conn.log[0] == ("SELECT pg_advisory_xact_lock(%s)", (stores.SCHEMA_LOCK,))
-    assert conn.log[-2][0] == stores.SCHEMAS["inf"] and conn.log[-1][0] == "COMMIT" and conn.commits == 1
+    created, migrated = migrations.init_schema(conn, "inf", "gw1")
+    assert created == list(migrations.TABLES["inf"]) and migrated == []
+    assert conn.log[0] == ("SELECT pg_advisory_xact_lock(%s)", (migrations.SCHEMA_LOCK,))
+    assert conn.log[1] == ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", None)
+    assert conn.log[-2][0] == migrations.SCHEMAS["inf"] and conn.log[-1][0] == "COMMIT" and conn.commits == 1
 
 
 def test_an_up_to_date_database_creates_and_migrates_nothing():
-    existing = [(t,) for t in stores.TABLES["hub"]]
+    existing = [(t,) for t in migrations.TABLES["hub"]]
     conn = Conn(results=[existing, [("gateway",)], [("gateway",)]])
-    assert stores.init_schema(conn, "hub", "gw1") == ([], [])
+    assert migrations.init_schema(conn, "hub", "gw1") == ([], [])
     assert not any(render(s).startswith("ALTER") for s in conn.statements())
 
 
 def test_single_gateway_tables_become_this_gateways_with_the_new_primary_key():
-    existing = [(t,) for t in stores.TABLES["inf"]]
+    existing = [(t,) for t in migrations.TABLES["inf"]]
     no_gateway = [("epoch",), ("seq",)]
     # ticks, orders, deals, discontinuity, quarantine lack the column; the checkpoint has `stream`.
     conn = Conn(results=[existing] + [no_gateway] * 5 + [[("stream",), ("epoch",)]])
-    created, migrated = stores.init_schema(conn, "inf", "gw1")
+    created, migrated = migrations.init_schema(conn, "inf", "gw1")
     assert created == [] and migrated == ["ticks", "orders", "deals", "nexus_discontinuity", "nexus_quarantine",
                                           "nexus_checkpoint"]
     text = [render(s) for s in conn.statements()]
@@ -442,27 +459,49 @@ def test_single_gateway_tables_become_this_gateways_with_the_new_primary_key():
     assert not any("nexus_discontinuity_pkey" in t for t in text)  # no key change there
     assert "ALTER TABLE \"nexus_checkpoint\" RENAME COLUMN stream TO gateway" in text
     i = text.index("UPDATE \"nexus_checkpoint\" SET gateway = %s WHERE gateway = %s")
-    assert conn.log[i][1] == ("gw1", stores.OLD_STREAM)
+    assert conn.log[i][1] == ("gw1", migrations.OLD_STREAM)
+    asked = [params for statement, params in conn.log if "information_schema.columns" in render(statement)]
+    assert asked == [(t,) for t in ("ticks", "orders", "deals", "nexus_discontinuity", "nexus_quarantine", "nexus_checkpoint")]
+
+
+def test_a_table_the_store_never_had_is_skipped_and_the_ones_after_it_are_still_migrated():
+    existing = [(t,) for t in ("orders", "deals")]
+    conn = Conn(results=[existing, [("epoch",)], [("ticket",)]])
+    created, migrated = migrations.init_schema(conn, "inf", "gw1")
+    assert migrated == ["orders", "deals"] and "ticks" in created
+
+
+def test_the_migrations_run_in_their_listed_order_and_each_one_s_tables_follow_the_one_before(monkeypatch):
+    assert [step for _what, step in migrations.MIGRATIONS] == [migrations._gateway_column, migrations._checkpoint_by_gateway]
+    assert all(what.startswith("several gateways: ") for what, _step in migrations.MIGRATIONS)
+    calls = []
+
+    def step(name, tables):
+        return lambda *args: calls.append((name,) + args) or tables
+    monkeypatch.setattr(migrations, "MIGRATIONS", (("a", step("a", ["t1", "t2"])), ("b", step("b", ["t3"]))))
+    assert migrations.migrate("cur", "inf", "gw1", {"t1"}) == ["t1", "t2", "t3"]
+    assert calls == [("a", "cur", "inf", "gw1", {"t1"}), ("b", "cur", "inf", "gw1", {"t1"})]
 
 
 def test_the_columns_of_a_table_are_read_from_the_current_schema():
     conn = Conn(results=[[("a",), ("b",)]])
     with conn.cursor() as cur:
-        assert stores._columns(cur, "ticks") == {"a", "b"}
-    assert "table_schema = current_schema()" in conn.log[0][0] and conn.log[0][1] == ("ticks",)
+        assert migrations._columns(cur, "ticks") == {"a", "b"}
+    assert conn.log == [("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                         "AND table_name = %s", ("ticks",))]
 
 
 def test_a_connection_passes_the_password_apart_with_keepalives_a_statement_timeout_and_asks_for_a_writer(monkeypatch):
     seen = {}
-    monkeypatch.setattr(stores.psycopg2, "connect", lambda **kw: seen.update(kw) or "conn")
+    monkeypatch.setattr(pg.psycopg2, "connect", lambda **kw: seen.update(kw) or "conn")
     c = cfg(pg_password="s3cret", pg_port="5433")
-    assert stores.pg_connect(c, "pg_") == "conn"
+    assert pg.pg_connect(c, "pg_") == "conn"
     assert seen == {"host": "127.0.0.1", "port": 5433, "dbname": "mt5_crs", "user": "trader", "password": "s3cret",
                     "connect_timeout": 3, "application_name": "mt5mesh-nexus", "target_session_attrs": "read-write",
                     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
                     "options": "-c statement_timeout=15000"}
     c["pg_password"] = ""
-    stores.pg_connect(c, "pg_")
+    pg.pg_connect(c, "pg_")
     assert seen["password"] is None
 
 
@@ -490,11 +529,20 @@ def test_the_tick_store_connects_once_makes_its_schema_and_temp_table_and_reconn
     s.drop()  # twice is harmless
 
 
+def test_the_tick_store_connects_with_its_own_settings_and_makes_the_inf_schema_for_its_gateway(monkeypatch):
+    asked, schemas = [], []
+    c = cfg(gateway="gw1")
+    monkeypatch.setattr(stores, "pg_connect", lambda cfg_, prefix: asked.append((cfg_, prefix)) or Conn(results=[]))
+    monkeypatch.setattr(stores, "init_schema", lambda conn, which, gateway: schemas.append((which, gateway)))
+    TickStore(c).connect()
+    assert asked == [(c, "pg_")] and schemas == [("inf", "gw1")]
+
+
 def test_the_hub_feeder_opens_inf_and_hub_and_makes_the_hub_schema(monkeypatch):
     made = counted_connects(monkeypatch)
     f = HubFeeder(cfg(gateway="gw1", hub_pg_host="127.0.0.1"))
     inf, hub = f._conns()
-    assert made == ["pg_", "hub_pg_"] and stores.SCHEMAS["hub"] in hub.statements()
+    assert made == ["pg_", "hub_pg_"] and migrations.SCHEMAS["hub"] in hub.statements()
     assert f._conns() == (inf, hub) and made == ["pg_", "hub_pg_"]
     f.drop()
     assert f.inf is None and f.hub is None and inf.closed and hub.closed
@@ -541,3 +589,14 @@ def test_spooled_rows_keep_their_kind_and_rows_spooled_before_typed_rows_are_sti
         with pytest.raises(ValueError) as e:
             rows.from_json(bad)
         assert str(e.value) == why
+
+
+def test_a_bigint_column_takes_exactly_the_values_from_minus_to_plus_its_maximum():
+    top = stores.BIGINT_MAX
+    assert stores._fits_bigint(top) and stores._fits_bigint(-top)
+    assert not stores._fits_bigint(top + 1) and not stores._fits_bigint(-top - 1) and not stores._fits_bigint(True)
+
+
+def test_a_row_whose_seq_is_not_an_int_is_written_as_copy_field_writes_it_not_truncated():
+    row = (1, 5.5, "EURUSD", 1.0, 1.1, 1.2)
+    assert copy_line(row) == "1\t5.5\tEURUSD\t1.0\t1.1\t1.2\n" == "\t".join(map(copy_field, row)) + "\n"

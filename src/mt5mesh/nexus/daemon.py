@@ -19,7 +19,7 @@ from mt5mesh.nexus.assess import assess
 from mt5mesh.nexus.follower import Follower
 from mt5mesh.nexus.logutil import redact
 from mt5mesh.nexus.storeproc import StoresProcess
-from mt5mesh.nexus.stores import pg_where
+from mt5mesh.nexus.pg import pg_where
 from mt5mesh.service import ServiceError
 
 log = logging.getLogger("mt5mesh-nexus")

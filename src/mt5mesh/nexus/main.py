@@ -7,7 +7,8 @@ import psycopg2
 from mt5mesh.nexus.daemon import Nexus
 from mt5mesh.config import load
 from mt5mesh.nexus.schema_config import SCHEMA, problems
-from mt5mesh.nexus.stores import init_schema, pg_connect, pg_where
+from mt5mesh.nexus.migrations import init_schema
+from mt5mesh.nexus.pg import pg_connect, pg_where
 from mt5mesh.service import ServiceError, run, setup_logging, stop_event_on_signals
 
 

@@ -1,23 +1,22 @@
 """The stores nexus writes: INF PostgreSQL (ticks + checkpoint in one transaction), INF Redis
-(latest tick per symbol), and the HUB feature store (1-second bars + its own checkpoint)."""
+(latest tick per symbol), and the HUB feature store (1-second bars + its own checkpoint).
+Connecting is in ``pg.py``, the schema and its migrations in ``migrations.py``."""
 import io
 import json
 import logging
 
 import psycopg2
 import psycopg2.extras
-from psycopg2 import sql
 import redis
 
 from mt5mesh.nexus import rows
-from mt5mesh.nexus.schema import CHECKPOINTS, GATEWAY_MIGRATION, HUB_SCHEMA, INF_SCHEMA, OLD_STREAM, TABLES
+from mt5mesh.nexus.migrations import init_schema
+from mt5mesh.nexus.pg import is_data_error, pg_connect
 from mt5mesh.wire import protocol
 from mt5mesh.wire.errors import first_line
 
 log = logging.getLogger("mt5mesh-nexus")
 BIGINT_MAX = 2 ** 63 - 1
-# SQLSTATE classes that blame the data, not the server: 22 data exception, 23 integrity.
-DATA_ERROR_CLASSES = ("22", "23")
 _COPY_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
 
 
@@ -52,11 +51,6 @@ def checkpoint_sql(table):
     return CHECKPOINT_SQL % {"table": table}
 
 
-def is_data_error(e):
-    """True when PostgreSQL refused the rows themselves (a poison event), not when it is down."""
-    return (getattr(e, "pgcode", None) or "")[:2] in DATA_ERROR_CLASSES
-
-
 def copy_field(value):
     """One value in COPY text format. Text is escaped (a tab or newline in it cannot start a
     new column or row); numbers are written as numbers; anything else as escaped text, which
@@ -87,70 +81,6 @@ def copy_line(row):
 
 def _fits_bigint(value):
     return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX <= value <= BIGINT_MAX
-
-
-def pg_connect(cfg, prefix):
-    """Connect with the password passed as a separate argument so it never sits in a logged DSN."""
-    # host may list several hosts (an HA pair: "inf1,inf2"); libpq tries them in order and keeps
-    # the one that takes writes, so a failover needs no VIP. With one host it refuses a standby.
-    return psycopg2.connect(host=cfg[prefix + "host"], port=int(cfg[prefix + "port"]), dbname=cfg[prefix + "db"],
-                            user=cfg[prefix + "user"], password=cfg[prefix + "password"] or None,
-                            connect_timeout=3, application_name="mt5mesh-nexus", target_session_attrs="read-write",
-                            # A silently dead link (no RST) must fail within seconds, not TCP's minutes.
-                            keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
-                            options="-c statement_timeout=15000")
-
-
-def pg_where(cfg, prefix):
-    return "postgresql %s@%s:%s/%s" % (cfg[prefix + "user"], cfg[prefix + "host"], cfg[prefix + "port"], cfg[prefix + "db"])
-
-
-SCHEMAS = {"inf": INF_SCHEMA, "hub": HUB_SCHEMA}
-# Held for the whole schema transaction: one nexus per gateway may start at once, and two
-# concurrent CREATE TABLE IF NOT EXISTS (or migrations) of the same table collide.
-SCHEMA_LOCK = 0x6d74356d
-
-
-def init_schema(conn, which, gateway):
-    """Create missing tables of the ``which`` store ("inf" or "hub") and bring tables from
-    before several gateways up to date, in one transaction. Rows from before belong to
-    ``gateway``: the one gateway of that mesh. Returns (tables created, tables migrated)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        existing = {r[0] for r in cur.fetchall()}
-        migrated = _migrate(cur, which, gateway, existing)
-        cur.execute(SCHEMAS[which])
-    conn.commit()
-    return [t for t in TABLES[which] if t not in existing], migrated
-
-
-def _columns(cur, table):
-    cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = %s", (table,))
-    return {r[0] for r in cur.fetchall()}
-
-
-def _migrate(cur, which, gateway, existing):
-    migrated = []
-    for table, old_key, new_key in GATEWAY_MIGRATION[which]:
-        if table not in existing or "gateway" in _columns(cur, table):
-            continue
-        # The rows already there are the one gateway's; new rows must name theirs (no default).
-        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN gateway text NOT NULL DEFAULT {}").format(
-            sql.Identifier(table), sql.Literal(gateway)))
-        cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN gateway DROP DEFAULT").format(sql.Identifier(table)))
-        if old_key:
-            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, ADD PRIMARY KEY " + new_key).format(
-                sql.Identifier(table), sql.Identifier(table + "_pkey")))
-        migrated.append(table)
-    checkpoint = CHECKPOINTS[which]
-    if checkpoint in existing and "stream" in _columns(cur, checkpoint):
-        cur.execute(sql.SQL("ALTER TABLE {} RENAME COLUMN stream TO gateway").format(sql.Identifier(checkpoint)))
-        cur.execute(sql.SQL("UPDATE {} SET gateway = %s WHERE gateway = %s").format(sql.Identifier(checkpoint)),
-                    (gateway, OLD_STREAM))
-        migrated.append(checkpoint)
-    return migrated
 
 
 class TickStore:

@@ -16,7 +16,8 @@ import redis
 
 from mt5mesh.nexus.logutil import RateLimitedLog, first_line, redact
 from mt5mesh.nexus.spool import Spool, SpoolFull
-from mt5mesh.nexus.stores import LatestTicks, TickStore, pg_where
+from mt5mesh.nexus.pg import pg_where
+from mt5mesh.nexus.stores import LatestTicks, TickStore
 
 log = logging.getLogger("mt5mesh-nexus")
 
