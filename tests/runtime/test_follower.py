@@ -11,6 +11,7 @@ import pytest
 from mt5mesh.nexus import rows
 from mt5mesh.nexus.follower import Follower, _int
 from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus.messages import Batch, Latest, Record
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.wire import protocol
 from mt5mesh.wire.breaker import OPEN
@@ -51,7 +52,7 @@ class Stores:
         return self.why_not
 
     def of(self, kind):
-        return [i for i in self.items if i[0] == kind]
+        return [i for i in self.items if isinstance(i, kind)]
 
 
 class Xpub:
@@ -100,7 +101,7 @@ def replay_from(epoch, head):
 
 
 def batches(stores):
-    return [r for item in stores.of("batch") for r in item[1]]
+    return [r for item in stores.of(Batch) for r in item.rows]
 
 
 # --- resync ----------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_a_checkpoint_in_the_same_epoch_resumes_right_after_it_and_replays_up_to
     assert f.client.calls[1] == ("replay", {"from_seq": 10, "limit": 3})
     f._flush()
     assert [r[1] for r in batches(stores)] == [10, 11, 12]
-    assert stores.items[0] == ("latest", {"GBPUSD": protocol.encode(tick(7, 12, "GBPUSD"))})
+    assert stores.items[0] == Latest({"GBPUSD": protocol.encode(tick(7, 12, "GBPUSD"))})
     assert (f.state, f.seq.epoch, f.seq.next_seq, f.seq.head) == ("running", 7, 13, 12)
     assert f.counts["epoch_changes"] == 0 and f.counts["replayed"] == 3 and f.counts["gaps_filled"] == 1
     assert f.need_resync is False
@@ -123,8 +124,8 @@ def test_a_new_epoch_starts_at_seq_1_and_records_the_epoch_change_with_both_ends
     f = follower(Client(snapshot=snapshot(8, 2), replay=replay_from(8, 2)), stores)
     assert f._resync((7, 40)) is True
     assert f.client.calls[1] == ("replay", {"from_seq": 1, "limit": 2})
-    assert stores.of("record") == [("record", "epoch_change", 8, 40, 2,
-                                    "gateway restarted: epoch 7 ended at seq 40, epoch 8 at seq 2")]
+    assert stores.of(Record) == [Record("epoch_change", 8, 40, 2,
+                                        "gateway restarted: epoch 7 ended at seq 40, epoch 8 at seq 2")]
     assert f.counts["epoch_changes"] == 1
     assert f.metrics.epoch_changes._value.get() == 1
 
@@ -133,7 +134,7 @@ def test_a_fresh_start_begins_at_seq_1_without_an_epoch_change_or_a_gap_filled()
     stores = Stores()
     f = follower(Client(snapshot=snapshot(3, 0), replay=replay_from(3, 0)), stores)
     assert f._resync((None, 0)) is True
-    assert f.seq.next_seq == 1 and stores.of("record") == [] and f.counts["epoch_changes"] == 0
+    assert f.seq.next_seq == 1 and stores.of(Record) == [] and f.counts["epoch_changes"] == 0
     assert f.counts["gaps_filled"] == 0 and f.metrics.gaps_filled._value.get() == 0
     assert [c[0] for c in f.client.calls] == ["snapshot"]  # nothing to replay: head 0
 
@@ -166,7 +167,7 @@ def test_non_dict_entries_of_the_snapshot_ticks_are_ignored():
     stores = Stores()
     f = follower(Client(snapshot=snapshot(1, 0, ["junk", 5, tick(1, 1)])), stores)
     assert f._resync((None, 0)) is True
-    assert list(stores.items[0][1]) == ["EURUSD"]
+    assert list(stores.items[0].latest) == ["EURUSD"]
 
 
 # --- the stream ------------------------------------------------------------------------------
@@ -231,10 +232,10 @@ def test_a_full_batch_is_handed_over_at_batch_size_not_before():
     f = synced(stores=stores, batch_size=3)
     for s in (1, 2):
         f._on_event(frames(tick(1, s)))
-    assert stores.of("batch") == []
+    assert stores.of(Batch) == []
     f._on_event(frames(tick(1, 3)))
-    assert [[r[1] for r in b[1]] for b in stores.of("batch")] == [[1, 2, 3]] and f.batch == []
-    assert stores.of("batch")[0][2] == {"EURUSD": frames(tick(1, 3))[1]}
+    assert [[r.seq for r in b.rows] for b in stores.of(Batch)] == [[1, 2, 3]] and f.batch == []
+    assert stores.of(Batch)[0].latest == {"EURUSD": frames(tick(1, 3))[1]}
 
 
 def test_ticks_are_re_published_on_the_proxy_only_while_someone_subscribes():
@@ -268,7 +269,7 @@ def test_an_event_of_another_epoch_resyncs_and_keeps_the_event_when_it_is_next()
     f._on_event(frames(tick(2, 1)))
     assert f.seq.epoch == 2 and f.batch == [row(tick(2, 1))]
     assert [r[1] for r in batches(stores)] == [1]  # the old epoch's batch was handed over first
-    assert stores.of("record")[0][1:4] == ("epoch_change", 2, 1)
+    assert stores.of(Record)[0][0:3] == ("epoch_change", 2, 1)
 
 
 # --- gaps the ring no longer holds -----------------------------------------------------------
@@ -281,8 +282,8 @@ def test_a_gap_gone_from_the_ring_skips_past_its_tail_and_is_recorded_once_as_un
     assert f._fill(1, 150) is True
     # Resumed 1% of the ring past its oldest (100 + 200 // 100): 1..101 lost.
     assert f.client.calls[-1] == ("replay", {"from_seq": 102, "limit": 49})
-    recs = stores.of("record")
-    assert recs == [("record", "gap_unrecoverable", 1, 1, 101, "seq 1-101 (101 ticks) are gone from the gateway ring")]
+    recs = stores.of(Record)
+    assert recs == [Record("gap_unrecoverable", 1, 1, 101, "seq 1-101 (101 ticks) are gone from the gateway ring")]
     assert f.counts["gaps_unrecoverable"] == 1 and f.counts["ticks_unrecoverable"] == 101
     assert f.unrecoverable[-1]["from_seq"] == 1 and f.unrecoverable[-1]["to_seq"] == 101
     assert f.last_unrecoverable_at is not None and f.metrics.unrecoverable_ticks._value.get() == 101
@@ -384,9 +385,9 @@ def test_a_batch_the_writer_cannot_take_is_logged_with_its_size_and_first_seq(ca
     f._on_event(frames(tick(1, 2)))
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         f._flush()
-        f._hand_over(("latest", {"A": 1, "B": 2}))
+        f._hand_over(Latest({"A": 1, "B": 2}))
     assert "stores process gone: 2 ticks from seq 1 not written" in caplog.text
-    assert "stores process gone: latest item (1 parts) not written" in caplog.text
+    assert "stores process gone: Latest message (1 fields) not written" in caplog.text
 
 
 def test_an_empty_batch_is_never_handed_over():
@@ -474,7 +475,7 @@ def test_the_loop_follows_a_live_stream_flushes_by_time_and_hands_the_last_batch
         while time.monotonic() < deadline and len(batches(stores)) < 20:
             time.sleep(0.02)
         assert [r[1] for r in batches(stores)] == list(range(1, 21))
-        assert len(stores.of("batch")) > 1  # flushed by time, not only at stop
+        assert len(stores.of(Batch)) > 1  # flushed by time, not only at stop
         assert f.status()["state"] == "running" and f.status()["next_seq"] == 21
     finally:
         f.stop.set()
@@ -494,7 +495,7 @@ def test_a_lost_tail_is_replayed_and_handed_over_as_a_batch_not_sequenced_nor_re
     stores.lost = [(1, 3, 7)]
     f._refill_lost()
     refill = stores.items[handed:]
-    assert refill == [("batch", [row(tick(1, s)) for s in range(3, 8)], {})]
+    assert refill == [Batch([row(tick(1, s)) for s in range(3, 8)], {})]
     assert f.seq.next_seq == next_seq and f.xpub.sent == [] and f.counts["refilled"] == 5
     assert list(f.refills) == [] and ("replay", {"from_seq": 3, "limit": 5}) in f.client.calls
 
@@ -518,8 +519,8 @@ def test_a_lost_tail_the_ring_no_longer_holds_is_recorded_unrecoverable_and_the_
     f.client.replies["replay"] = [gone, replay_from(1, 20)]
     stores.lost = [(1, 2, 9)]
     f._refill_lost()
-    assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 1, 2, 5)
-    assert stores.of("batch")[-1] == ("batch", [row(tick(1, s)) for s in range(6, 10)], {})
+    assert stores.of(Record)[-1][0:4] == ("gap_unrecoverable", 1, 2, 5)
+    assert stores.of(Batch)[-1] == Batch([row(tick(1, s)) for s in range(6, 10)], {})
     assert f.counts["refilled"] == 4 and f.counts["ticks_unrecoverable"] == 4
 
 
@@ -529,7 +530,7 @@ def test_a_lost_tail_of_an_epoch_the_gateway_has_left_is_recorded_unrecoverable_
     calls = len(f.client.calls)
     stores.lost = [(0, 1, 9)]
     f._refill_lost()
-    assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 0, 1, 9) and len(f.client.calls) == calls
+    assert stores.of(Record)[-1][0:4] == ("gap_unrecoverable", 0, 1, 9) and len(f.client.calls) == calls
     assert list(f.refills) == []
 
 
@@ -558,7 +559,7 @@ def test_a_refill_whose_gateway_restarted_or_refuses_or_sends_junk_is_recorded_u
         f.client.replies["replay"] = reply
         stores.lost = [(1, 4, 6)]
         f._refill_lost()
-        assert stores.of("record")[-1][1:5] == ("gap_unrecoverable", 1, 4, 6), reply
+        assert stores.of(Record)[-1][0:4] == ("gap_unrecoverable", 1, 4, 6), reply
         assert f.counts["refilled"] == 0 and list(f.refills) == []
 
 

@@ -9,6 +9,7 @@ import time
 
 from mt5mesh.nexus import storeproc
 from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus.messages import Batch, Checkpoint, Refill, Update
 from mt5mesh.nexus.relay import MetricsRelay
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.storeproc import StoresProcess, _forward, _send_update
@@ -28,20 +29,20 @@ def test_an_update_carries_only_the_snapshots_that_changed_and_every_queued_metr
     metrics.committed.inc(5)
     metrics.store_up.labels("hub").set(1)
     _send_update(writer, hub, metrics, sent.append, last)
-    assert sent == [("update", {"writer": {"w": 1}, "hub": {"h": 1}},
+    assert sent == [Update({"writer": {"w": 1}, "hub": {"h": 1}},
                      [("committed", (), "inc", 5), ("store_up", ("hub",), "set", 1)])]
     assert not metrics.updates and last == {"writer": writer.value, "hub": hub.value}
     _send_update(writer, hub, metrics, sent.append, last)  # nothing new: nothing sent
     assert len(sent) == 1
     writer.value = {"w": 2}  # a new dict (the writer never mutates a published one)
     _send_update(writer, hub, metrics, sent.append, last)
-    assert sent[-1] == ("update", {"writer": {"w": 2}}, [])
+    assert sent[-1] == Update({"writer": {"w": 2}}, [])
 
 
 def test_each_lost_tail_the_writer_found_is_forwarded_once_before_the_snapshot():
-    writer, sent, last = Snap({"w": 1}, [(7, 3, 9), (7, 12, 12)]), [], {}
+    writer, sent, last = Snap({"w": 1}, [Refill(7, 3, 9), Refill(7, 12, 12)]), [], {}
     _send_update(writer, None, MetricsRelay(), sent.append, last)
-    assert sent == [("refill", (7, 3, 9)), ("refill", (7, 12, 12)), ("update", {"writer": {"w": 1}}, [])]
+    assert sent == [Refill(7, 3, 9), Refill(7, 12, 12), Update({"writer": {"w": 1}}, [])]
     _send_update(writer, None, MetricsRelay(), sent.append, last)
     assert len(sent) == 3 and not writer.refills
 
@@ -49,7 +50,7 @@ def test_each_lost_tail_the_writer_found_is_forwarded_once_before_the_snapshot()
 def test_the_parent_hands_each_lost_tail_to_the_follower_once_in_order():
     sp = parent()
     sp._finishing = True
-    sp._conn = Pipe(("refill", (7, 3, 9)), ("update", {}, []), ("refill", (7, 12, 12)))
+    sp._conn = Pipe(Refill(7, 3, 9), Update({}, []), Refill(7, 12, 12))
     sp._receive()
     assert sp.take_refills() == [(7, 3, 9), (7, 12, 12)] and sp.take_refills() == []
 
@@ -57,7 +58,7 @@ def test_the_parent_hands_each_lost_tail_to_the_follower_once_in_order():
 def test_without_a_hub_only_the_writer_is_forwarded():
     sent = []
     _send_update(Snap({"w": 1}), None, MetricsRelay(), sent.append, {})
-    assert sent == [("update", {"writer": {"w": 1}}, [])]
+    assert sent == [Update({"writer": {"w": 1}}, [])]
 
 
 def test_a_metric_alone_is_forwarded_even_when_no_snapshot_changed():
@@ -65,7 +66,7 @@ def test_a_metric_alone_is_forwarded_even_when_no_snapshot_changed():
     last = {"writer": writer.value}
     metrics.lag.set(0.5)
     _send_update(writer, None, metrics, sent.append, last)
-    assert sent == [("update", {}, [("lag", (), "set", 0.5)])]
+    assert sent == [Update({}, [("lag", (), "set", 0.5)])]
 
 
 def test_the_forwarder_stops_on_stop_and_when_the_pipe_breaks():
@@ -119,9 +120,9 @@ def test_the_parent_starts_from_the_initial_snapshots_and_has_no_hub_status_with
 def test_updates_replace_the_snapshots_and_apply_metrics_while_bad_ones_are_logged(caplog, monkeypatch):
     sp = parent()
     sp._finishing = True
-    sp._conn = Pipe(("update", {"writer": {"postgres": "up"}}, [("committed", (), "inc", 7)]),
-                    ("update", {"hub": {"hub": "down"}}, [("nope", (), "inc", 1)]),
-                    ("checkpoint", (3, 30)), "junk", ())
+    sp._conn = Pipe(Update({"writer": {"postgres": "up"}}, [("committed", (), "inc", 7)]),
+                    Update({"hub": {"hub": "down"}}, [("nope", (), "inc", 1)]),
+                    Checkpoint((3, 30)), "junk", ())
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         sp._receive()
     assert sp.status() == {"postgres": "up"} and sp.hub_status() == {"hub": "down"}
@@ -164,7 +165,7 @@ class FullQueue:
 def test_a_hand_over_waits_for_room_and_then_succeeds():
     sp = parent()
     sp.items = FullQueue(room_after=2)
-    assert sp.put(("batch", [1], {})) is None and sp.items.items == [("batch", [1], {})] and sp.items.tries == 3
+    assert sp.put(Batch([1], {})) is None and sp.items.items == [Batch([1], {})] and sp.items.tries == 3
 
 
 def test_a_hand_over_fails_with_its_reason_when_the_child_is_gone_stopping_on_a_full_spool_or_past_the_deadline():
@@ -261,20 +262,20 @@ def test_the_child_ignores_sigterm_and_sigint_reports_the_checkpoint_writes_and_
     import signal
     writer, stop, conn, signals = run_child(monkeypatch, (5, 50))
     assert signals == [(signal.SIGTERM, signal.SIG_IGN), (signal.SIGINT, signal.SIG_IGN)]
-    assert ("checkpoint", (5, 50)) in conn.sent and writer.ran and stop.is_set() and conn.closed
+    assert Checkpoint((5, 50)) in conn.sent and writer.ran and stop.is_set() and conn.closed
     last = conn.sent[-1]
-    assert last[0] == "update" and ("committed", (), "inc", 3) in [u for m in conn.sent if m[0] == "update" for u in m[2]]
-    assert conn.sent.index(("checkpoint", (5, 50))) < len(conn.sent) - 1
+    assert isinstance(last, Update) and ("committed", (), "inc", 3) in [u for m in conn.sent if isinstance(m, Update) for u in m.metrics]
+    assert conn.sent.index(Checkpoint((5, 50))) < len(conn.sent) - 1
 
 
 def test_a_child_stopped_before_the_store_came_up_reports_no_checkpoint_and_writes_nothing(monkeypatch):
     writer, stop, conn, signals = run_child(monkeypatch, None)
-    assert ("checkpoint", None) in conn.sent and not writer.ran and not conn.closed
+    assert Checkpoint(None) in conn.sent and not writer.ran and not conn.closed
 
 
 def test_without_a_hub_host_no_hub_thread_runs(monkeypatch):
     writer, stop, conn, signals = run_child(monkeypatch, (1, 1), hub_host=None)
-    assert writer.ran and all(m[1].get("hub") is None for m in conn.sent if m[0] == "update")
+    assert writer.ran and all(m.changed.get("hub") is None for m in conn.sent if isinstance(m, Update))
 
 
 # --- finishing -------------------------------------------------------------------------------
@@ -319,3 +320,13 @@ def test_a_child_that_does_not_stop_in_time_is_killed(monkeypatch, caplog):
         sp.finish(timeout=0.2)
     assert killed == [True] and "did not stop within 0s; killing it (nothing committed is lost)" in caplog.text
     assert sp.failure == "stores process exited with code -9 while stopping"
+
+
+def test_every_message_crosses_the_process_boundary_as_its_own_type_with_its_fields():
+    import pickle
+    from mt5mesh.nexus import messages
+    sent = [messages.Batch([("t", 1)], {"EURUSD": b"f"}), messages.Latest({"A": b"x"}),
+            messages.Record("epoch_change", 2, 1, 3, "d"), messages.Checkpoint((2, 3)), messages.Checkpoint(None),
+            messages.Update({"writer": {}}, [("lag", (), "set", 0.5)]), messages.Refill(2, 4, 9)]
+    back = [pickle.loads(pickle.dumps(m)) for m in sent]
+    assert back == sent and [type(m) for m in back] == [type(m) for m in sent]

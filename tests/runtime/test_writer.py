@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from mt5mesh.nexus.health import Metrics
+from mt5mesh.nexus import messages
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus import writer as writer_mod
 from mt5mesh.nexus.writer import INITIAL_STATUS, Writer
@@ -214,11 +215,11 @@ def test_a_record_is_retried_three_times_then_left_in_the_log(tmp_path, caplog, 
     sleeps_of_this_thread(monkeypatch)
     store = Store(fail=1)
     w = writer(tmp_path, store)
-    w._write_record(("epoch_change", 2, 10, 3, "detail"))
+    w._write_record(messages.Record("epoch_change", 2, 10, 3, "detail"))
     assert store.records == [("epoch_change", 2, 10, 3, "detail")] and store.drops == 1
     store.fail, store.records = 3, []
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
-        w._write_record(("gap_unrecoverable", 2, 1, 5, "d"))
+        w._write_record(messages.Record("gap_unrecoverable", 2, 1, 5, "d"))
     assert store.records == [] and store.drops == 4
     assert caplog.text.count("could not record gap_unrecoverable in postgres") == 3
 
@@ -229,8 +230,8 @@ def test_run_writes_each_item_kind_and_drains_the_spool_before_it_returns(tmp_pa
     w._write_rows(rows(1))  # spooled
     w._retry_at = time.monotonic() + 60
     store.fail = 0
-    for item in [("batch", rows(2), {"EURUSD": b"2"}), ("record", "epoch_change", 1, 0, 0, "d"),
-                 ("latest", {"GBPUSD": b"g"}), None]:
+    for item in [messages.Batch(rows(2), {"EURUSD": b"2"}), messages.Record("epoch_change", 1, 0, 0, "d"),
+                 messages.Latest({"GBPUSD": b"g"}), None]:
         w.queue.put(item)
     w.run()
     # The batch waited for the retry second, so it went to the spool behind seq 1; the stop drained both.
@@ -357,10 +358,10 @@ def test_a_record_waits_half_a_second_between_its_tries_and_logs_what_it_could_n
     slept = sleeps_of_this_thread(monkeypatch)
     w = writer(tmp_path, Store(fail=3))
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
-        w._write_record(("gap_unrecoverable", 2, 1, 5, "d"))
+        w._write_record(messages.Record("gap_unrecoverable", 2, 1, 5, "d"))
     assert slept == [0.5, 0.5, 0.5]
     assert ("could not record gap_unrecoverable in postgres (connection refused); it is in this log: "
-            "('gap_unrecoverable', 2, 1, 5, 'd')") in caplog.text
+            "Record(what='gap_unrecoverable', epoch=2, first=1, last=5, detail='d')") in caplog.text
 
 
 def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_may(tmp_path, monkeypatch, caplog):
@@ -484,7 +485,7 @@ def test_a_lost_record_write_also_rechecks_the_tail_on_the_next_rows(tmp_path, m
     w = writer(tmp_path, store)
     w._write_rows(rows(1, 2))
     store.fail = 1
-    w._write_record(("gap_unrecoverable", 1, 5, 6, "x"))  # fails once, recorded on the retry
+    w._write_record(messages.Record("gap_unrecoverable", 1, 5, 6, "x"))  # fails once, recorded on the retry
     w._write_rows(rows(3))
     assert list(w.refills) == [(1, 2, 2)]
 

@@ -12,6 +12,7 @@ import zmq.auth
 
 from mt5mesh.nexus import rows
 from mt5mesh.nexus.logutil import RateLimitedLog
+from mt5mesh.nexus.messages import Batch, Latest, Record, Refill
 from mt5mesh.nexus.sequencer import ACCEPT, DUPLICATE, EPOCH_CHANGE, GAP, Sequencer
 from mt5mesh.service import bind
 from mt5mesh.wire import protocol, sockets
@@ -137,7 +138,7 @@ class Follower:
         self.seq.head = head
         self.need_resync = False
         # The writer owns Redis: the snapshot's latest ticks go through its queue.
-        self._hand_over(("latest", {t["symbol"]: protocol.encode(t) for t in ticks}))
+        self._hand_over(Latest({t["symbol"]: protocol.encode(t) for t in ticks}))
         log.info("synced to epoch %d: snapshot seq %d, resuming at seq %d", epoch, head, start)
         self.state = "running"
         if start <= head:  # only a real gap counts as one filled
@@ -233,7 +234,7 @@ class Follower:
     def _flush(self):
         if not self.batch:
             return
-        item = ("batch", self.batch, self.batch_latest)
+        item = Batch(self.batch, self.batch_latest)
         self.batch, self.batch_latest = [], {}
         self._hand_over(item)
 
@@ -241,12 +242,12 @@ class Follower:
         # Blocks while the writer is stuck on a full spool: consumption pauses, the gateway ring
         # keeps the events, nothing is dropped silently.
         why_not = self.stores.put(item)
-        if why_not and item[0] == "batch":
+        if why_not and isinstance(item, Batch):
             log.error("%s: %d ticks from seq %d not written; they remain in the gateway ring until it wraps",
-                      why_not, len(item[1]), item[1][0][1])
+                      why_not, len(item.rows), item.rows[0].seq)
         elif why_not:
-            # Kind and size only: a "latest" item holds every symbol's last tick.
-            log.error("%s: %s item (%d parts) not written", why_not, item[0], len(item) - 1)
+            # Its type and size only: a Latest holds every symbol's last tick.
+            log.error("%s: %s message (%d fields) not written", why_not, type(item).__name__, len(item))
 
     def _fill(self, first, last):
         """Replay [first, last] from the gateway ring. True when caught up to ``last``."""
@@ -301,7 +302,7 @@ class Follower:
             epoch, first, last = self.refills[0]
             done_to = self._refill(epoch, first, last)
             if done_to <= last:
-                self.refills[0] = (epoch, done_to, last)
+                self.refills[0] = Refill(epoch, done_to, last)
                 return
             self.refills.popleft()
 
@@ -331,7 +332,7 @@ class Follower:
                 if not batch:  # the ring has nothing usable there: it cannot be written again
                     self._unrecoverable(first, last, epoch)
                     return last + 1
-                self._hand_over(("batch", batch, {}))
+                self._hand_over(Batch(batch, {}))
                 self.counts["refilled"] += len(batch)
                 first += len(batch)
             elif _int(rep.get("oldest")):
@@ -375,7 +376,7 @@ class Follower:
 
     def _record(self, kind, epoch, first, last, detail):
         # Through the writer so it lands in order with the ticks around it.
-        self._hand_over(("record", kind, epoch, first, last, detail))
+        self._hand_over(Record(kind, epoch, first, last, detail))
 
     def _probe_gateway(self):
         if time.monotonic() - self.last_ping_at < 1.0:

@@ -33,6 +33,7 @@ import time
 
 from mt5mesh.config import Config
 from mt5mesh.nexus.hubworker import INITIAL_STATUS as HUB_INITIAL, HubWorker
+from mt5mesh.nexus.messages import Checkpoint, Refill, Update
 from mt5mesh.nexus.relay import MetricsRelay, apply_metric
 from mt5mesh.nexus.writer import INITIAL_STATUS as WRITER_INITIAL, Writer
 from mt5mesh.service import setup_logging
@@ -65,7 +66,7 @@ def child_main(values, items, spool_full, stop, conn, parent_pid):
     forward.start()
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent", daemon=True).start()
     checkpoint = writer.wait_for_store()
-    send(("checkpoint", checkpoint))
+    send(Checkpoint(checkpoint))
     if checkpoint is None:
         return
     hub_thread = threading.Thread(target=hub.run, name="hub", daemon=True) if hub is not None else None
@@ -97,7 +98,7 @@ def _forward(writer, hub, metrics, send, stop):
 
 def _send_update(writer, hub, metrics, send, last):
     while writer.refills:  # each once, before the snapshot that follows it
-        send(("refill", writer.refills.popleft()))
+        send(writer.refills.popleft())
     snaps = {"writer": writer.status(), "hub": hub.status() if hub is not None else None}
     changed = {k: v for k, v in snaps.items() if v is not None and v is not last.get(k)}
     updates = []
@@ -105,7 +106,7 @@ def _send_update(writer, hub, metrics, send, last):
         updates.append(metrics.updates.popleft())
     if changed or updates:
         last.update(changed)
-        send(("update", changed, updates))
+        send(Update(changed, updates))
 
 
 def _watch_parent(parent_pid):
@@ -181,20 +182,18 @@ class StoresProcess:
                 msg = self._conn.recv()
             except (EOFError, OSError):
                 break
-            kind = msg[0] if isinstance(msg, tuple) and msg else None
-            if kind == "update":
-                changed, updates = msg[1], msg[2]
-                self._status = changed.get("writer", self._status)
-                self._hub_status = changed.get("hub", self._hub_status)
-                for update in updates:
+            if isinstance(msg, Update):
+                self._status = msg.changed.get("writer", self._status)
+                self._hub_status = msg.changed.get("hub", self._hub_status)
+                for update in msg.metrics:
                     error = apply_metric(self.metrics, update)
                     if error:
                         log.error("stores process: %s", error)
-            elif kind == "checkpoint":
-                self._checkpoint = msg[1]
+            elif isinstance(msg, Checkpoint):
+                self._checkpoint = msg.at
                 self._checkpoint_seen.set()
-            elif kind == "refill":
-                self._refills.append(msg[1])
+            elif isinstance(msg, Refill):
+                self._refills.append(msg)
         # The pipe closed: the child is done, or it died.
         if not (self._finishing or self.stop.is_set()):
             self.failure = "stores process exited unexpectedly (exit code %s)" % exit_code(self._proc, 5)

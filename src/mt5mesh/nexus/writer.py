@@ -1,7 +1,7 @@
 """The writer thread (in the stores process): the only owner of INF PostgreSQL, INF Redis and
 the spool.
 
-It takes items from a queue (``("batch", rows, latest)``, ``("record", ...)``, ``None`` to stop)
+It takes messages from a queue (``messages.Batch``, ``Latest`` and ``Record``; ``None`` to stop)
 and publishes what others may read as an immutable snapshot dict (``status()``). The follower
 learns that the spool is full through an Event, never by reading an attribute, and what the
 store lost after a commit through ``refills`` (storeproc forwards them).
@@ -15,8 +15,9 @@ import psycopg2
 import redis
 
 from mt5mesh.nexus.logutil import RateLimitedLog, first_line, redact
-from mt5mesh.nexus.spool import Spool, SpoolFull
+from mt5mesh.nexus.messages import Latest, Record, Refill
 from mt5mesh.nexus.pg import pg_where
+from mt5mesh.nexus.spool import Spool, SpoolFull
 from mt5mesh.nexus.stores import LatestTicks, TickStore
 
 log = logging.getLogger("mt5mesh-nexus")
@@ -46,7 +47,7 @@ class Writer:
         # Set when the store was lost: on reconnecting, its checkpoint must still reach what was
         # committed before (a failover can promote a node that lacks the tail).
         self._recheck = False
-        self.refills = collections.deque(maxlen=100)  # (epoch, first, last) to write again
+        self.refills = collections.deque(maxlen=100)  # messages.Refill: what the store lost, to write again
         self._snapshot = dict(INITIAL_STATUS)
         self._publish()
 
@@ -94,13 +95,13 @@ class Writer:
                 self._drain_spool(force=True)
                 self._publish()
                 return
-            if item[0] == "record":
-                self._write_record(item[1:])
-            elif item[0] == "latest":
-                self._write_latest(item[1])
+            if isinstance(item, Record):
+                self._write_record(item)
+            elif isinstance(item, Latest):
+                self._write_latest(item.latest)
             else:
-                self._write_rows(item[1])
-                self._write_latest(item[2])
+                self._write_rows(item.rows)
+                self._write_latest(item.latest)
             self._publish()
 
     def _write_latest(self, latest):
@@ -118,7 +119,7 @@ class Writer:
                 return
             except psycopg2.Error as e:
                 self._lost_store()
-                log.error("could not record %s in postgres (%s); it is in this log: %r", rec[0], first_line(e), rec)
+                log.error("could not record %s in postgres (%s); it is in this log: %r", rec.what, first_line(e), rec)
                 time.sleep(0.5)
 
     def _write_rows(self, rows):
@@ -187,7 +188,7 @@ class Writer:
         lost = lost_tail(self._store.checkpoint(), self._committed)
         self._recheck = False
         if lost:
-            self.refills.append(lost)
+            self.refills.append(Refill(*lost))
             log.error("%s lacks committed epoch %d seq %d-%d (a failover to a node without them?): "
                       "writing them again from the gateway ring", pg_where(self.cfg, "pg_"), *lost)
 
