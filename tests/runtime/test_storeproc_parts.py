@@ -30,7 +30,7 @@ def test_an_update_carries_only_the_snapshots_that_changed_and_every_queued_metr
     metrics.store_up.labels("hub").set(1)
     _send_update(writer, hub, metrics, sent.append, last)
     assert sent == [Update({"writer": {"w": 1}, "hub": {"h": 1}},
-                     [("committed", (), "inc", 5), ("store_up", ("hub",), "set", 1)])]
+                           [("committed", (), "inc", 5), ("store_up", ("hub",), "set", 1)])]
     assert not metrics.updates and last == {"writer": writer.value, "hub": hub.value}
     _send_update(writer, hub, metrics, sent.append, last)  # nothing new: nothing sent
     assert len(sent) == 1

@@ -305,7 +305,7 @@ def test_recovery_is_logged_once_with_the_store_named_and_the_metric_follows(tmp
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         w._write_rows(rows(4))
     assert ("postgres postgresql trader@127.0.0.1:5432/mt5_crs down (connection refused): spooling to %s"
-            % w._spool.dir) in caplog.text
+            % w._spool.dir) in caplog.messages
     assert w.metrics.store_up.labels("postgres")._value.get() == 0
 
 
@@ -361,7 +361,7 @@ def test_a_record_waits_half_a_second_between_its_tries_and_logs_what_it_could_n
         w._write_record(messages.Record("gap_unrecoverable", 2, 1, 5, "d"))
     assert slept == [0.5, 0.5, 0.5]
     assert ("could not record gap_unrecoverable in postgres (connection refused); it is in this log: "
-            "Record(what='gap_unrecoverable', epoch=2, first=1, last=5, detail='d')") in caplog.text
+            "Record(what='gap_unrecoverable', epoch=2, first=1, last=5, detail='d')") in caplog.messages
 
 
 def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_may(tmp_path, monkeypatch, caplog):
