@@ -66,7 +66,9 @@ def rows(*seqs, epoch=1):
 def writer(tmp_path, store=None, latest=None, **kw):
     cfg = {o.name: o.default for o in SCHEMA}
     cfg.update(spool_dir=str(tmp_path / "spool"), **kw)
-    w = Writer(cfg, Metrics(), threading.Event(), queue.Queue(), threading.Event())
+    # Stop: its waits are instant and bounded, so a wait_for_store that never finds the store
+    # ready fails its test at once instead of at mutmut's timeout.
+    w = Writer(cfg, Metrics(), Stop(), queue.Queue(), threading.Event())
     w._store, w._latest = store or Store(), latest or Latest()
     return w
 
@@ -256,7 +258,7 @@ def test_wait_for_store_drains_the_spool_then_returns_the_checkpoint(tmp_path):
     w._write_rows(rows(1))
     store.fail = 0
     assert w.wait_for_store() == (4, 77)
-    assert committed(w) == [1] and w.status()["postgres"] == "up"
+    assert committed(w) == [1] and w.status()["postgres"] == "up" and w.stop.waits == []
 
 
 def test_wait_for_store_without_a_checkpoint_is_a_fresh_start(tmp_path):
@@ -284,7 +286,9 @@ def test_a_writer_owns_its_tick_store_spool_and_latest_ticks(tmp_path):
     from mt5mesh.nexus.stores import LatestTicks, TickStore
     cfg = {o.name: o.default for o in SCHEMA}
     cfg.update(spool_dir=str(tmp_path / "s"), gateway="gw9")
-    w = Writer(cfg, Metrics(), threading.Event(), queue.Queue(), threading.Event())
+    # Stop: its waits are instant and bounded, so a wait_for_store that never finds the store
+    # ready fails its test at once instead of at mutmut's timeout.
+    w = Writer(cfg, Metrics(), Stop(), queue.Queue(), threading.Event())
     assert isinstance(w._store, TickStore) and w._store.gateway == "gw9"
     assert isinstance(w._latest, LatestTicks) and w._latest.key == "mt5:tick:latest:gw9"
     assert w._spool.dir == str(tmp_path / "s") and w.status() == INITIAL_STATUS
@@ -375,6 +379,8 @@ def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_ma
             return real(s)
         slept.append(s)
         store.fail = 0  # the store comes back during the pause
+        if len(slept) > 5:  # a writer that never drains gives up here, not at mutmut's timeout
+            w.stop.set()
         return None
     monkeypatch.setattr(writer_mod.time, "sleep", sleep)
     w._retry_at = time.monotonic() + 60  # a drain that waited for the retry second would not run
@@ -385,12 +391,16 @@ def test_a_full_spool_waits_a_second_between_tries_and_drains_at_once_when_it_ma
 
 
 class Stop(threading.Event):
+    """Its waits return at once and are counted. After 50 it is set: a loop that would wait
+    forever ends its test at once, failing, instead of spinning until a timeout."""
     def __init__(self):
         threading.Event.__init__(self)
         self.waits = []
 
     def wait(self, timeout=None):
         self.waits.append(timeout)
+        if len(self.waits) >= 50:
+            self.set()
         return threading.Event.wait(self, 0)
 
 
