@@ -11,3 +11,13 @@ if os.path.basename(ROOT) == "mutants":
     # mutmut's copy: load each file under one name only (support/mutation_aliases.py).
     from support import mutation_aliases
     mutation_aliases.install(ROOT)
+    import gc
+
+    def pytest_unconfigure():
+        """In mutmut's own process (its stats and clean runs, before it forks a process per
+        mutant), every object alive is frozen: a mutant's process then never walks them in a
+        garbage collection, which copies the parent's pages into the child (measured on trading.py's
+        1 431 mutants, 2026-12-07: user + sys CPU 311 -> 291 s). A mutant's own run is untouched."""
+        if os.environ.get("MUTANT_UNDER_TEST", "") in ("", "stats", "fail"):
+            gc.collect()
+            gc.freeze()
