@@ -9,7 +9,7 @@ import argparse
 import math
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import yaml
 
@@ -31,8 +31,8 @@ class Option:
     help: str
     low: Optional[float] = None    # inclusive bounds for numbers
     high: Optional[float] = None
-    choices: Optional[tuple] = None
-    pattern: object = None  # compiled regex a string must fully match
+    choices: Optional[tuple[Any, ...]] = None
+    pattern: Optional[re.Pattern[str]] = None  # compiled regex a string must fully match
     what: str = ""       # the pattern in words, for the error
     optional: bool = False  # None allowed (unset)
     secret: bool = False    # never echoed in an error
@@ -153,7 +153,7 @@ def load(description, schema, argv=None, extra=None, cross=None):
     or when ``cross(config)`` (settings that are wrong together) returns a message."""
     parser = build_parser(description, schema, extra)
     args = parser.parse_args(argv)
-    values = {}
+    values: dict[str, Any] = {}
     if args.config:
         try:
             with open(args.config) as f:

@@ -10,7 +10,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from mt5mesh.service import ServiceError
 
 
-class _DenialsAsWarnings(logging.LoggerAdapter):
+class _DenialsAsWarnings(logging.LoggerAdapter):  # type: ignore[type-arg]  # generic only in typeshed
     """pyzmq's authenticator logs its verdicts at debug level; a rejected client is an
     operator-visible event, so DENIED lines are raised to warnings."""
 

@@ -28,7 +28,8 @@ class Ring:
         if from_seq < self.oldest:
             return None
         end = min(self.last, from_seq + limit - 1)
-        out, total = [], 0
+        out: list[bytes] = []
+        total = 0
         for seq in range(from_seq, end + 1):
             payload = self._buf[seq % self.size]
             total += len(payload) + 1

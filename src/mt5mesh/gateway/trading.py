@@ -19,6 +19,7 @@ of the key, never the client's id.
 import collections
 import hashlib
 import logging
+from typing import Any
 import math
 import time
 
@@ -189,7 +190,7 @@ class Trader:
         self.utc_offset = lambda: 0
         self.idle = lambda: None
         self.sleep = time.sleep
-        self.by_retcode = collections.Counter()  # terminal replies by retcode (metrics)
+        self.by_retcode: collections.Counter[Any] = collections.Counter()  # terminal replies by retcode (metrics)
 
     def state(self):
         return dict(self.counters, enabled=self.enabled, limits=self.limits.as_dict(), kept=len(self.orders.state.replies),
@@ -334,7 +335,8 @@ class Trader:
         if got is None:
             return self._terminal_error("history_deals_get")
         after = req.get("from_ticket", 0)
-        deals, size, more = [], 0, False
+        deals: list[Any] = []
+        size, more = 0, False
         for d in sorted((d for d in got if d.ticket > after), key=lambda d: d.ticket):
             row = _deal(d, offset)
             size += len(protocol.encode(row)) + 1

@@ -2,6 +2,7 @@
 health.Metrics, applied in the parent to the one registry /metrics serves. Pure data in and
 out (no pipe, no process), so it is unit- and mutation-tested on plain values."""
 import collections
+from typing import Any
 
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -14,7 +15,7 @@ class MetricsRelay:
     parent with the next snapshot (one message, one wake-up of the parent, per interval)."""
 
     def __init__(self):
-        self.updates = collections.deque()
+        self.updates: collections.deque[Any] = collections.deque()
 
     def __getattr__(self, name):
         return _RelayedMetric(self.updates, name, ())

@@ -24,6 +24,7 @@ batch, and exits by itself if the parent is gone.
 import collections
 import logging
 import multiprocessing
+from typing import Any
 import multiprocessing.connection
 import os
 import queue
@@ -86,7 +87,7 @@ def child_main(values, items, spool_full, stop, conn, parent_pid):
 def _forward(writer, hub, metrics, send, stop):
     """What the writer and hub published, and their metric updates, reach the parent within
     FORWARD_EVERY_S, in one message."""
-    last = {}
+    last: dict[Any, Any] = {}
     while True:
         try:
             _send_update(writer, hub, metrics, send, last)
@@ -152,7 +153,7 @@ class StoresProcess:
         self._hub_status = dict(HUB_INITIAL) if cfg["hub_pg_host"] else None
         self._checkpoint = None
         self._checkpoint_seen = threading.Event()
-        self._refills = collections.deque(maxlen=100)
+        self._refills: collections.deque[Any] = collections.deque(maxlen=100)
         self._finishing = False
         self._gone = threading.Event()
         self._receiver = threading.Thread(target=self._receive, name="stores", daemon=True)

@@ -4,6 +4,7 @@ Connecting is in ``pg.py``, the schema and its migrations in ``migrations.py``."
 import io
 import json
 import logging
+from typing import Any
 
 import psycopg2
 import psycopg2.extras
@@ -110,10 +111,11 @@ class TickStore:
         self.conn = None
 
     def checkpoint(self):
-        with self.connect().cursor() as cur:
+        conn = self.connect()
+        with conn.cursor() as cur:
             cur.execute("SELECT epoch, seq FROM nexus_checkpoint WHERE gateway = %s", (self.gateway,))
             row = cur.fetchone()
-        self.conn.commit()
+        conn.commit()
         return tuple(row) if row else None
 
     def write(self, batch):
@@ -274,7 +276,7 @@ class HubFeeder:
         inf.rollback()
         if not ticks:
             return 0
-        bars = {}
+        bars: dict[Any, Any] = {}
         for _e, _s, symbol, ts, bid, ask in ticks:
             # Rows written before INF validated ticks may hold values no bar can: skip them
             # (the checkpoint still moves) instead of freezing HUB on an out-of-range bucket.
@@ -304,7 +306,7 @@ class HubFeeder:
                         "spread_sum = b.spread_sum + EXCLUDED.spread_sum, ticks = b.ticks + EXCLUDED.ticks",
                         [(self.gateway, k[0], k[1], *v) for k, v in bars.items()], page_size=5000)
                 cur.execute(checkpoint_sql("hub_checkpoint"), (self.gateway, last[0], last[1]))
-                latest = {}
+                latest: dict[Any, Any] = {}
                 for symbol, bucket in bars:
                     if bucket >= latest.get(symbol, -1):
                         latest[symbol] = bucket

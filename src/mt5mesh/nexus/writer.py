@@ -9,6 +9,7 @@ store lost after a commit through ``refills`` (storeproc forwards them).
 import collections
 import logging
 import queue
+from typing import Any
 import time
 
 import psycopg2
@@ -47,7 +48,7 @@ class Writer:
         # Set when the store was lost: on reconnecting, its checkpoint must still reach what was
         # committed before (a failover can promote a node that lacks the tail).
         self._recheck = False
-        self.refills = collections.deque(maxlen=100)  # messages.Refill: what the store lost, to write again
+        self.refills: collections.deque[Any] = collections.deque(maxlen=100)  # messages.Refill: what the store lost, to write again
         self._snapshot = dict(INITIAL_STATUS)
         self._publish()
 

@@ -3,7 +3,7 @@ official names, fields and order (those in metatrader5-stubs are checked against
 `make test`; the stubs do not cover account_info, symbol_info, copy_ticks_*, order_check or
 history_deals_get, whose shapes follow the official documentation).
 """
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 COPY_TICKS_ALL = -1
 COPY_TICKS_INFO = 1
@@ -210,7 +210,7 @@ class OrderSendResult(NamedTuple):
     comment: str
     request_id: int
     retcode_external: int
-    request: dict
+    request: dict[str, Any]
 
 
 class OrderCheckResult(NamedTuple):
@@ -222,4 +222,4 @@ class OrderCheckResult(NamedTuple):
     margin_free: float
     margin_level: float
     comment: str
-    request: dict
+    request: dict[str, Any]

@@ -9,6 +9,8 @@ Cursors are in the terminal's own clock (its trade server's time), and ``date_fr
 whole seconds of it, a plain int: no datetime crosses to the terminal, and no time zone is
 guessed. A symbol whose call fails keeps its cursor; the others' ticks of that round stand.
 """
+from typing import Any
+
 from mt5mesh.gateway.terminal import api
 
 BATCH = 5000
@@ -99,7 +101,8 @@ class TerminalFollower:
         self.cursors[symbol] = cursor
 
     def poll(self, max_batches=4):
-        out, self.failed = [], []
+        out: list[Any] = []
+        self.failed = []
         for symbol in self.symbols:
             try:
                 cursor = self.cursors.get(symbol)
