@@ -16,8 +16,9 @@ if os.path.basename(ROOT) == "mutants":
     def pytest_unconfigure():
         """In mutmut's own process (its stats and clean runs, before it forks a process per
         mutant), every object alive is frozen: a mutant's process then never walks them in a
-        garbage collection, which copies the parent's pages into the child (measured on trading.py's
-        1 431 mutants, 2026-12-07: user + sys CPU 311 -> 291 s). A mutant's own run is untouched."""
+        garbage collection, which copies the parent's pages into the child. Measured 2026-12-07, A/B
+        on an idle machine: orderlog's 422 mutants 152 -> 145 and 139 -> 134 CPU-s, trading's 1 431
+        311 -> 291 (about 5%). A mutant's own run is untouched."""
         if os.environ.get("MUTANT_UNDER_TEST", "") in ("", "stats", "fail"):
             gc.collect()
             gc.freeze()

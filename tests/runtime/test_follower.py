@@ -579,3 +579,129 @@ def test_a_refused_replayed_event_is_logged_naming_the_replay_it_came_in(caplog)
         filling._fill(2, 3)  # its own follower: the log of refusals is rate-limited per follower
     assert "replay of lost seq 4 refused: replayed event out of order (epoch 1 seq 5, wanted seq 4)" in caplog.text
     assert "replay of 2-3 refused: replayed event out of order (epoch 1 seq 5, wanted seq 11)" in caplog.text
+
+
+# --- what an operator reads: each refusal logged once with its reason, under its own rate key ----
+
+def _logged(caplog):
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "mt5mesh-nexus"]
+
+
+def test_the_client_is_built_from_the_config_with_the_followers_own_breaker_context_and_no_curve():
+    f = Follower(cfg(gateway_req="tcp://127.0.0.1:1", breaker_threshold=4, breaker_reset=9.0, request_timeout=2.5,
+                     request_retries=4), Metrics(), threading.Event(), Stores())
+    c = f.client
+    assert (c.timeout, c.retries) == (2.5, 4)
+    assert (c.zmq, c.url, c.curve, c.ctx, c.breaker) == (__import__("zmq"), "tcp://127.0.0.1:1", None, f.ctx, f.breaker)
+    assert (f.breaker.failure_threshold, f.breaker.reset_timeout) == (4, 9.0)
+    assert f.curve is None and f.need_resync is False and f.last_ping_at == 0.0 and f.status()["unrecoverable"] == ()
+
+
+def test_with_curve_keys_the_client_carries_the_client_pair_and_the_servers_public_key(tmp_path):
+    import zmq.auth
+    cpub, csec = zmq.auth.create_certificates(str(tmp_path), "client")
+    spub, _ = zmq.auth.create_certificates(str(tmp_path), "server")
+    f = Follower(cfg(curve_client_key=csec, curve_server_key=spub), Metrics(), threading.Event(), Stores())
+    pub, sec = zmq.auth.load_certificate(csec)
+    server, _ = zmq.auth.load_certificate(spub)
+    assert f.curve == (pub, sec, server) and f.client.curve == f.curve and f.client.breaker is f.breaker
+
+
+def test_the_follower_keeps_the_last_10_unrecoverable_gaps_and_the_last_100_lost_tails():
+    f = synced(head=0)
+    for i in range(12):
+        f._unrecoverable(i, i, 1)
+    assert [u["from_seq"] for u in f.status()["unrecoverable"]] == []  # published at the next turn
+    f._publish()
+    assert [u["from_seq"] for u in f.status()["unrecoverable"]] == list(range(2, 12))
+    assert f.refills.maxlen == 100
+
+
+def test_an_unrecoverable_gap_is_logged_counted_and_listed_with_its_epoch_and_both_ends(caplog):
+    f = synced(head=0)
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        f._unrecoverable(3, 7, 1)
+        f._unrecoverable(9, 9)
+    assert ("ERROR", "UNRECOVERABLE GAP in epoch 1: seq 3-7 (5 ticks) are gone from the gateway ring") in _logged(caplog)
+    assert f.counts["gaps_unrecoverable"] == 2 and f.counts["ticks_unrecoverable"] == 6
+    assert [{k: u[k] for k in ("epoch", "from_seq", "to_seq")} for u in f.unrecoverable] == [
+        {"epoch": 1, "from_seq": 3, "to_seq": 7}, {"epoch": 1, "from_seq": 9, "to_seq": 9}]
+
+
+def test_snapshot_troubles_are_logged_with_their_reason_under_the_snap_key(caplog):
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        f = follower(Client(snapshot=GatewayUnavailable("no reply")))
+        f._resync((None, 0))
+        g = follower(Client(snapshot={"ok": False, "error": "busy"}))
+        g._resync((None, 0))
+        h = follower(Client(snapshot={"ok": True, "epoch": "7", "seq": 1, "ticks": []}))
+        h._resync((None, 0))
+    assert _logged(caplog) == [
+        ("WARNING", "snapshot: no reply"), ("ERROR", "snapshot refused: busy"),
+        ("ERROR", "snapshot refused: snapshot needs integer epoch and seq and a list of ticks")]
+    assert list(f._rlog.last) == list(g._rlog.last) == list(h._rlog.last) == ["snap"]
+
+
+def test_malformed_snapshots_are_counted_each_time():
+    f = follower(Client(snapshot=[{"ok": True, "epoch": 7, "seq": True}, {"ok": True, "epoch": 7, "seq": -1}]))
+    f._resync((None, 0))
+    f._resync((None, 0))
+    assert f.counts["malformed"] == 2
+
+
+def test_a_sync_and_an_epoch_change_are_logged_in_words(caplog):
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        f = follower(Client(snapshot=[snapshot(8, 2), snapshot(9, 0)], replay=replay_from(8, 2)))
+        f._resync((7, 40))
+        f._resync((8, 2))
+    assert _logged(caplog) == [
+        ("WARNING", "DISCONTINUITY gateway restarted: epoch 7 ended at seq 40, epoch 8 at seq 2"),
+        ("INFO", "synced to epoch 8: snapshot seq 2, resuming at seq 1"),
+        ("WARNING", "DISCONTINUITY gateway restarted: epoch 8 ended at seq 2, epoch 9 at seq 0"),
+        ("INFO", "synced to epoch 9: snapshot seq 0, resuming at seq 1")]
+    assert f.counts["epoch_changes"] == 2
+
+
+def test_a_checkpoint_one_behind_the_head_fills_that_one_tick_as_a_gap():
+    stores = Stores()
+    f = follower(Client(snapshot=snapshot(7, 12), replay=replay_from(7, 12)), stores)
+    assert f._resync((7, 11)) is True
+    assert f.counts["gaps_filled"] == 1 and f.client.calls[1] == ("replay", {"from_seq": 12, "limit": 1})
+
+
+def test_replay_troubles_are_logged_with_the_gap_and_reason_under_the_fill_key(caplog):
+    f = synced(head=0)
+    f.client = Client(replay=[GatewayUnavailable("no reply"), {"ok": False, "error": "busy"}])
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        assert f._fill(1, 5) is False
+        f._rlog.last.clear()
+        assert f._fill(1, 5) is False
+    assert _logged(caplog) == [("WARNING", "gap 1-5 not filled yet: no reply"), ("ERROR", "replay refused: busy")]
+    assert list(f._rlog.last) == ["fill"]
+
+
+def test_replayed_ticks_and_filled_gaps_add_up_over_fills_and_a_one_tick_gap_is_filled():
+    f = synced(head=0)
+    f.client = Client(replay=replay_from(1, 10))
+    assert f._fill(1, 3) is True and f._fill(4, 4) is True
+    assert f.counts["replayed"] == 4 and f.counts["gaps_filled"] == 2 and f.seq.next_seq == 5
+
+
+def test_a_replay_reply_with_oldest_only_skips_to_it_and_records_the_lost_part_once():
+    stores = Stores()
+    f = synced(head=0, stores=stores)
+    f.client = Client(replay=[{"ok": False, "error": "gone", "epoch": 1, "oldest": 4}, replay_from(1, 6)])
+    assert f._fill(1, 6) is True
+    assert stores.of(Record)[-1][0:4] == ("gap_unrecoverable", 1, 1, 3)
+    assert f.counts["replayed"] == 3 and f.seq.next_seq == 7
+
+
+def test_malformed_live_events_are_logged_and_counted_and_each_event_kind_is_counted(caplog):
+    f = synced(head=0)
+    with caplog.at_level(logging.INFO, logger="mt5mesh-nexus"):
+        f._on_event([b"tick", b"{"])
+    assert _logged(caplog)[0][0] == "WARNING" and _logged(caplog)[0][1].startswith("dropping malformed event: ")
+    assert list(f._rlog.last) == ["malformed"] and f.counts["malformed"] == 1
+    f._on_event(frames(tick(1, 1)))
+    f._on_event(frames(tick(1, 2)))
+    assert f.counts["tick"] == 2
