@@ -599,11 +599,11 @@ def test_the_client_is_built_from_the_config_with_the_followers_own_breaker_cont
 
 def test_with_curve_keys_the_client_carries_the_client_pair_and_the_servers_public_key(tmp_path):
     import zmq.auth
-    cpub, csec = zmq.auth.create_certificates(str(tmp_path), "client")
-    spub, _ = zmq.auth.create_certificates(str(tmp_path), "server")
+    csec = zmq.auth.create_certificates(str(tmp_path), "client")[1]
+    spub = zmq.auth.create_certificates(str(tmp_path), "server")[0]
     f = Follower(cfg(curve_client_key=csec, curve_server_key=spub), Metrics(), threading.Event(), Stores())
     pub, sec = zmq.auth.load_certificate(csec)
-    server, _ = zmq.auth.load_certificate(spub)
+    server = zmq.auth.load_certificate(spub)[0]
     assert f.curve == (pub, sec, server) and f.client.curve == f.curve and f.client.breaker is f.breaker
 
 
