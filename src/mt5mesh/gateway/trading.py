@@ -19,9 +19,9 @@ of the key, never the client's id.
 import collections
 import hashlib
 import logging
-from typing import Any
 import math
 import time
+from typing import Any
 
 from mt5mesh.gateway.orderlog import OrderLog, OrderLogError
 from mt5mesh.gateway.terminal import api

@@ -24,13 +24,13 @@ batch, and exits by itself if the parent is gone.
 import collections
 import logging
 import multiprocessing
-from typing import Any
 import multiprocessing.connection
 import os
 import queue
 import signal
 import threading
 import time
+from typing import Any
 
 from mt5mesh.config import Config
 from mt5mesh.nexus.hubworker import INITIAL_STATUS as HUB_INITIAL, HubWorker

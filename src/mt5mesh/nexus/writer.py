@@ -9,8 +9,8 @@ store lost after a commit through ``refills`` (storeproc forwards them).
 import collections
 import logging
 import queue
-from typing import Any
 import time
+from typing import Any
 
 import psycopg2
 import redis
