@@ -4,6 +4,7 @@ plus helpers to run the project's own services as subprocesses."""
 import glob
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,10 +18,39 @@ PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1] if glob.glob("/usr/l
 VENV_BIN = os.path.dirname(sys.executable)
 
 
+_GIVEN = set()
+
+
+def _ephemeral_start():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, chosen below the kernel's ephemeral range.
+
+    Why not bind(0): that port comes from the ephemeral range, which the kernel also hands to
+    outgoing connections; between this call and the test's own bind, ssh or zmq traffic of a
+    lab test running beside it took one (make test, 2026-12-07: "PUB: port already in use" in
+    mutmut's stats run). Below the range only another bind can take it. Bounded: 200 tries."""
+    top = _ephemeral_start()
+    low = max(1024, top - 12000)
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _try in range(200):
+        port = rng.randrange(low, top)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("free_port: no free port in %d-%d after 200 tries" % (low, top - 1))
 
 
 def wait_until(fn, timeout, what, interval=0.05):
