@@ -38,7 +38,7 @@ chroot "$image.tmp" env DEBIAN_FRONTEND=noninteractive sh -c \
 umount "$image.tmp/proc"; trap - EXIT
 
 # Services the roles own are installed but not started at boot: roles enable them.
-for unit in redis-server postgresql; do
+for unit in redis-server postgresql patroni etcd; do
     chroot "$image.tmp" systemctl disable "$unit" >/dev/null 2>&1 || true
 done
 chroot "$image.tmp" systemctl enable ssh >/dev/null 2>&1

@@ -89,7 +89,7 @@ standins_up() {
         --listen-address="$(lab_addr bridge)" --except-interface=lo \
         --address="/github.lab/$(lab_addr web200)" --address="/api.notion.lab/$(lab_addr web403)" \
         --address="/inf.lab/$(lab_addr inf)" --address="/gtw.lab/$(lab_addr gtw)" \
-        --address="/hub.lab/$(lab_addr hub)" --pid-file= \
+        --address="/hub.lab/$(lab_addr hub)" --address="/inf2.lab/$(lab_addr inf2)" --pid-file= \
         </dev/null >"$LAB_RUN/dns.log" 2>&1 &
     echo $! >"$LAB_RUN/dns.pid"
 }
@@ -134,7 +134,7 @@ kill_pidfile() {
 }
 
 # Every host this lab may have booted, whatever LAB_GATEWAYS is now.
-all_hosts() { echo "$LAB_HOSTS gtw2 gtw3 gtw4 gtw5 gtw6 gtw7 gtw8 gtw9" | tr ' ' '\n' | awk 'NF && !seen[$0]++'; }
+all_hosts() { echo "$LAB_HOSTS inf2 gtw2 gtw3 gtw4 gtw5 gtw6 gtw7 gtw8 gtw9" | tr ' ' '\n' | awk 'NF && !seen[$0]++'; }
 
 cmd_down() {
     local h
@@ -150,7 +150,7 @@ cmd_down() {
 
 cmd_up() {
     if all_ok 2>/dev/null; then log "already up"; return 0; fi
-    if more_gateways_up; then return 0; fi
+    if missing_hosts_up; then return 0; fi
     # Anything half-made (stale netns, bridge, dead containers) is cleared first.
     cmd_down 2>/dev/null
     local image
@@ -177,13 +177,17 @@ cmd_retire_gateways() {
     done
 }
 
-more_gateways_up() {
-    # A lab that is up but lacks gateways LAB_GATEWAYS asks for: boot only those (the hosts
-    # that run keep their state).
+missing_hosts_up() {
+    # A lab that is up but lacks hosts (gateways LAB_GATEWAYS asks for, inf2 with LAB_INF=2, or a
+    # host that died: a power cut in the HA chaos tests): boot only those; the hosts that run keep
+    # their state. With no host left running, the whole lab is made again.
     pid_alive standins && pid_alive dns || return 1
-    local h missing=()
-    for h in inf gtw hub; do host_ok "$h" 2>/dev/null || return 1; done
-    for h in $LAB_HOSTS; do host_ok "$h" 2>/dev/null || missing+=("$h"); done
+    ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || return 1
+    local h missing=() running=0
+    for h in $LAB_HOSTS; do
+        if host_ok "$h" 2>/dev/null; then running=$((running + 1)); else missing+=("$h"); fi
+    done
+    [ "$running" -gt 0 ] || return 1
     [ ${#missing[@]} -gt 0 ] || return 1
     local image
     image=$("$here/build-image.sh")
@@ -194,7 +198,7 @@ more_gateways_up() {
         boot "$h" "$image"
     done
     LAB_HOSTS="${missing[*]}" wait_hosts
-    log "up: more gateways ${missing[*]}"
+    log "up: booted ${missing[*]}"
 }
 
 sim_names() {

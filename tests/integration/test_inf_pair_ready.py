@@ -76,3 +76,41 @@ def test_a_read_only_node_is_refused_at_connect_so_the_writer_treats_it_as_down(
     with pytest.raises(psycopg2.OperationalError, match="read-only|read-write") as refused:
         store.write(ticks(1, [1]))
     assert not pg.is_data_error(refused.value)  # down, not poison: the writer spools and retries
+
+
+def test_two_hub_feeders_racing_count_each_tick_in_the_bars_once(clean_stores):
+    """Both nexus instances of an INF pair build HUB's bars from the same ticks: each step holds the
+    gateway's HUB lock from reading the checkpoint to committing, so racing feeders never add a
+    tick twice (without it, both read the same checkpoint and both add the same ticks)."""
+    import threading
+    pg, redis_server = clean_stores
+    cfg = dict(cfg_for(pg), hub_pg_host="127.0.0.1", hub_pg_port=pg.port, hub_pg_db="mt5_features",
+               hub_pg_user="trader", hub_pg_password=pg.PASSWORD, hub_redis_url=redis_server.url(1),
+               redis_url=redis_server.url(0))
+    store = stores.TickStore(cfg)
+    total = 6000
+    store.write([(5, s, "EURUSD", 1767225600.0 + s / 100.0, 1.1, 1.2) for s in range(1, total + 1)])
+    store.drop()
+    feeders = [stores.HubFeeder(cfg), stores.HubFeeder(cfg)]
+    start, errors = threading.Barrier(2), []
+
+    def feed(feeder):
+        try:
+            start.wait(timeout=10)
+            for _ in range(2 * total):  # bounded: far more steps than the ticks need
+                if feeder.step(limit=100) == 0:
+                    return
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=feed, args=(f,)) for f in feeders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for f in feeders:
+        f.drop()
+    assert not errors and not any(t.is_alive() for t in threads)
+    with pg.connect("mt5_features") as conn, conn.cursor() as cur:
+        cur.execute("SELECT sum(ticks) FROM bars_1s WHERE gateway = 'gtw'")
+        assert cur.fetchone()[0] == total

@@ -11,7 +11,7 @@ import pytest
 from mt5mesh.nexus import migrations, pg, rows, stores
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.pg import is_data_error, pg_where
-from mt5mesh.nexus.stores import (checkpoint_sql, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
+from mt5mesh.nexus.stores import (checkpoint_sql, HUB_LOCK_SQL, HUB_READ_SQL, HubFeeder, LatestTicks, TickStore, copy_field,
                                   copy_line, latest_tick_key, bar_key, write_trade)
 from mt5mesh.wire import protocol
 
@@ -357,12 +357,25 @@ def test_hub_reads_past_its_checkpoint_and_merges_in_one_hub_commit(merged):
             (2, 8, "EURUSD", 100.9, 0.9, 0.9002), (2, 9, "GBPUSD", 101.0, 1.3, 1.3004)]
     f = feeder(rows)
     assert f.step(limit=10) == 4
-    assert f.hub.log[0] == ("SELECT epoch, seq FROM hub_checkpoint WHERE gateway = %s", ("gw1",))
+    # The gateway's HUB lock first, then the checkpoint, in the one transaction the merge commits.
+    assert f.hub.log[:2] == [(HUB_LOCK_SQL, ("hub_bars:gw1",)),
+                             ("SELECT epoch, seq FROM hub_checkpoint WHERE gateway = %s", ("gw1",))]
     assert f.inf.log[0] == (HUB_READ_SQL, ("gw1", 2, 5, 10)) and f.inf.rollbacks == 1
     (statement, argslist, page_size), = merged
     assert statement.startswith("INSERT INTO bars_1s") and "ticks = b.ticks + EXCLUDED.ticks" in statement
     assert page_size == 5000 and len(argslist) == 2
-    assert f.hub.commits == 1 and f.hub.rollbacks == 1  # the checkpoint read, then the merge
+    assert f.hub.commits == 1 and f.hub.rollbacks == 0 and f.hub.statements()[-1] == "COMMIT"
+
+
+def test_hub_lock_is_released_by_a_rollback_when_nothing_is_new_or_the_inf_read_fails():
+    f = feeder([])
+    assert f.step() == 0
+    assert f.hub.statements()[0] == HUB_LOCK_SQL and f.hub.statements()[-1] == "ROLLBACK" and f.hub.commits == 0
+    f = feeder([])
+    f.inf = Conn(fail_on=lambda statement, params: psycopg2.OperationalError("gone") if statement == HUB_READ_SQL else None)
+    with pytest.raises(psycopg2.OperationalError):
+        f.step()
+    assert f.hub.statements()[-1] == "ROLLBACK" and f.hub.commits == 0
 
 
 def test_hub_bars_hold_open_high_low_close_spread_and_count(merged):

@@ -47,6 +47,10 @@ def ticks_insert_sql():
     return "INSERT INTO ticks (%s, gateway) SELECT %s, %%s FROM ticks_in ON CONFLICT DO NOTHING" % (columns, columns)
 
 
+# Held until the HUB transaction ends (commit or rollback), whatever happens to the client.
+HUB_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+
+
 def checkpoint_sql(table):
     """The upsert of `table`'s (gateway, epoch, seq), moving it forward only."""
     return CHECKPOINT_SQL % {"table": table}
@@ -265,16 +269,23 @@ class HubFeeder:
     def step(self, limit=50000):
         """Move up to ``limit`` ticks into bars. Returns the number of ticks consumed."""
         inf, hub = self._conns()
+        # Two nexus instances (an INF pair) feed the same HUB: each holds this gateway's lock from
+        # reading the checkpoint to committing the bars past it, so no tick is counted twice.
         with hub.cursor() as cur:
+            cur.execute(HUB_LOCK_SQL, ("hub_bars:" + self.gateway,))
             cur.execute("SELECT epoch, seq FROM hub_checkpoint WHERE gateway = %s", (self.gateway,))
             row = cur.fetchone()
-        hub.rollback()
         epoch, seq = row if row else (0, 0)
-        with inf.cursor() as cur:
-            cur.execute(HUB_READ_SQL, (self.gateway, epoch, seq, limit))
-            ticks = cur.fetchall()
-        inf.rollback()
+        try:
+            with inf.cursor() as cur:
+                cur.execute(HUB_READ_SQL, (self.gateway, epoch, seq, limit))
+                ticks = cur.fetchall()
+            inf.rollback()
+        except psycopg2.Error:
+            hub.rollback()
+            raise
         if not ticks:
+            hub.rollback()
             return 0
         bars: dict[Any, Any] = {}
         for _e, _s, symbol, ts, bid, ask in ticks:
