@@ -94,17 +94,49 @@ standins_up() {
     echo $! >"$LAB_RUN/dns.pid"
 }
 
+disk_up() {
+    # Each host's disk: the read-only image under a writable layer of its own, kept while the lab
+    # is up. A host that dies (a power cut: its nspawn SIGKILLed) boots again with its disk, as a
+    # real host does; `lab.sh down` drops every disk, so the next lab starts clean.
+    local h=$1 image=$2 d="$LAB_RUN/disk/$1"
+    mkdir -p "$d/upper" "$d/work" "$d/root"
+    mountpoint -q "$d/root" || mount -t overlay "mt5lab-$h" -o "lowerdir=$image,upperdir=$d/upper,workdir=$d/work" "$d/root"
+    echo "$d/root"
+}
+
+disk_drop() {
+    local d="$LAB_RUN/disk/$1"
+    [ -d "$d" ] || return 0
+    umount "$d/root" 2>/dev/null || umount -l "$d/root" 2>/dev/null || true
+    rm -rf "$d"
+}
+
 boot() {
-    local h=$1 image=$2
-    setsid systemd-nspawn -D "$image" --machine="mt5-$h" --hostname="$h" --volatile=overlay \
+    local h=$1 image=$2 root
+    root=$(disk_up "$h" "$image")
+    rm -f "$LAB_RUN/$h.pid"
+    # nspawn runs under a small keeper that is its parent: a SIGKILLed nspawn leaves the container's
+    # processes running on their own, so when nspawn is gone, for whatever reason, the keeper kills
+    # everything in the host's namespace at once. Killing nspawn is then a power cut (the HA chaos
+    # tests do it). The pid file holds nspawn's pid, as it always has.
+    setsid bash -c '
+        h=$1 run=$2; shift 2
+        "$@" </dev/null >"$run/$h.log" 2>&1 &
+        echo $! >"$run/$h.pid"
+        wait $!
+        for p in $(ip netns pids "mt5-$h" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done' _ "$h" "$LAB_RUN" \
+        systemd-nspawn -D "$root" --machine="mt5-$h" --hostname="$h" \
         --boot --register=no --keep-unit --resolv-conf=off --timezone=off \
         --capability=CAP_NET_ADMIN \
         --network-namespace-path="/run/netns/mt5-$h" \
         --bind-ro="$share/authorized_keys:/root/.ssh/authorized_keys" \
         --bind-ro="$share/resolv.conf:/etc/resolv.conf" \
         --bind-ro="$share:/etc/mt5lab" \
-        </dev/null >"$LAB_RUN/$h.log" 2>&1 &
-    echo $! >"$LAB_RUN/$h.pid"
+        </dev/null >/dev/null 2>&1 &
+    local _i
+    for _i in $(seq 1 50); do [ -s "$LAB_RUN/$h.pid" ] && return 0; sleep 0.1; done
+    log "$h: nspawn did not start"
+    return 1
 }
 
 wait_hosts() {
@@ -141,7 +173,7 @@ cmd_down() {
     for h in $(all_hosts); do kill_pidfile "$LAB_RUN/$h.pid"; done
     kill_pidfile "$LAB_RUN/standins.pid"
     kill_pidfile "$LAB_RUN/dns.pid"
-    for h in $(all_hosts); do netns_down "$h"; done
+    for h in $(all_hosts); do netns_down "$h"; disk_drop "$h"; done
     cmd_sim_down 2>/dev/null
     ip link del "$LAB_BRIDGE" 2>/dev/null || true
     rm -rf "$LAB_RUN"
@@ -173,6 +205,7 @@ cmd_retire_gateways() {
         [ -e "$LAB_RUN/gtw$i.pid" ] || [ -e "/run/netns/mt5-gtw$i" ] || continue
         kill_pidfile "$LAB_RUN/gtw$i.pid"
         netns_down "gtw$i"
+        disk_drop "gtw$i"
         log "retired gtw$i"
     done
 }
@@ -251,8 +284,10 @@ cmd_sim_down() {
 }
 
 cmd_status() {
-    local h rc=0 state
-    for h in $LAB_HOSTS; do
+    local h rc=0 state hosts=$LAB_HOSTS
+    # inf2 of a pair booted with LAB_INF=2 counts whatever LAB_INF says now.
+    case " $hosts " in *" inf2 "*) ;; *) [ -f "$LAB_RUN/inf2.pid" ] && hosts="$hosts inf2" ;; esac
+    for h in $hosts; do
         if host_ok "$h" 2>/dev/null; then
             state=$(host_ssh "$h" systemctl is-system-running 2>/dev/null || true)
             printf '%-4s %-15s up (%s)\n' "$h" "$(lab_addr "$h")" "$state"

@@ -17,7 +17,7 @@ import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, gateways, inputs, probes
+from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes, gateways, ha_probes, inputs, probes
 
 # The one list of check kinds: kind -> (probe function, needs pyzmq, the argument that names the
 # target, usable alone from mesh_probe). mesh_verify's catalog and mesh_probe both dispatch here.
@@ -40,6 +40,8 @@ KINDS = {
     'ticks_fresh': Kind(probes.ticks_fresh, True, None, False),
     'hub_bar_fresh': Kind(probes.hub_bar_fresh, False, None, False),
     'clock_skew': Kind(probes.clock_skew, True, None, False),
+    'patroni_cluster': Kind(ha_probes.patroni_cluster, False, None, False),
+    'etcd_quorum': Kind(ha_probes.etcd_quorum, False, None, False),
 }
 STANDALONE_KINDS = [k for k, v in KINDS.items() if v.standalone]
 
@@ -65,7 +67,20 @@ ARG_CHECKS = {
     'min_messages': lambda n, v: inputs.bad_int(n, v, 1, 1000000),
     'count': lambda n, v: inputs.bad_int(n, v, 1, 100),
     'modules': inputs.bad_module_list,
+    'urls': lambda n, v: _list_of(n, v, inputs.bad_url),
+    'members': lambda n, v: _list_of(n, v, inputs.bad_host),
+    'max_lag_bytes': lambda n, v: inputs.bad_int(n, v, 0, 1 << 40),
 }
+
+
+def _list_of(name, value, check):
+    if not isinstance(value, list) or not 1 <= len(value) <= 16:
+        return '%s must be a list of 1-16 items' % name
+    for i, item in enumerate(value):
+        error = check('%s[%d]' % (name, i), item)
+        if error:
+            return error
+    return None
 for _name in ('budget', 'max_age', 'max_lag', 'max_skew'):
     ARG_CHECKS[_name] = lambda n, v: inputs.bad_seconds(n, v, allow_zero=True)
 

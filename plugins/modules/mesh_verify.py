@@ -32,7 +32,8 @@ options:
       - The checks. Each is a mapping with C(id), C(phase) (int), C(phase_name), C(name), C(kind), C(args),
         and optionally C(critical) and C(extended).
       - C(kind) is one of C(python), C(imports), C(redis), C(postgres), C(path), C(icmp), C(tcp), C(http), C(dns),
-        C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(gateway_terminal), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew).
+        C(zmq_ping), C(zmq_heartbeat), C(nexus_health), C(gateway_terminal), C(ticks_fresh), C(hub_bar_fresh), C(clock_skew),
+        C(patroni_cluster), C(etcd_quorum).
       - Secrets are not written into C(args), an arg C(password_from) names an entry of I(credentials); a C(password)
         in C(args) is refused, so the catalog can be logged.
       - Each kind accepts only its own arguments, with their types; C(imports) only names modules of an allow-list;

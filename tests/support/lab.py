@@ -28,6 +28,16 @@ def lab_addr(host):
     return controller("bash", "-c", '. "%s/lab/lab.env" && lab_addr %s' % (ROOT, host))
 
 
+_ADDRS = {}
+
+
+def lab_addr_cached(host):
+    """lab_addr, asked once per host (fault loops call it many times a second)."""
+    if host not in _ADDRS:
+        _ADDRS[host] = lab_addr(host)
+    return _ADDRS[host]
+
+
 def playbook(name, *extra, env=None):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", **(env or {}))
     env["PATH"] = VENV_BIN + ":" + env.get("PATH", "")
