@@ -81,6 +81,8 @@ def _list_of(name, value, check):
         if error:
             return error
     return None
+
+
 for _name in ('budget', 'max_age', 'max_lag', 'max_skew'):
     ARG_CHECKS[_name] = lambda n, v: inputs.bad_seconds(n, v, allow_zero=True)
 

@@ -13,6 +13,9 @@ scale     verify_mesh.yml from 3, 10, 20, 30 hosts (scale.py, docs/scale.md).
 gateways  two gateways at CHAOS_RATE each: one partitioned, the other's broker and both nexus
           instances SIGKILLed; per gateway 0 lost, 0 duplicated, HUB agrees (gateways.py).
 soak      CHAOS_SOAK_MINUTES (default 10) at 20 000 ticks/s (soak.py, docs/soak.md).
+ha        the INF pair (LAB_INF=2, booted if missing) at CHAOS_RATE: the leader's host powered off,
+          then its postmaster SIGKILLed; the other INF takes over, no Subscriber gap, no hole
+          (ha.py, docs/ha.md). Last: it leaves the lab a pair.
 
 Exits non-zero on any silent loss, duplicate, crash, leaked secret or failed stage. Every loop
 is bounded in count and time. Results: docs/reliability.md.
@@ -35,7 +38,7 @@ import flood  # noqa: E402
 import peers  # noqa: E402
 import security  # noqa: E402
 
-STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "gateways", "soak")
+STAGES = ("faults", "flood", "peers", "hostile", "security", "scale", "gateways", "soak", "ha")
 
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 UNITS = (("inf", "mt5mesh-nexus@gtw"), ("gtw", "mt5mesh-gateway"))
@@ -353,6 +356,10 @@ def main():
         ok, line = run_script("soak.py", env={"SOAK_MINUTES": os.environ.get("CHAOS_SOAK_MINUTES", "10")})
         extra += ["## Soak", "", "See [soak.md](soak.md) (`%s`)." % " ".join(line), ""]
         failed += [] if ok else ["soak: %s" % line]
+    if "ha" in stages:
+        ok, line = run_script("ha.py")
+        extra += ["## INF pair", "", "`tests/chaos/ha.py` (docs/ha.md): `%s`" % " ".join(line), ""]
+        failed += [] if ok else ["INF pair: %s" % line]
     if not args.no_report and audit is not None:
         print("wrote", write_report(results, audit, args.quick, flood_result, extra))
     kills = dict(FAULT_KILLS) if "faults" in stages else {}

@@ -97,7 +97,7 @@ def test_two_hub_feeders_racing_count_each_tick_in_the_bars_once(clean_stores):
     def feed(feeder):
         try:
             start.wait(timeout=10)
-            for _ in range(2 * total):  # bounded: far more steps than the ticks need
+            for _step in range(2 * total):  # bounded: far more steps than the ticks need
                 if feeder.step(limit=100) == 0:
                     return
         except Exception as e:  # noqa: BLE001 - reported below

@@ -75,3 +75,15 @@ def test_the_pair_checks_validate_their_urls_and_members():
         "check ha.patroni: urls[0] must be an http(s) URL with a valid host, got 'ftp://x'",
         "check ha.patroni: members must be a list of 1-16 items",
         "check ha.patroni: max_lag_bytes must be an integer 0-1099511627776, got -1"]
+
+
+def test_a_pair_check_list_holds_1_to_16_items_and_names_the_first_bad_one():
+    def errors(**args):
+        check = {"id": "ha.etcd", "phase": 5, "name": "e", "kind": "etcd_quorum", "args": args}
+        return catalog.validate([check], {})
+    assert errors(urls=["http://h%d:2379/health" % i for i in range(16)]) == []
+    assert errors(urls=["http://h%d:2379/health" % i for i in range(17)]) == [
+        "check ha.etcd: urls must be a list of 1-16 items"]
+    assert errors(urls="http://h:2379/health") == ["check ha.etcd: urls must be a list of 1-16 items"]
+    assert errors(urls=["http://a:2379/health", "nope", "worse"]) == [
+        "check ha.etcd: urls[1] must be an http(s) URL with a valid host, got 'nope'"]
