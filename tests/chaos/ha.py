@@ -6,6 +6,10 @@ listens to both INF XPUBs, each fault in turn hits the host that holds the Patro
 poweroff  its systemd-nspawn process is SIGKILLed (a power cut); after the other INF has taken
           over, `lab.sh up` boots it again on its own disk and it rejoins by itself.
 pg_kill   its postmaster is SIGKILLed.
+etcd_kill one etcd member that is not on the leader's host (hub) is SIGKILLed: quorum holds, the
+          leader stays, writes go on; systemd starts the member again.
+partition the leader's host is cut from the other two etcd voters (iptables, 20 s): it loses its
+          key and steps down, the other INF takes over; then the cut heals and it rejoins.
 
 Each fault must show: the other INF leads (poweroff) and INF `ticks` grows again within 30 s;
 never two leaders at once (sampled every 0.25 s); the Subscriber declares no gap and its largest
@@ -15,7 +19,7 @@ no hole (the primary key makes a seq twice impossible; a hole is what is counted
 
 Every loop is bounded in count and time.
 
-  python tests/chaos/ha.py [poweroff,pg_kill] [--no-report]
+  python tests/chaos/ha.py [poweroff,pg_kill,etcd_kill,partition]   (default: all but partition)
 """
 import base64
 import json
@@ -35,7 +39,11 @@ from mt5mesh.client import Subscriber  # noqa: E402
 RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 REST_RATE = os.environ.get("CHAOS_REST_RATE", "20")
 PAIR = ("inf", "inf2")
-FAULTS = ("poweroff", "pg_kill")
+FAULTS = ("poweroff", "pg_kill", "etcd_kill", "partition")
+# partition is asked for by name: with Debian's Patroni 3.0.2 it still ends in two leaders when the
+# cut heals (docs/ha.md, "Known to fail"), so the default run (and make chaos) leaves it out.
+DEFAULT_FAULTS = ("poweroff", "pg_kill", "etcd_kill")
+PARTITION_S = 20
 TAKEOVER_S = 30
 MAX_PAUSE_S = 3.0
 ENV = {"LAB_INF": "2"}
@@ -128,14 +136,16 @@ class Stream(threading.Thread):
         self.sub.close()
 
 
-def write_rto(samples, t_fault):
-    """Seconds from the last commit seen before the fault to the first after it."""
-    seen = commits(samples)
-    before = [t for t, _h in seen if t <= t_fault]
-    after = [t for t, _h in seen if t > t_fault]
-    if not before or not after:
+def write_rto(samples, t_fault, window_s=TAKEOVER_S):
+    """The longest time without a commit, from the last commit before the fault to ``window_s``
+    after it (a leader cut from etcd writes on for a few seconds before it steps down)."""
+    seen = [t for t, _h in commits(samples)]
+    before = [t for t in seen if t <= t_fault]
+    during = [t for t in seen if t_fault < t <= t_fault + window_s]
+    if not before or not during:
         return None
-    return round(after[0] - before[-1], 2)
+    times = [before[-1]] + during
+    return round(max(b - a for a, b in zip(times, times[1:])), 2)
 
 
 def audit(host):
@@ -179,12 +189,34 @@ def caught_up(host, port=9110):
     return out.stdout.strip() == "0"
 
 
+def etcd_cut(victim, action):
+    """iptables rules on ``victim`` that drop its etcd traffic with the other voters (-I adds, -D removes)."""
+    rules = []
+    for other in ("inf", "inf2", "hub"):
+        if other == victim:
+            continue
+        addr = lab.lab_addr_cached(other)
+        rules += ["iptables %s INPUT -s %s -p tcp -m multiport --ports 2379,2380 -j DROP" % (action, addr),
+                  "iptables %s OUTPUT -d %s -p tcp -m multiport --ports 2379,2380 -j DROP" % (action, addr)]
+    return " && ".join(rules)
+
+
 def inject(fault, victim):
     if fault == "poweroff":
         with open(os.path.join(os.environ.get("LAB_RUN", "/run/mt5lab"), victim + ".pid")) as f:
             os.kill(int(f.read().strip()), 9)
-    else:
+    elif fault == "pg_kill":
         lab.sh(victim, "kill -KILL $(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)")
+    elif fault == "etcd_kill":
+        lab.sh("hub", "systemctl kill -s KILL --kill-whom=main etcd.service")
+    else:
+        lab.sh(victim, etcd_cut(victim, "-I"))
+
+
+def heal(fault, victim):
+    if fault == "partition":
+        time.sleep(PARTITION_S)
+        lab.sh(victim, etcd_cut(victim, "-D"))
 
 
 def run_fault(fault):
@@ -198,9 +230,16 @@ def run_fault(fault):
     time.sleep(5)  # a baseline of growth and of the stream
     t_fault = time.monotonic()
     inject(fault, victim)
-    grew = lab.wait(lambda: [h for t, h in commits(list(watch.samples)) if t > t_fault], TAKEOVER_S, interval=0.25)
-    # A power cut must move the leader; after a killed postmaster either host may lead.
-    took_over = bool(grew) and (fault != "poweroff" or grew[0] == survivor)
+    if fault == "etcd_kill":
+        time.sleep(5)  # writes must not even pause: any commit after the kill will do
+    # A power cut or a leader cut from etcd must move the leader (a commit on the other host); a lost
+    # etcd member must not (commits go on on the same host); after a killed postmaster either may lead.
+    want = {"poweroff": survivor, "partition": survivor, "etcd_kill": victim}.get(fault)
+    grew = lab.wait(lambda: [h for t, h in commits(list(watch.samples)) if t > t_fault and h == (want or h)],
+                    TAKEOVER_S, interval=0.25)
+    took_over = bool(grew) and (fault != "etcd_kill" or all(
+        h == victim for t, h in commits(list(watch.samples)) if t > t_fault))
+    heal(fault, victim)
     result = {"fault": fault, "victim": victim, "grew_within_s": TAKEOVER_S if grew else None,
               "first_commit_on": grew[0] if grew else None, "took_over": took_over}
     time.sleep(5)
@@ -240,6 +279,8 @@ def problems(results, final):
             out.append("%s: INF ticks did not grow within %d s" % (name, TAKEOVER_S))
         if not r["took_over"]:
             out.append("%s: the other INF did not take over (first commit on %s)" % (name, r["first_commit_on"]))
+        if r["write_rto_s"] is None:
+            out.append("%s: no commit around the fault was seen" % name)
         if r["max_leaders_seen"] > 1:
             out.append("%s: two leaders at once" % name)
         if r["subscriber"]["gaps"] or r["subscriber"]["out_of_order"]:
@@ -257,7 +298,7 @@ def problems(results, final):
 
 
 def main(argv):
-    faults = [f for f in (argv[0].split(",") if argv and not argv[0].startswith("-") else FAULTS) if f]
+    faults = [f for f in (argv[0].split(",") if argv and not argv[0].startswith("-") else DEFAULT_FAULTS) if f]
     unknown = set(faults) - set(FAULTS)
     if unknown:
         print("unknown fault(s): %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(FAULTS)))
