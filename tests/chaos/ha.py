@@ -19,7 +19,7 @@ no hole (the primary key makes a seq twice impossible; a hole is what is counted
 
 Every loop is bounded in count and time.
 
-  python tests/chaos/ha.py [poweroff,pg_kill,etcd_kill,partition]   (default: all but partition)
+  python tests/chaos/ha.py [poweroff,pg_kill,etcd_kill,partition]   (default: all four)
 """
 import base64
 import json
@@ -40,9 +40,7 @@ RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 REST_RATE = os.environ.get("CHAOS_REST_RATE", "20")
 PAIR = ("inf", "inf2")
 FAULTS = ("poweroff", "pg_kill", "etcd_kill", "partition")
-# partition is asked for by name: with Debian's Patroni 3.0.2 it still ends in two leaders when the
-# cut heals (docs/ha.md, "Known to fail"), so the default run (and make chaos) leaves it out.
-DEFAULT_FAULTS = ("poweroff", "pg_kill", "etcd_kill")
+DEFAULT_FAULTS = FAULTS
 PARTITION_S = 20
 TAKEOVER_S = 30
 MAX_PAUSE_S = 3.0

@@ -14,7 +14,8 @@ gateways  two gateways at CHAOS_RATE each: one partitioned, the other's broker a
           instances SIGKILLed; per gateway 0 lost, 0 duplicated, HUB agrees (gateways.py).
 soak      CHAOS_SOAK_MINUTES (default 10) at 20 000 ticks/s (soak.py, docs/soak.md).
 ha        the INF pair (LAB_INF=2, booted if missing) at CHAOS_RATE: the leader's host powered off,
-          then its postmaster SIGKILLed, then the etcd member on HUB; no Subscriber gap, no hole
+          its postmaster SIGKILLed, the etcd member on HUB SIGKILLed, the leader cut off from etcd;
+          no Subscriber gap, never two leaders, no hole
           (ha.py, docs/ha.md). Last: it leaves the lab a pair.
 
 Exits non-zero on any silent loss, duplicate, crash, leaked secret or failed stage. Every loop
