@@ -21,6 +21,8 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fa
 # What a Patroni member's `state` is while its PostgreSQL serves (3.0 says running for a replica
 # too; later releases say streaming).
 SERVING = ('running', 'streaming')
+# The roles a member that leads has (a standby cluster's leader follows another cluster).
+LEADER_ROLES = ('leader', 'standby_leader')
 # Read at most this much of a REST answer: a peer's bytes are hostile.
 MAX_BODY = 1 << 20
 
@@ -34,7 +36,7 @@ def patroni_verdict(cluster, members, max_lag_bytes):
         return False, 'Patroni answered no member list'
     listed = [m for m in listed if isinstance(m, dict)]
     problems = []
-    leaders = [str(m.get('name')) for m in listed if m.get('role') in ('leader', 'standby_leader')]
+    leaders = [str(m.get('name')) for m in listed if m.get('role') in LEADER_ROLES]
     if len(leaders) != 1:
         problems.append('%d leaders (%s), want exactly one' % (len(leaders), ', '.join(leaders) or 'none'))
     by_name = dict((str(m.get('name')), m) for m in listed)
@@ -46,7 +48,7 @@ def patroni_verdict(cluster, members, max_lag_bytes):
         if m.get('state') not in SERVING:
             problems.append('%s is %s' % (name, str(m.get('state'))[:40]))
             continue
-        if m.get('role') in ('leader', 'standby_leader'):
+        if m.get('role') in LEADER_ROLES:
             continue
         lag = m.get('lag')
         if isinstance(lag, bool) or not isinstance(lag, int):
