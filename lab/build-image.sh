@@ -41,6 +41,25 @@ umount "$image.tmp/proc"; trap - EXIT
 for unit in redis-server postgresql patroni etcd; do
     chroot "$image.tmp" systemctl disable "$unit" >/dev/null 2>&1 || true
 done
+# A lab host boots with no machine-id, so systemd treats every boot as a first boot and applies
+# the presets, and Debian's default preset enables every installed unit. Without this file each
+# host ran etcd, Patroni, PostgreSQL (with pg_receivewal retrying a missing slot every 5 s) and
+# Redis whether or not a role asked for them: CPU the tests never used, and hosts unlike a
+# stranger's. The roles enable what they run.
+mkdir -p "$image.tmp/etc/systemd/system-preset"
+cat >"$image.tmp/etc/systemd/system-preset/10-mt5lab.preset" <<'EOF'
+disable etcd.service
+disable patroni.service
+disable patroni@.service
+disable postgresql.service
+disable postgresql@.service
+disable redis-server.service
+disable redis-server@.service
+disable pg_receivewal@.service
+disable pg_compresswal@.timer
+disable pg_basebackup@.timer
+disable pg_dump@.timer
+EOF
 chroot "$image.tmp" systemctl enable ssh >/dev/null 2>&1
 # The hostname comes from --hostname; resolv.conf and authorized_keys are bind-mounted per lab.
 rm -f "$image.tmp/etc/hostname" "$image.tmp/etc/resolv.conf" "$image.tmp/etc/machine-id"

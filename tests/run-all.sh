@@ -3,14 +3,13 @@
 # run shows everything; the exit status is non-zero if any step failed.
 #
 # Three lanes run at once, because they wait on different things:
-#   lab:      the lab, the lab tests, molecule (mostly waiting on containers and ssh), then the
-#             unit, runtime and integration tests (loopback only, their own ports and directories);
+#   lab:      the lab, the lab tests, molecule (mostly waiting on containers and ssh);
 #   local:    static checks, the matrix, galaxy-importer, ansible-test;
-#   mutation: mutmut (it works on its own copy in mutants/, which lint and the build ignore).
-# Measured 2026-12-07 from a fresh clone: 18.8 min; lab lane 18.8, mutation 14.7, local 7.6
-# (docs/testing.md has each lever).
+#   mutation: mutmut (it works on its own copy in mutants/, which lint and the build ignore), then
+#             the unit, runtime and integration tests (loopback only, their own ports and directories).
+# The measured times are in docs/testing.md, with what each lever saved.
 # Each lane writes tests/output/lane-<name>.log; a line per step start and end is shown as it
-# happens, and the logs are printed whole at the end (the lab lane last, so pytest's summary
+# happens, and the logs are printed whole at the end (the mutation lane last, so pytest's summary
 # closes the output). Mutation and the static checks run niced: the timed tests come first.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,9 +54,6 @@ lab_lane() {
     # into ~/.ansible/collections, which must not happen while the local lane's ansible-lint runs.
     step "pytest (lab)" pytest -ra tests/lab --junitxml=tests/output/pytest-lab.xml
     step "molecule" bash tests/molecule.sh
-    # pytest last in this lane: beside molecule (in the local lane, 2026-12-07) a loaded machine
-    # kept a nexus start in test_stores_process past its 20 s; after molecule it has had the time.
-    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 local_lane() {
@@ -81,6 +77,10 @@ local_lane() {
 mutation_lane() {
     lane=mutation
     step "mutation (mutmut, floors in tests/mutation/thresholds.json)" nice -n 10 python tests/mutation/run.py
+    # pytest after mutation, beside molecule: the lab lane is the longest, and mutation is done by
+    # then (one collection for every mutant made it about three times cheaper). Its tests use
+    # loopback and their own ports and directories, never the lab.
+    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 # molecule (through ansible-compat) installs this collection into ~/.ansible/collections; a copy
@@ -94,7 +94,7 @@ local_pid=$!
 mutation_lane > tests/output/lane-mutation.log 2>&1 &
 mutation_pid=$!
 wait $lab_pid $local_pid $mutation_pid
-for l in local mutation lab; do
+for l in local lab mutation; do
     echo
     echo "################ lane $l (tests/output/lane-$l.log)"
     cat "tests/output/lane-$l.log"

@@ -44,7 +44,7 @@ def metric(health, name):
 def test_stores_run_in_their_own_process_and_their_metrics_reach_the_parent(stack):
     pg = stack[0]
     gw, nx, rep, pub, health = start_pair(stack, rate=2000)
-    wait_until(lambda: healthz(health).get("state") == "healthy", 20, "nexus healthy")
+    wait_until(lambda: healthz(health).get("state") == "healthy", 60, "nexus healthy")
     child = stores_pid(nx.proc.pid)
     assert child != nx.proc.pid
     wait_caught_up(pg, rep, health)
@@ -59,7 +59,7 @@ def test_sigterm_to_the_stores_process_alone_is_ignored_until_nexus_stops(stack)
     # systemd signals every process of the unit; the stores process must still write the last batch.
     pg = stack[0]
     gw, nx, rep, pub, health = start_pair(stack, rate=2000)
-    wait_until(lambda: committed(pg) > 1000, 20, "ticks flowing")
+    wait_until(lambda: committed(pg) > 1000, 60, "ticks flowing")
     child = stores_pid(nx.proc.pid)
     os.kill(child, signal.SIGTERM)
     time.sleep(1.0)
@@ -74,13 +74,13 @@ def test_sigterm_to_the_stores_process_alone_is_ignored_until_nexus_stops(stack)
 def test_sigkill_of_the_stores_process_stops_nexus_with_exit_2_and_a_restart_loses_nothing(stack):
     pg, redis_server, start, tmp_path = stack
     gw, nx, rep, pub, health = start_pair(stack, rate=3000)
-    wait_until(lambda: committed(pg) > 2000, 20, "ticks flowing")
+    wait_until(lambda: committed(pg) > 2000, 60, "ticks flowing")
     os.kill(stores_pid(nx.proc.pid), signal.SIGKILL)
     assert nx.proc.wait(15) == 2
     assert "stores process exited unexpectedly (exit code -9)" in nx.output()
     nx2 = start("mt5mesh-nexus", nexus_args(pg, redis_server, "tcp://127.0.0.1:%d" % rep,
                                             "tcp://127.0.0.1:%d" % pub, health, str(tmp_path / "spool")))
-    wait_until(lambda: healthz(health).get("state") == "healthy", 20, "second nexus healthy")
+    wait_until(lambda: healthz(health).get("state") == "healthy", 60, "second nexus healthy")
     wait_caught_up(pg, rep, health)
     assert len(assert_no_loss(pg)) == 1
     assert nx2.stop() == 0
@@ -89,7 +89,7 @@ def test_sigkill_of_the_stores_process_stops_nexus_with_exit_2_and_a_restart_los
 def test_sigkill_of_nexus_leaves_no_stores_process_behind(stack):
     pg = stack[0]
     gw, nx, rep, pub, health = start_pair(stack, rate=2000)
-    wait_until(lambda: committed(pg) > 1000, 20, "ticks flowing")
+    wait_until(lambda: committed(pg) > 1000, 60, "ticks flowing")
     child = stores_pid(nx.proc.pid)
     nx.kill(signal.SIGKILL)
     try:

@@ -149,7 +149,10 @@ def main():
         # a short mutant's run, and no test needs them (same verdicts for all 1 394 protocol
         # mutants; 10.6 -> 12.9 mutants/s, with the builtin plugins pyproject turns off).
         env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-        proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mutmut"), "run", "--max-children",
+        # mutmut's own run, with each mutant's tests taken from one collection (mutmut_collected.py:
+        # the same verdicts for all 8 888 mutants, about three times faster).
+        proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), os.path.join(HERE, "mutmut_collected.py"),
+                               "run", "--max-children",
                                str(os.cpu_count() or 2)] + names, cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=3600, check=False, env=env)
         if proc.returncode != 0:
