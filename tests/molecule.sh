@@ -7,7 +7,7 @@ export PATH="$root/.venv/bin:$PATH"
 rc=0
 # The order matters only for speed: role scenarios first, then the whole mesh, then faults; the
 # INF pair last, since it changes INF for good and takes the lab down when it is done.
-for s in default mesh_stores gateway_broker nexus_daemon curve e2e remediation multi_gateway inf_pair; do
+for s in default curve e2e remediation multi_gateway inf_pair; do
     [ -f "molecule/$s/molecule.yml" ] || continue
     echo "--- molecule test -s $s"
     t0=$SECONDS

@@ -10,12 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.six.moves.urllib.error import URLError
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line as _err
+from ansible_collections.mt5crs.mesh.plugins.module_utils.http_json import get_json as _get_json
 from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fail as _fail, ok as _ok
 
 # What a Patroni member's `state` is while its PostgreSQL serves (3.0 says running for a replica
@@ -23,8 +21,6 @@ from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fa
 SERVING = ('running', 'streaming')
 # The roles a member that leads has (a standby cluster's leader follows another cluster).
 LEADER_ROLES = ('leader', 'standby_leader')
-# Read at most this much of a REST answer: a peer's bytes are hostile.
-MAX_BODY = 1 << 20
 
 
 def patroni_verdict(cluster, members, max_lag_bytes):
@@ -73,15 +69,6 @@ def etcd_verdict(health):
     if sick:
         return True, 'quorum (%d of %d); unhealthy: %s' % (len(healthy), len(health), '; '.join(sick))
     return True, 'quorum, all %d members healthy' % len(health)
-
-
-def _get_json(url, timeout):
-    try:
-        resp = open_url(url, timeout=timeout)
-        return json.loads(resp.read(MAX_BODY).decode('utf-8'))
-    except HTTPError as e:
-        # Patroni and etcd answer 503 with a body that still says why.
-        return json.loads(e.read(MAX_BODY).decode('utf-8'))
 
 
 def patroni_cluster(urls, members, max_lag_bytes=1048576, timeout=2.0):

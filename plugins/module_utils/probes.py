@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
-import json
 import os
 import socket
 import ssl
@@ -28,6 +27,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import gateway_probes
 from ansible_collections.mt5crs.mesh.plugins.module_utils._wire.errors import first_line as _err
+from ansible_collections.mt5crs.mesh.plugins.module_utils.http_json import get_json
 from ansible_collections.mt5crs.mesh.plugins.module_utils.probe_result import fail as _fail, ok as _ok
 
 
@@ -171,20 +171,20 @@ def dns(name, timeout=2.0):
 
 def nexus_health(url, max_lag=1.0, timeout=2.0):
     try:
-        resp = open_url(url, timeout=timeout)
-        body = json.loads(resp.read().decode('utf-8'))
+        body = get_json(url, timeout)
     except HTTPError as e:
-        try:
-            body = json.loads(e.read().decode('utf-8'))
-        except ValueError:
-            return _fail('%s: HTTP %d' % (url, e.code))
+        return _fail('%s: HTTP %d' % (url, e.code))
     except (URLError, OSError, ValueError) as e:
         return _fail('%s: %s' % (url, _err(getattr(e, 'reason', e))))
+    if not isinstance(body, dict):
+        return _fail('%s: the answer is not a JSON object' % url)
     lag = body.get('lag_s')
     if body.get('state') != 'healthy':
-        return _fail('nexus %s: %s' % (body.get('state'), '; '.join(body.get('problems') or [])), health=body)
-    if lag is None or lag > max_lag:
-        return _fail('nexus lag %s s over %s s' % (lag, max_lag), health=body)
+        problems = body.get('problems')
+        problems = [str(p) for p in problems] if isinstance(problems, list) else []
+        return _fail('nexus %s: %s' % (str(body.get('state'))[:40], '; '.join(problems)), health=body)
+    if isinstance(lag, bool) or not isinstance(lag, (int, float)) or lag > max_lag:
+        return _fail('nexus lag %s s over %s s' % (str(lag)[:40], max_lag), health=body)
     return _ok('nexus healthy, lag %.3f s, seq %s, gaps filled %s' % (lag, body.get('last_seq'), body.get('gaps_filled')),
                health=body)
 

@@ -113,16 +113,16 @@ def latest_report(proc):
         return json.load(f)
 
 
-def healthz(port=9110):
-    """nexus /healthz, read inside INF's network namespace (it listens on INF's loopback); the
-    first gateway's instance by default (9110 + i for the i-th)."""
+def healthz(port=9110, host="inf"):
+    """nexus /healthz, read inside an INF host's network namespace (it listens on that host's
+    loopback); the first gateway's instance on ``inf`` by default (9110 + i for the i-th)."""
     code = ("import urllib.request,urllib.error,sys\n"
             "try:\n r=urllib.request.urlopen('http://127.0.0.1:%d/healthz',timeout=1)\n"
             "except urllib.error.HTTPError as e:\n r=e\n"
             "except OSError:\n sys.exit(0)\n"
             "sys.stdout.write(r.read().decode())") % port
     try:
-        out = subprocess.run(["ip", "netns", "exec", "mt5-inf", "python3", "-c", code],
+        out = subprocess.run(["ip", "netns", "exec", "mt5-" + host, "python3", "-c", code],
                              capture_output=True, text=True, timeout=5, check=False)
         return json.loads(out.stdout)
     except (ValueError, subprocess.TimeoutExpired):
