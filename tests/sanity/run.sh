@@ -3,7 +3,9 @@
 # default; ANSIBLE_TEST_COMMAND=units or integration for the others (tests/ansible_test.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity}
+# One copy per checkout: two checkouts' runs at once (a `make check` beside a fresh clone's
+# `make test`) shared one and failed on each other's files.
+work=${SANITY_WORKDIR:-/tmp/mt5crs-sanity-$(printf %s "$root" | sha256sum | cut -c1-8)}
 dest="$work/ansible_collections/mt5crs/mesh"
 mkdir -p "$dest"
 rm -rf "$dest/mutants" "$dest/.hypothesis" "$dest/.mypy_cache" "$dest/.venv-matrix" "$dest/docs/site/rst" \
