@@ -4,12 +4,12 @@
 #
 # Three lanes run at once, because they wait on different things:
 #   lab:      the lab, the lab tests, molecule (mostly waiting on containers and ssh);
-#   local:    static checks, the matrix, galaxy-importer, ansible-test;
-#   mutation: mutmut (it works on its own copy in mutants/, which lint and the build ignore), then
-#             the unit, runtime and integration tests (loopback only, their own ports and directories).
+#   local:    static checks, the matrix, galaxy-importer, ansible-test, then the unit, runtime and
+#             integration tests (loopback only, their own ports and directories);
+#   mutation: mutmut (it works on its own copy in mutants/, which lint and the build ignore).
 # The measured times are in docs/testing.md, with what each lever saved.
 # Each lane writes tests/output/lane-<name>.log; a line per step start and end is shown as it
-# happens, and the logs are printed whole at the end (the mutation lane last, so pytest's summary
+# happens, and the logs are printed whole at the end (the local lane last, so pytest's summary
 # closes the output). Mutation and the static checks run niced: the timed tests come first.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,15 +72,16 @@ local_lane() {
     # the lab lane it got about a tenth of a core (CI, 2026-12-07: ~17 CPU-s of lint timed out).
     step "galaxy-importer on the built tarball (no error, no warning)" bash tests/galaxy/run.sh
     step "ansible-test units and integration (the collection tree)" bash tests/ansible_test.sh
+    # pytest last here, beside molecule: the lab lane and mutation are the long ones, and this lane
+    # is done with its static steps after about ten minutes. Its tests use loopback and their own
+    # ports and directories, never the lab; their start-up waits are generous polls (a loaded
+    # machine once kept a nexus start past a 20 s wait in test_stores_process).
+    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 mutation_lane() {
     lane=mutation
     step "mutation (mutmut, floors in tests/mutation/thresholds.json)" nice -n 10 python tests/mutation/run.py
-    # pytest after mutation, beside molecule: the lab lane is the longest, and mutation is done by
-    # then (one collection for every mutant made it about three times cheaper). Its tests use
-    # loopback and their own ports and directories, never the lab.
-    step "pytest" pytest -ra tests/unit tests/runtime tests/integration --junitxml=tests/output/pytest.xml
 }
 
 # molecule (through ansible-compat) installs this collection into ~/.ansible/collections; a copy
@@ -94,7 +95,7 @@ local_pid=$!
 mutation_lane > tests/output/lane-mutation.log 2>&1 &
 mutation_pid=$!
 wait $lab_pid $local_pid $mutation_pid
-for l in local lab mutation; do
+for l in mutation lab local; do
     echo
     echo "################ lane $l (tests/output/lane-$l.log)"
     cat "tests/output/lane-$l.log"

@@ -137,8 +137,8 @@ def recovered(before, seen):
 def run_fault(name, inject, heal, hold, seen=None):
     sampler = LagSampler()
     sampler.start()
-    lab.wait(lambda: lab.healthz().get("state") == "healthy", 60)
-    time.sleep(2)
+    # Healthy and caught up before the fault (a poll, not a fixed pause: 2 s per fault before).
+    lab.wait(lambda: (lambda h: h.get("state") == "healthy" and h.get("behind") == 0)(lab.healthz()), 60)
     before = lab.healthz()
     mark = int(lab.psql("inf", "mt5_crs", "SELECT coalesce(max(id), 0) FROM nexus_discontinuity") or 0)
     inject()
