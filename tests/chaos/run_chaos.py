@@ -134,11 +134,16 @@ def recovered(before, seen):
     return check
 
 
+def caught_up():
+    h = lab.healthz()
+    return h.get("state") == "healthy" and h.get("behind") == 0
+
+
 def run_fault(name, inject, heal, hold, seen=None):
     sampler = LagSampler()
     sampler.start()
     # Healthy and caught up before the fault (a poll, not a fixed pause: 2 s per fault before).
-    lab.wait(lambda: (lambda h: h.get("state") == "healthy" and h.get("behind") == 0)(lab.healthz()), 60)
+    lab.wait(caught_up, 60)
     before = lab.healthz()
     mark = int(lab.psql("inf", "mt5_crs", "SELECT coalesce(max(id), 0) FROM nexus_discontinuity") or 0)
     inject()
