@@ -39,7 +39,6 @@ RATE = int(os.environ.get("CHAOS_RATE", "5000"))
 REST_RATE = os.environ.get("CHAOS_REST_RATE", "20")
 PAIR = ("inf", "inf2")
 FAULTS = ("poweroff", "pg_kill", "etcd_kill", "partition")
-DEFAULT_FAULTS = FAULTS
 PARTITION_S = 20
 TAKEOVER_S = 30
 MAX_PAUSE_S = 3.0
@@ -290,7 +289,7 @@ def problems(results, final):
 
 
 def main(argv):
-    faults = [f for f in (argv[0].split(",") if argv and not argv[0].startswith("-") else DEFAULT_FAULTS) if f]
+    faults = [f for f in (argv[0].split(",") if argv and not argv[0].startswith("-") else FAULTS) if f]
     unknown = set(faults) - set(FAULTS)
     if unknown:
         print("unknown fault(s): %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(FAULTS)))
