@@ -9,6 +9,7 @@ something (the -vvv run is the scenario's idempotence check too)."""
 import glob
 import json
 import os
+import shlex
 import sys
 
 if __name__ == "__main__":
@@ -16,10 +17,10 @@ if __name__ == "__main__":
 
 from support.lab import ROOT, playbook, recap, sh, vault_secrets  # noqa: E402  (after the path, as a command)
 
-PAIR_UNITS = "'mt5mesh-nexus@*' patroni etcd"
+PAIR_UNITS = ("mt5mesh-nexus@*", "patroni", "etcd")
 
 
-def scan(inf_hosts=("inf",), inf_units="'mt5mesh-nexus@*'"):
+def scan(inf_hosts=("inf",), inf_units=("mt5mesh-nexus@*",)):
     """Returns {'secrets': n, 'texts': {name: chars}, 'leaks': [(text, secret prefix)], 'rc': {...},
     'recap': (changed, unreachable + failed) of the establish run}."""
     secrets = vault_secrets()
@@ -31,7 +32,7 @@ def scan(inf_hosts=("inf",), inf_units="'mt5mesh-nexus@*'"):
             texts[os.path.relpath(path, ROOT)] = f.read()
     texts["gtw journal"] = sh("gtw", "journalctl -u mt5mesh-gateway --no-pager").stdout
     for host in inf_hosts:
-        units = " ".join("-u " + u for u in inf_units.split())
+        units = " ".join("-u " + shlex.quote(u) for u in inf_units)
         texts["%s journal" % host] = sh(host, "journalctl %s --no-pager" % units).stdout
     # A prefix only, so a failure message does not itself print the secret.
     leaks = [(name, s[:3] + "...") for name, text in texts.items() for s in secrets if s in text]
