@@ -20,11 +20,12 @@ Usage: python tests/mutation/mutmut_collected.py run [--max-children N] [MUTANT 
 """
 import os
 import sys
+from datetime import datetime
 
 from mutmut.__main__ import cli
 from mutmut.configuration import config
 from mutmut.runners.harness import PytestRunner
-from mutmut.workers.isolation import ForkRunner
+from mutmut.workers.isolation import ForkRunner, MutantResult
 
 _kept = {}  # "items": nodeid -> pytest Item, "failed": [bool], "dir": the mutants directory
 
@@ -63,6 +64,7 @@ def _collect():
 
 _startup = ForkRunner.startup
 _run_tests = PytestRunner.run_tests
+_wait_for_result = ForkRunner.wait_for_result
 
 
 def startup(self):
@@ -88,7 +90,24 @@ def run_tests(self, *, mutant_name, tests):
     return 0
 
 
+def wait_for_result(self, timeout=None):
+    """mutmut's wait, skipping children that are not mutants. mutmut's stats and clean runs run
+    tests in this process; a process one of them started and left (a server's child, a
+    multiprocessing worker) can end during the mutant phase, and mutmut's os.wait() then reaps a
+    pid it does not know (KeyError, the whole run lost). Such a pid is reaped here and ignored."""
+    while not self._no_tests_results:  # pylint: disable=protected-access
+        pid, status = os.wait()
+        if pid in self._running:  # pylint: disable=protected-access
+            worker = self._running.pop(pid)  # pylint: disable=protected-access
+            duration = (datetime.now() - worker.start_time).total_seconds()
+            return MutantResult(mutant_name=worker.mutant_name, exit_code=os.waitstatus_to_exitcode(status),
+                                duration=duration)
+        print("    mutmut_collected: reaped pid %d, not a mutant (a test's leftover process)" % pid)
+    return _wait_for_result(self, timeout)
+
+
 ForkRunner.startup = startup
+ForkRunner.wait_for_result = wait_for_result
 PytestRunner.run_tests = run_tests
 
 if __name__ == "__main__":

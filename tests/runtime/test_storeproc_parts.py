@@ -79,8 +79,10 @@ def test_the_forwarder_stops_on_stop_and_when_the_pipe_breaks():
         if len(sent) == 3:
             stop.set()
     t0 = time.monotonic()
-    _forward(writer, None, MetricsRelay(), send, stop)
-    assert len(sent) == 3 and time.monotonic() - t0 < 2 * 3 * storeproc.FORWARD_EVERY_S + 1
+    forwarder = threading.Thread(target=_forward, args=(writer, None, MetricsRelay(), send, stop), daemon=True)
+    forwarder.start()
+    forwarder.join(3)  # bounded: a forwarder that waits for stop alone never returns
+    assert not forwarder.is_alive() and len(sent) == 3 and time.monotonic() - t0 < 2 * 3 * storeproc.FORWARD_EVERY_S + 1
 
     def broken(msg):
         raise BrokenPipeError("gone")
@@ -127,20 +129,24 @@ def test_updates_replace_the_snapshots_and_apply_metrics_while_bad_ones_are_logg
         sp._receive()
     assert sp.status() == {"postgres": "up"} and sp.hub_status() == {"hub": "down"}
     assert sp.metrics.committed._value.get() == 7
-    assert "stores process: no such metric: 'nope'" in caplog.text
+    assert "stores process: no such metric: 'nope'" in [r.getMessage() for r in caplog.records]
     assert sp.wait_for_store() == (3, 30) and sp.failure is None and not sp.stop.is_set()
 
 
 def test_a_child_that_dies_unasked_stops_nexus_naming_its_exit_code(caplog, monkeypatch):
     sp = parent()
     sp._proc = Proc()
-    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: proc.exitcode)
+    asked = []
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: asked.append((proc, timeout)) or proc.exitcode)
     sp._conn = Pipe(OSError("reset"))
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         sp._receive()
     assert sp.failure == "stores process exited unexpectedly (exit code -9)" and sp.stop.is_set()
+    assert asked == [(sp._proc, 5)]  # its exit code is waited for, 5 s at most
     assert sp._gone.is_set() and sp.wait_for_store() is None
-    assert "replayed from the gateway ring" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "stores process exited unexpectedly (exit code -9): stopping nexus; what it did not commit is "
+        "replayed from the gateway ring when nexus starts again"]
 
 
 def test_a_child_that_ends_while_nexus_stops_is_no_failure():
@@ -153,10 +159,11 @@ def test_a_child_that_ends_while_nexus_stops_is_no_failure():
 
 class FullQueue:
     def __init__(self, room_after=None):
-        self.room_after, self.tries, self.items = room_after, 0, []
+        self.room_after, self.tries, self.items, self.timeouts = room_after, 0, [], []
 
-    def put(self, item, timeout=None):
+    def put(self, item, timeout="none given"):
         self.tries += 1
+        self.timeouts.append(timeout)
         if self.room_after is None or self.tries <= self.room_after:
             raise queue.Full
         self.items.append(item)
@@ -166,6 +173,7 @@ def test_a_hand_over_waits_for_room_and_then_succeeds():
     sp = parent()
     sp.items = FullQueue(room_after=2)
     assert sp.put(Batch([1], {})) is None and sp.items.items == [Batch([1], {})] and sp.items.tries == 3
+    assert sp.items.timeouts == [0.5] * 3  # each try waits half a second, then looks why again
 
 
 def test_a_hand_over_fails_with_its_reason_when_the_child_is_gone_stopping_on_a_full_spool_or_past_the_deadline():
@@ -282,13 +290,33 @@ def test_without_a_hub_host_no_hub_thread_runs(monkeypatch):
 
 def test_finish_queues_the_end_waits_for_the_child_and_reads_its_exit_code(monkeypatch):
     sp = parent()
-    sp.items = FullQueue(room_after=0)
+    sp.items = FullQueue(room_after=1)  # full once: the end is queued on the next try, within the deadline
     sp._receiver = threading.Thread(target=lambda: None)
     sp._receiver.start()
     sp._proc = Proc()
-    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: 0)
+    asked = []
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: asked.append((proc, timeout)) or 0)
     sp.finish(timeout=5)
     assert sp.items.items == [None] and sp.failure is None and sp._finishing
+    assert asked == [(sp._proc, 5)]
+
+
+def test_a_finish_whose_queue_stays_full_gives_up_at_its_deadline_and_kills_the_child(monkeypatch, caplog):
+    sp = parent()
+    sp.items = FullQueue()  # never any room, and the child not gone
+    release = threading.Event()
+    sp._receiver = threading.Thread(target=release.wait, args=(2,), daemon=True)
+    sp._receiver.start()
+
+    class Stuck:
+        def kill(self):
+            release.set()
+    sp._proc = Stuck()
+    monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: -9)
+    finishing = threading.Thread(target=sp.finish, kwargs={"timeout": 0.3}, daemon=True)
+    finishing.start()
+    finishing.join(3)  # bounded: a hand-over with no deadline would try forever
+    assert not finishing.is_alive() and sp.items.items == []
 
 
 def test_a_child_that_exits_non_zero_while_stopping_is_a_failure_naming_the_code(monkeypatch):
@@ -306,7 +334,7 @@ def test_a_child_that_does_not_stop_in_time_is_killed(monkeypatch, caplog):
     sp = parent()
     sp.items = FullQueue(room_after=0)
     release = threading.Event()
-    sp._receiver = threading.Thread(target=release.wait, args=(10,), daemon=True)
+    sp._receiver = threading.Thread(target=release.wait, args=(2,), daemon=True)
     sp._receiver.start()
     killed = []
 
@@ -318,7 +346,8 @@ def test_a_child_that_does_not_stop_in_time_is_killed(monkeypatch, caplog):
     monkeypatch.setattr(storeproc, "exit_code", lambda proc, timeout: -9)
     with caplog.at_level(logging.ERROR, logger="mt5mesh-nexus"):
         sp.finish(timeout=0.2)
-    assert killed == [True] and "did not stop within 0s; killing it (nothing committed is lost)" in caplog.text
+    assert killed == [True] and [r.getMessage() for r in caplog.records] == [
+        "stores process did not stop within 0s; killing it (nothing committed is lost)"]
     assert sp.failure == "stores process exited with code -9 while stopping"
 
 

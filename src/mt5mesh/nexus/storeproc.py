@@ -98,13 +98,13 @@ def _forward(writer, hub, metrics, send, stop):
 
 
 def _send_update(writer, hub, metrics, send, last):
-    while writer.refills:  # each once, before the snapshot that follows it
+    # Each queue is drained by count, not until empty: bounded even while its owner appends, and
+    # popleft() keeps each item's hand-over atomic.
+    for _i in range(len(writer.refills)):  # each once, before the snapshot that follows it
         send(writer.refills.popleft())
     snaps = {"writer": writer.status(), "hub": hub.status() if hub is not None else None}
     changed = {k: v for k, v in snaps.items() if v is not None and v is not last.get(k)}
-    updates = []
-    while metrics.updates:
-        updates.append(metrics.updates.popleft())
+    updates = [metrics.updates.popleft() for _i in range(len(metrics.updates))]
     if changed or updates:
         last.update(changed)
         send(Update(changed, updates))
@@ -207,10 +207,7 @@ class StoresProcess:
     def take_refills(self):
         """What the writer found lost from the store after a commit, (epoch, first, last) each,
         for the follower to write again; each is returned once."""
-        out = []
-        while self._refills:
-            out.append(self._refills.popleft())
-        return out
+        return [self._refills.popleft() for _i in range(len(self._refills))]
 
     def wait_for_store(self):
         """The checkpoint once the child has drained its spool and read it; None on stop."""
