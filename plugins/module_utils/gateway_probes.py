@@ -57,7 +57,7 @@ def ping_action_dialect(zmq, url, timeout=1.0, retries=2, curve=None, action='HE
 
 def _refused(url, host, port, timeout, suffix=''):
     """The error for a refused TCP connect, or None. A stopped broker then answers at once instead
-    of after the whole timeout (remediation, wait_for_gateway and a verify during an incident ask
+    of after the whole timeout (remediation, mesh_wait_for_gateway and a verify during an incident ask
     exactly when it is down)."""
     if sockets.tcp_refused(host, port, timeout):
         return 'gateway %s: connection refused (nothing listens there, or a firewall rejects it)%s' % (url, suffix)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether a host already is as a role would leave it: the decision, on plain data.
 
-A role asks once (the host_state module observes files, packages, users and units in one round
+A role asks once (the mesh_host_state module observes files, packages, users and units in one round
 trip) and runs its block of writes only when something differs. It is an optimisation that must
 never hide drift: anything unknown or unreadable counts as a difference, so the worst case is the
 role running in full, as it would without the check.

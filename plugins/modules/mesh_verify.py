@@ -14,7 +14,7 @@ short_description: Run the mesh check catalog in parallel and score it
 description:
   - Runs every check of I(catalog) from the host the task runs on (the vantage point), in parallel.
   - The catalog is inventory data. The default one, the seed's 17 checks plus the extended ones, lives in the C(mt5crs.mesh.mesh_verify) role defaults.
-  - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.zmq_ping).
+  - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.mesh_gateway_ping).
   - Returns every check, a score per phase, C(total), C(passed), C(percent) and C(rc).
   - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails,
     1 (partial) otherwise.

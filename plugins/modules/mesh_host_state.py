@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: host_state
+module: mesh_host_state
 short_description: Tell in one round trip whether a host already is as a role would leave it
 description:
   - Observes files and directories (content checksum, mode, owner, group), Debian packages, users and systemd units, and returns
@@ -165,7 +165,7 @@ requirements:
 
 EXAMPLES = r'''
 - name: Check the gateway's files and unit in one round trip
-  mt5crs.mesh.host_state:
+  mt5crs.mesh.mesh_host_state:
     files:
       - path: /etc/mt5mesh/gateway.yml
         checksum: "{{ lookup('ansible.builtin.template', 'gateway.yml.j2') | hash('sha1') }}"
