@@ -146,14 +146,14 @@ def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, wit
             if left <= 0 or not sock.poll(int(left * 1000) + 1):
                 break
             try:
-                kind, event = protocol.decode_event(sock.recv_multipart())
+                event_type, event = protocol.decode_event(sock.recv_multipart())
             except protocol.ProtocolError:
                 malformed += 1
                 continue
             count += 1
             seqs.append(event['seq'])
             epochs.add(event['epoch'])
-            if kind == 'hb':
+            if event_type == 'hb':
                 last_hb_ts = event['ts']
     finally:
         sock.close(0)

@@ -38,6 +38,8 @@ options:
         in C(args) is refused, so the catalog can be logged.
       - Each kind accepts only its own arguments, with their types; C(imports) only names modules of an allow-list;
         a C(postgres) check runs one fixed query (C(SHOW server_version)), never SQL from the catalog.
+      - A C(path) check takes C(path) and C(path_type) (C(any), C(file), C(dir) or C(executable)). Its old spelling
+        C(kind) for C(path_type) still works, with a deprecation warning, until 2.0.0.
     type: list
     elements: dict
     required: true
@@ -185,6 +187,8 @@ def main():
         errors = catalog.validate(checks, p['credentials'], p['allow_insecure_tls'])
     if errors:
         module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)
+    for message in catalog.deprecated_args(checks):
+        module.deprecate(message, version='2.0.0', collection_name='mt5crs.mesh')
     curve, curve_error = None, None
     if mesh_common.HAS_ZMQ and p['curve_client_secret_key']:
         # Missing keys fail the ZeroMQ checks (named, with the cause), not the whole run: a verify

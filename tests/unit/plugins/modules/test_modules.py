@@ -5,6 +5,7 @@ import time
 from unittest import mock
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateway_probes
 from ansible_collections.mt5crs.mesh.plugins.modules import mesh_gateway_heartbeat, mesh_gateway_ping, mesh_probe
@@ -148,6 +149,16 @@ def test_mesh_verify_all_pass_is_rc0(tmp_path):
     assert kind == "exit" and res["rc"] == 0 and res["percent"] == 100.0 and res["status"] == "FULL MESH"
 
 
+def test_mesh_verify_runs_a_path_check_in_its_old_spelling_and_warns(tmp_path):
+    cat = fake_catalog(tmp_path)
+    cat[1]["args"]["kind"] = "dir"
+    with mock.patch.object(basic.AnsibleModule, "deprecate") as deprecate:
+        kind, res = run_module(mesh_verify, {"catalog": cat})
+    assert kind == "exit" and res["rc"] == 0
+    deprecate.assert_called_once_with("check b: arg kind of a path check is now path_type", version="2.0.0",
+                                      collection_name="mt5crs.mesh")
+
+
 def test_mesh_verify_validates_the_catalog_up_front():
     pg_args = {"host": "h", "db": "d", "user": "u", "password_from": "nope", "color": 1}
     bad = [{"id": "a", "phase": "1", "name": "A", "kind": "teleport", "args": {}},
@@ -247,7 +258,6 @@ SHOW_ACTIVE = "ActiveState=active\nSubState=running\nUnitFileState=enabled\nNRes
     (SHOW_ACTIVE, "", "", True, "healthy"),
 ])
 def test_mesh_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptables, ping_ok, cause):
-    from ansible.module_utils import basic
     from ansible_collections.mt5crs.mesh.plugins.modules import mesh_gateway_diagnose
     monkeypatch.setattr(basic.AnsibleModule, "run_command", FakeRun(show, ss, iptables))
     real_exists = os.path.exists
