@@ -74,16 +74,16 @@ def validation_error(params):
 
 def file_differences(want, seen):
     """What differs for one wanted file or directory. seen: None when the path does not exist,
-    else a dict with kind ('file', 'directory' or 'other'), mode (int), owner, group and, for a
+    else a dict with type ('file', 'directory' or 'other'), mode (int), owner, group and, for a
     file whose checksum was asked, checksum."""
     path = want['path']
-    kind = want.get('state') or 'file'
-    if kind == 'absent':
+    state = want.get('state') or 'file'
+    if state == 'absent':
         return [] if seen is None else ['%s: present' % path]
     if seen is None:
         return ['%s: missing' % path]
-    if seen.get('kind') != kind:
-        return ['%s: is not a %s' % (path, kind)]
+    if seen.get('type') != state:
+        return ['%s: is not a %s' % (path, state)]
     out = []
     if want.get('checksum') and seen.get('checksum') != want['checksum']:
         out.append('%s: content differs' % path)

@@ -260,16 +260,16 @@ def observe_file(want):
         st = os.lstat(want['path'])
     except OSError:
         return None
-    kind = 'file' if stat.S_ISREG(st.st_mode) else 'directory' if stat.S_ISDIR(st.st_mode) else 'other'
-    seen = dict(kind=kind, mode=stat.S_IMODE(st.st_mode), owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
-    if kind == 'file' and want.get('checksum'):
+    file_type = 'file' if stat.S_ISREG(st.st_mode) else 'directory' if stat.S_ISDIR(st.st_mode) else 'other'
+    seen = dict(type=file_type, mode=stat.S_IMODE(st.st_mode), owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
+    if file_type == 'file' and want.get('checksum'):
         digest = hashlib.sha1()
         try:
             with open(want['path'], 'rb') as f:
                 for chunk in iter(lambda: f.read(1 << 16), b''):
                     digest.update(chunk)
         except (IOError, OSError):
-            return dict(seen, kind='unreadable')
+            return dict(seen, type='unreadable')
         seen['checksum'] = digest.hexdigest()
     return seen
 
