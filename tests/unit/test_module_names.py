@@ -37,7 +37,7 @@ def test_every_module_has_a_scheme_prefix():
 @pytest.mark.parametrize("old, route", routes("modules"))
 def test_each_old_module_name_redirects_to_an_existing_module(old, route):
     assert old not in MODULES, "%s is both a module and a redirect" % old
-    collection, _, new = route["redirect"].rpartition(".")
+    collection, new = route["redirect"].rsplit(".", 1)
     assert collection == "mt5crs.mesh"
     assert new in MODULES
 

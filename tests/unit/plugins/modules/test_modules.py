@@ -210,7 +210,7 @@ REMEDIATION = {"host": "gtw.lab", "cause": "stopped", "detail": "mt5mesh-gateway
 def test_mesh_remediation_report_writes_the_same_json_under_each_name_atomically(tmp_path):
     dest = tmp_path / "new" / "reports"
     kind, res = run_module(mesh_remediation_report, {"report": REMEDIATION, "dest": str(dest),
-                                                "names": ["remediation-gtw.lab.json", "remediation-latest.json"]})
+                                                     "names": ["remediation-gtw.lab.json", "remediation-latest.json"]})
     assert kind == "exit"
     assert res["files"] == [str(dest / "remediation-gtw.lab.json"), str(dest / "remediation-latest.json")]
     for name in ("remediation-gtw.lab.json", "remediation-latest.json"):
@@ -221,7 +221,7 @@ def test_mesh_remediation_report_writes_the_same_json_under_each_name_atomically
 
 def test_mesh_remediation_report_check_mode_writes_nothing(tmp_path):
     kind, res = run_module(mesh_remediation_report, {"report": REMEDIATION, "dest": str(tmp_path / "r"), "names": ["x.json"],
-                                                "_ansible_check_mode": True})
+                                                     "_ansible_check_mode": True})
     assert kind == "exit" and res["files"] == [str(tmp_path / "r" / "x.json")] and not (tmp_path / "r").exists()
 
 
