@@ -6,5 +6,5 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ANSIBLE_TEST_COMMAND=units bash "$here/sanity/run.sh" --requirements
-ANSIBLE_TEST_COMMAND=integration bash "$here/sanity/run.sh" --requirements zmq_ping zmq_heartbeat wait_for_gateway
-echo "ANSIBLE-TEST PASSED: units and integration (zmq_ping, zmq_heartbeat, wait_for_gateway)"
+ANSIBLE_TEST_COMMAND=integration bash "$here/sanity/run.sh" --requirements mesh_gateway_ping mesh_gateway_heartbeat mesh_wait_for_gateway
+echo "ANSIBLE-TEST PASSED: units and integration (mesh_gateway_ping, mesh_gateway_heartbeat, mesh_wait_for_gateway)"

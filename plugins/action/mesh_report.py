@@ -5,7 +5,7 @@
 in-process: the same code as the module (module_utils/report_files.py) without a module run,
 which is a third of a verify's time. Anywhere else it runs the module as usual.
 
-``InProcessWriter`` is shared with remediation_report's action plugin."""
+``InProcessWriter`` is shared with mesh_remediation_report's action plugin."""
 
 from __future__ import absolute_import, division, print_function
 

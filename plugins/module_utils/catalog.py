@@ -107,12 +107,40 @@ ALLOWED_IMPORTS = ('zmq', 'redis', 'psycopg2', 'yaml', 'prometheus_client', 'jso
                    'rpyc', 'MetaTrader5', 'mt5linux', 'numpy', 'pandas')
 ARG_CHECKS.update({
     'db': _of_type(str, 'a string'), 'user': _of_type(str, 'a string'),
-    'ca_path': inputs.bad_path, 'kind': _one_of(('any', 'file', 'dir', 'executable')),
+    'ca_path': inputs.bad_path, 'path_type': _one_of(('any', 'file', 'dir', 'executable')),
     'expect_status': lambda n, v: inputs.bad_int(n, v, 100, 599),
     'validate_certs': _of_type(bool, 'true or false'),
     'password_from': _of_type(str, 'the name of a credential'),
     'gateway_dialect': _one_of(gateway_probes.DIALECTS), 'action_ping': _one_of(gateway_probes.ACTION_PINGS),
 })
+# Probe arguments renamed, by check kind: old name -> new name. `kind` names only a check's kind,
+# so the path check's `kind` arg became `path_type`; a catalog may use the old name until 2.0.0.
+ARG_ALIASES = {'path': {'kind': 'path_type'}}
+
+
+def check_args(check):
+    """A check's args with each old argument name (ARG_ALIASES) read as its new one: the one place
+    an old name is translated, for validate and run_check alike."""
+    args = check.get('args', {})
+    aliases = ARG_ALIASES.get(check.get('kind'), {})
+    if not isinstance(args, dict) or not any(old in args for old in aliases):
+        return args
+    return dict((aliases.get(name, name), value) for name, value in args.items())
+
+
+def deprecated_args(checks):
+    """One message per check whose args use an old argument name, for the module to warn with."""
+    messages = []
+    for check in checks:
+        args = check.get('args') if isinstance(check, dict) else None
+        if not isinstance(args, dict):
+            continue
+        for old, new in ARG_ALIASES.get(check.get('kind'), {}).items():
+            if old in args:
+                messages.append('check %s: arg %s of a %s check is now %s' % (check.get('id'), old, check['kind'], new))
+    return messages
+
+
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
 COMPROMISING_PHASES = (1,)
 
@@ -143,10 +171,14 @@ def validate(checks, credentials, allow_insecure_tls=False):
         if kind not in KINDS:
             errors.append('check %s: unknown kind %r (known: %s)' % (cid, kind, ', '.join(sorted(KINDS))))
             continue
-        args = check.get('args', {})
+        args = check_args(check)
         if not isinstance(args, dict):
             errors.append('check %s: args must be a mapping' % cid)
             continue
+        given = check.get('args', {})
+        both = [old for old, new in ARG_ALIASES.get(kind, {}).items() if old in given and new in given]
+        if both:
+            errors.append('check %s: give %s only (%s is its old name)' % (cid, ARG_ALIASES[kind][both[0]], both[0]))
         params = inspect.signature(KINDS[kind].probe).parameters
         allowed = set(params) - {'zmq', 'curve'}
         for name in args:
@@ -229,7 +261,7 @@ def run_check(check, credentials, zmq=None, curve=None, curve_error=None):
         elif needs_zmq and curve_error:
             result = {'ok': False, 'detail': curve_error}
         else:
-            kwargs = _resolve(check.get('args', {}), credentials)
+            kwargs = _resolve(check_args(check), credentials)
             if needs_zmq:
                 kwargs['zmq'] = zmq
                 kwargs.setdefault('curve', curve)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Why is the gateway broker not serving? A pure decision on facts gathered elsewhere.
 
-``gateway_diagnose`` gathers the facts on GTW (systemd, /proc, ss, iptables, journal, a protocol
+``mesh_gateway_diagnose`` gathers the facts on GTW (systemd, /proc, ss, iptables, journal, a protocol
 ping) into a plain dict; ``diagnose(facts)`` decides. No I/O here, so every rule is unit-tested
 on plain data without patching anything.
 

@@ -57,7 +57,7 @@ def ping_action_dialect(zmq, url, timeout=1.0, retries=2, curve=None, action='HE
 
 def _refused(url, host, port, timeout, suffix=''):
     """The error for a refused TCP connect, or None. A stopped broker then answers at once instead
-    of after the whole timeout (remediation, wait_for_gateway and a verify during an incident ask
+    of after the whole timeout (remediation, mesh_wait_for_gateway and a verify during an incident ask
     exactly when it is down)."""
     if sockets.tcp_refused(host, port, timeout):
         return 'gateway %s: connection refused (nothing listens there, or a firewall rejects it)%s' % (url, suffix)
@@ -146,14 +146,14 @@ def zmq_heartbeat(zmq, host, port=protocol.DEFAULT_PUB_PORT, min_messages=1, wit
             if left <= 0 or not sock.poll(int(left * 1000) + 1):
                 break
             try:
-                kind, event = protocol.decode_event(sock.recv_multipart())
+                event_type, event = protocol.decode_event(sock.recv_multipart())
             except protocol.ProtocolError:
                 malformed += 1
                 continue
             count += 1
             seqs.append(event['seq'])
             epochs.add(event['epoch'])
-            if kind == 'hb':
+            if event_type == 'hb':
                 last_hb_ts = event['ts']
     finally:
         sock.close(0)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether a host already is as a role would leave it: the decision, on plain data.
 
-A role asks once (the host_state module observes files, packages, users and units in one round
+A role asks once (the mesh_host_state module observes files, packages, users and units in one round
 trip) and runs its block of writes only when something differs. It is an optimisation that must
 never hide drift: anything unknown or unreadable counts as a difference, so the worst case is the
 role running in full, as it would without the check.
@@ -74,16 +74,16 @@ def validation_error(params):
 
 def file_differences(want, seen):
     """What differs for one wanted file or directory. seen: None when the path does not exist,
-    else a dict with kind ('file', 'directory' or 'other'), mode (int), owner, group and, for a
+    else a dict with type ('file', 'directory' or 'other'), mode (int), owner, group and, for a
     file whose checksum was asked, checksum."""
     path = want['path']
-    kind = want.get('state') or 'file'
-    if kind == 'absent':
+    state = want.get('state') or 'file'
+    if state == 'absent':
         return [] if seen is None else ['%s: present' % path]
     if seen is None:
         return ['%s: missing' % path]
-    if seen.get('kind') != kind:
-        return ['%s: is not a %s' % (path, kind)]
+    if seen.get('type') != state:
+        return ['%s: is not a %s' % (path, state)]
     out = []
     if want.get('checksum') and seen.get('checksum') != want['checksum']:
         out.append('%s: content differs' % path)

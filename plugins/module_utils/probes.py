@@ -105,15 +105,15 @@ def _postgres(host, db, user, password=None, port=5432, timeout=3.0, query=None,
     return _ok('PostgreSQL %s online (%s)' % (version.split()[0], where), version=version, value=value)
 
 
-def path_exists(path, kind='any'):
+def path_exists(path, path_type='any'):
     checks = {'file': os.path.isfile, 'dir': os.path.isdir, 'any': os.path.exists,
               'executable': lambda p: os.path.isfile(p) and os.access(p, os.X_OK)}
-    if kind not in checks:
-        return _fail('unknown path kind %r' % kind)
-    if checks[kind](path):
-        return _ok('%s exists (%s)' % (path, kind))
+    if path_type not in checks:
+        return _fail('unknown path type %r' % path_type)
+    if checks[path_type](path):
+        return _ok('%s exists (%s)' % (path, path_type))
     if os.path.exists(path):
-        return _fail('%s exists but is not a %s' % (path, kind))
+        return _fail('%s exists but is not a %s' % (path, path_type))
     return _fail('%s does not exist' % path)
 
 

@@ -2,7 +2,7 @@
 # Copyright: mt5crs maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Writing report files: a mesh_verify result (mesh_report) and a remediation report
-(remediation_report). Shared by each module (which runs wherever it is delegated) and its action
+(mesh_remediation_report). Shared by each module (which runs wherever it is delegated) and its action
 plugin (which writes on the controller in-process when delegated to it, saving module runs)."""
 
 from __future__ import absolute_import, division, print_function
@@ -44,7 +44,7 @@ def validation_error(p):
 
 
 def module_main(spec, validate, write):
-    """A report module's whole run (mesh_report, remediation_report): validate, then write."""
+    """A report module's whole run (mesh_report, mesh_remediation_report): validate, then write."""
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     error = validate(module.params)
     if error:

@@ -149,7 +149,7 @@ except ImportError:
 
 # Module option -> probe argument. The kind list, each kind's target argument and the dispatch
 # come from catalog.KINDS, the list mesh_verify uses too.
-OPTION_TO_ARG = {'port': 'port', 'password': 'password', 'user': 'user', 'database': 'db', 'path_type': 'kind',
+OPTION_TO_ARG = {'port': 'port', 'password': 'password', 'user': 'user', 'database': 'db', 'path_type': 'path_type',
                  'expect_status': 'expect_status', 'ca_path': 'ca_path', 'validate_certs': 'validate_certs',
                  'max_lag': 'max_lag', 'minimum': 'minimum', 'modules': 'modules', 'timeout': 'timeout'}
 

@@ -14,7 +14,7 @@ short_description: Run the mesh check catalog in parallel and score it
 description:
   - Runs every check of I(catalog) from the host the task runs on (the vantage point), in parallel.
   - The catalog is inventory data. The default one, the seed's 17 checks plus the extended ones, lives in the C(mt5crs.mesh.mesh_verify) role defaults.
-  - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.zmq_ping).
+  - Each check is proven at the protocol level, see M(mt5crs.mesh.mesh_probe) and M(mt5crs.mesh.mesh_gateway_ping).
   - Returns every check, a score per phase, C(total), C(passed), C(percent) and C(rc).
   - C(rc) is 0 when every core check passes, 2 (compromised) when a phase 1 (local environment) check or a check marked C(critical) fails,
     1 (partial) otherwise.
@@ -38,6 +38,8 @@ options:
         in C(args) is refused, so the catalog can be logged.
       - Each kind accepts only its own arguments, with their types; C(imports) only names modules of an allow-list;
         a C(postgres) check runs one fixed query (C(SHOW server_version)), never SQL from the catalog.
+      - A C(path) check takes C(path) and C(path_type) (C(any), C(file), C(dir) or C(executable)). Its old spelling
+        C(kind) for C(path_type) still works, with a deprecation warning, until 2.0.0.
     type: list
     elements: dict
     required: true
@@ -185,6 +187,8 @@ def main():
         errors = catalog.validate(checks, p['credentials'], p['allow_insecure_tls'])
     if errors:
         module.fail_json(msg="invalid check catalog: %s" % '; '.join(errors), errors=errors)
+    for message in catalog.deprecated_args(checks):
+        module.deprecate(message, version='2.0.0', collection_name='mt5crs.mesh')
     curve, curve_error = None, None
     if mesh_common.HAS_ZMQ and p['curve_client_secret_key']:
         # Missing keys fail the ZeroMQ checks (named, with the cause), not the whole run: a verify

@@ -151,11 +151,11 @@ class Subscriber:
             except self.zmq.Again:
                 return
             try:
-                kind, ev = protocol.decode_event(frames)
+                event_type, ev = protocol.decode_event(frames)
             except protocol.ProtocolError:
                 self.malformed += 1
                 continue
-            if kind != "hb":
+            if event_type != "hb":
                 self.ready += self.merge.offer(ev, self.clock())
 
     def take_gaps(self):

@@ -26,7 +26,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Option:
     name: str
-    kind: type           # int, float, str or bool
+    type_: type          # int, float, str or bool
     default: object
     help: str
     low: Optional[float] = None    # inclusive bounds for numbers
@@ -40,26 +40,26 @@ class Option:
     def allowed(self):
         if self.choices:
             return "one of " + ", ".join(str(c) for c in self.choices)
-        if self.kind in (int, float):
-            word = "an integer" if self.kind is int else "a number"
+        if self.type_ in (int, float):
+            word = "an integer" if self.type_ is int else "a number"
             return "%s from %s to %s" % (word, self.low, self.high) if self.high is not None else \
                 "%s >= %s" % (word, self.low) if self.low is not None else word
         if self.pattern is not None:
             return self.what or "a string matching %s" % self.pattern.pattern
-        return "a string" if self.kind is str else "true or false"
+        return "a string" if self.type_ is str else "true or false"
 
 
 def _coerce(opt, value):
-    """The value as opt.kind, or raise ValueError. No silent truncation: 1.5 is not an int."""
-    if opt.kind is bool:
+    """The value as opt.type_, or raise ValueError. No silent truncation: 1.5 is not an int."""
+    if opt.type_ is bool:
         if isinstance(value, bool):
             return value
         raise ValueError
-    if opt.kind is int:
+    if opt.type_ is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError
         return value
-    if opt.kind is float:
+    if opt.type_ is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ValueError
         return float(value)
@@ -126,9 +126,9 @@ def validate(schema, values):
 
 
 def _flag_type(opt):
-    if opt.kind is bool:
+    if opt.type_ is bool:
         return None
-    return opt.kind
+    return opt.type_
 
 
 def build_parser(description, schema, extra=None):
@@ -138,7 +138,7 @@ def build_parser(description, schema, extra=None):
         flag = "--" + opt.name.replace("_", "-")
         shown = "unset" if opt.default is None else "(secret)" if opt.secret else opt.default
         text = "%s [%s]" % (opt.help, opt.allowed())
-        if opt.kind is bool:
+        if opt.type_ is bool:
             parser.add_argument(flag, action="store_const", const=True, default=None, help="%s (default: %s)" % (text, shown))
         else:
             parser.add_argument(flag, type=_flag_type(opt), default=None, metavar=opt.name.upper(),

@@ -31,14 +31,14 @@ def chromium(*args):
 
 def test_make_docs_builds_every_plugin_and_role_page(built):
     pages = os.listdir(os.path.dirname(built))
-    for name in ("zmq_ping_module.html", "mt5_close_all_module.html", "cwd_lookup.html", "mesh_summary_callback.html",
+    for name in ("mesh_gateway_ping_module.html", "mt5_close_all_module.html", "cwd_lookup.html", "mesh_summary_callback.html",
                  "gateway_broker_role.html", "mesh_monitoring_role.html"):
         assert name in pages
 
 
 def test_the_rendered_index_shows_the_plugin_and_role_index_and_is_not_blank(built, tmp_path):
     dom = chromium("--dump-dom", "file://" + built).stdout.decode("utf-8", "replace")
-    for text in ("Mt5Crs.Mesh", "Plugin Index", "gateway_diagnose", "Role Index", "establish_link"):
+    for text in ("Mt5Crs.Mesh", "Plugin Index", "mesh_gateway_diagnose", "Role Index", "establish_link"):
         assert text in dom, text
     shot = tmp_path / "index.png"
     chromium("--screenshot=%s" % shot, "file://" + built)

@@ -262,7 +262,7 @@ def test_history_labels_the_deposit_as_balance_and_times_in_utc():
     mt5 = terminal(clock, server_offset=7200)
     t = trader(clock, mt5)
     t.utc_offset = lambda: 7200
-    mt5.deposit(-2.5, "fee", kind=strict.DEAL_TYPE_COMMISSION)
+    mt5.deposit(-2.5, "fee", deal_type=strict.DEAL_TYPE_COMMISSION)
     got = t.handle({"cmd": "history_deals", "from": T0 - 2 * 86400, "to": T0 + 10})["deals"]
     want = [("balance", "in", 10000.0), ("commission", "in", -2.5)]
     assert [(d["type"], d["entry"], d["profit"]) for d in got] == want

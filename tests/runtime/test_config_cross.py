@@ -46,7 +46,7 @@ def test_the_new_gateway_settings_have_their_documented_bounds():
     assert (opts["order_retention_s"].default, opts["order_retention_s"].low) == (86400, 86400)
     assert (opts["journal_max_mb"].default, opts["journal_max_mb"].low) == (2048, 64)
     assert (opts["journal_segment_mb"].default, opts["journal_segment_mb"].low) == (32, 1)
-    assert opts["allow_insecure_trading"].default is False and opts["allow_insecure_trading"].kind is bool
+    assert opts["allow_insecure_trading"].default is False and opts["allow_insecure_trading"].type_ is bool
 
 
 @pytest.mark.parametrize("values,problem", [

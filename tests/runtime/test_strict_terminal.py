@@ -230,9 +230,9 @@ def test_the_history_starts_with_the_deposit_as_a_balance_deal_and_books_credit_
     t = terminal(balance=5000.0)
     first = t.history_deals_get(0, 2 ** 31)[0]
     assert (first.type, first.order, first.position_id, first.symbol, first.profit) == (strict.DEAL_TYPE_BALANCE, 0, 0, "", 5000.0)
-    t.deposit(100.0, "Credit", kind=strict.DEAL_TYPE_CREDIT)
-    t.deposit(-7.0, "Commission", kind=strict.DEAL_TYPE_COMMISSION)
-    t.deposit(-3.0, "Charge", kind=strict.DEAL_TYPE_CHARGE)
+    t.deposit(100.0, "Credit", deal_type=strict.DEAL_TYPE_CREDIT)
+    t.deposit(-7.0, "Commission", deal_type=strict.DEAL_TYPE_COMMISSION)
+    t.deposit(-3.0, "Charge", deal_type=strict.DEAL_TYPE_CHARGE)
     a = t.account_info()
     assert (a.balance, a.credit) == (4990.0, 100.0)
     assert [d.type for d in t.history_deals_get(0, 2 ** 31)] == [2, 3, 7, 4]

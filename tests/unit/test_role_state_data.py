@@ -1,5 +1,5 @@
 """Each writing role says its desired files once, as data (``_<role>_files`` in vars/main.yml):
-its host_state check takes ``_<role>_wanted_files``, derived from that data, and its template tasks
+its mesh_host_state check takes ``_<role>_wanted_files``, derived from that data, and its template tasks
 render only entries of it. A template task with a literal source would write a file the check
 never compares, and the converged fast path would never repair it."""
 import os
@@ -54,7 +54,7 @@ def test_a_declaring_roles_check_compares_what_its_files_data_derives(role):
     with open(os.path.join(ROOT, "roles", role, "vars", "main.yml")) as f:
         data = yaml.safe_load(f)
     assert "_%s_files" % role in data["_%s_wanted_files" % role]
-    checks = [task["mt5crs.mesh.host_state"] for _n, task in tasks(role) if "mt5crs.mesh.host_state" in task]
+    checks = [task["mt5crs.mesh.mesh_host_state"] for _n, task in tasks(role) if "mt5crs.mesh.mesh_host_state" in task]
     assert checks and all(c["files"] == "{{ _%s_wanted_files }}" % role for c in checks), checks
     if "_%s_lines" % role in data:
         assert "_%s_lines" % role in data["_%s_wanted_lines" % role]

@@ -104,10 +104,10 @@ def _side(action, payload):
     ``type`` of LIMIT or STOP) are refused: the gateway sends market orders only."""
     if action == "ORDER_SEND":
         return "type", payload.get("type")
-    kind = payload.get("type")
-    if isinstance(kind, str) and kind.upper() not in ("BUY", "SELL", "MARKET"):
+    order_type = payload.get("type")
+    if isinstance(order_type, str) and order_type.upper() not in ("BUY", "SELL", "MARKET"):
         raise protocol.ProtocolError("OPEN_ORDER: 'type' %s is a pending order; this gateway sends market orders only"
-                                     % kind[:16])
+                                     % order_type[:16])
     for key in ("action", "side", "type"):
         if isinstance(payload.get(key), str) and payload[key].upper() in ("BUY", "SELL"):
             return key, payload[key].upper()

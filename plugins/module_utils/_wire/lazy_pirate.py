@@ -4,7 +4,7 @@
 """The gateway REQ client, zguide "Lazy Pirate": on a timeout the REQ socket is stuck in its
 send/recv state machine, so it is closed and replaced before retrying; retries are bounded.
 
-Shared by the nexus daemon and by the probe modules (zmq_ping, wait_for_gateway).
+Shared by the nexus daemon and by the probe modules (mesh_gateway_ping, mesh_wait_for_gateway).
 """
 
 from __future__ import absolute_import, division, print_function

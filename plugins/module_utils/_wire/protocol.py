@@ -341,7 +341,7 @@ def check_event(data):
 
 
 def decode_event(frames):
-    """Returns (kind, payload dict) where kind is 'tick', 'trade' or 'hb'. Raises ProtocolError."""
+    """Returns (event_type, payload dict) where event_type is 'tick', 'trade' or 'hb'. Raises ProtocolError."""
     if len(frames) != 2:
         raise ProtocolError("event must have 2 frames, got %d" % len(frames))
     topic, payload = frames
@@ -349,25 +349,25 @@ def decode_event(frames):
     if not isinstance(data, dict):
         raise ProtocolError("event payload must be a JSON object")
     if topic == TOPIC_HEARTBEAT:
-        fields, kind = HEARTBEAT_FIELDS, "hb"
+        fields, event_type = HEARTBEAT_FIELDS, "hb"
     elif topic.startswith(TOPIC_TICK_PREFIX):
-        fields, kind = TICK_FIELDS, "tick"
+        fields, event_type = TICK_FIELDS, "tick"
     elif topic.startswith(TOPIC_TRADE_PREFIX):
-        fields, kind = TRADE_FIELDS, "trade"
+        fields, event_type = TRADE_FIELDS, "trade"
     else:
         raise ProtocolError("unknown topic %r" % topic[:64])
     missing = [f for f in fields if f not in data]
     if missing:
-        raise ProtocolError("%s event lacks %s" % (kind, ", ".join(missing)))
-    if kind == "tick":
+        raise ProtocolError("%s event lacks %s" % (event_type, ", ".join(missing)))
+    if event_type == "tick":
         check_tick(data)
-    elif kind == "trade":
+    elif event_type == "trade":
         check_trade(data)
     elif not (isinstance(data["epoch"], int) and finite(data["epoch"], 0, MAX_SEQ)
               and isinstance(data["seq"], int) and finite(data["seq"], 0, MAX_SEQ)
               and finite(data["ts"], 0, MAX_TS)):
         raise ProtocolError("heartbeat needs integer epoch and seq and a plausible ts")
-    return kind, data
+    return event_type, data
 
 
 def event_frames(event):

@@ -21,10 +21,10 @@ def tcp_url(host, port):
     return 'tcp://%s:%d' % (host, int(port))
 
 
-def client_socket(zmq, ctx, kind, url, curve=None):
+def client_socket(zmq, ctx, socket_type, url, curve=None):
     """A client socket for ``url``, not yet connected: no linger, IPv6 on for an IPv6 URL, and
     with ``curve`` = (public, secret, server public) a CURVE client."""
-    sock = ctx.socket(kind)
+    sock = ctx.socket(socket_type)
     sock.setsockopt(zmq.LINGER, 0)
     if is_ipv6(url.split('://', 1)[-1].rsplit(':', 1)[0]):
         sock.setsockopt(zmq.IPV6, 1)

@@ -39,7 +39,7 @@ HB_ON_SUBSCRIBE_EVERY_S = 0.05
 class Broker:
     def __init__(self, cfg, ctx=None, source=None, journal=None, restored=None):
         self.cfg = cfg
-        self.kind = backend_kind(cfg)
+        self.backend = backend_kind(cfg)
         self.ctx = ctx or zmq.Context.instance()
         self.source = source
         self.epoch = int(time.time() * 1000)
@@ -93,7 +93,7 @@ class Broker:
                                 max_in=PUB_MAX_IN_BYTES)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscriber's subscription, not just the first
         self.monitor = self.pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
-        if self.kind == "ea":
+        if self.backend == "ea":
             self.pull = self._socket(zmq.PULL, self.cfg["pull"], "PULL")
         if self.cfg.get("legacy_pub"):
             # The action dialect's tick stream: one JSON frame per tick, for existing clients.
@@ -102,8 +102,8 @@ class Broker:
         log.info("gateway %s epoch %d: REP %s, PUB %s%s, ring %d", __version__, self.epoch, self.cfg["rep"],
                  self.cfg["pub"], ", PULL " + self.cfg["pull"] if self.pull is not None else "", self.ring.size)
 
-    def _socket(self, kind, url, what, hwm=None, max_in=protocol.MAX_REQUEST_BYTES):
-        sock = self.ctx.socket(kind)
+    def _socket(self, socket_type, url, what, hwm=None, max_in=protocol.MAX_REQUEST_BYTES):
+        sock = self.ctx.socket(socket_type)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, max_in)
         if hwm is not None:
@@ -210,7 +210,7 @@ class Broker:
     def _account_reply(self, req, client=None):
         if self.trader is None:
             return {"ok": False, "error": "%s: this gateway has no terminal (it runs --terminal %s); account and trading "
-                                          "commands need %s" % (req["cmd"], self.kind, backends.terminals_in_words())}
+                                          "commands need %s" % (req["cmd"], self.backend, backends.terminals_in_words())}
         return self.trader.handle(req, client)
 
     def _account_command(self, req, client=None):
@@ -241,7 +241,7 @@ class Broker:
                        "ok": self.journal.error is None, "error": self.journal.error}
         return protocol.reply_ok(req, epoch=self.epoch, seq=self.seq, uptime_s=self.uptime(), healthy=self.healthy(),
                                  ring_oldest=self.ring.oldest, ring_size=self.ring.size,
-                                 source=self.kind, terminal=self.terminal_status(), journal=journal,
+                                 source=self.backend, terminal=self.terminal_status(), journal=journal,
                                  trading=self.trader.state() if self.trader is not None else None,
                                  **self.counters)
 
@@ -260,7 +260,7 @@ class Broker:
 
     def terminal_status(self):
         status = getattr(self.source, "status", None)
-        return status() if status else {"name": self.kind, "connected": None}
+        return status() if status else {"name": self.backend, "connected": None}
 
     def cmd_snapshot(self, req, _client=None):
         # Payloads are already canonical JSON: splice them instead of decoding and re-encoding.

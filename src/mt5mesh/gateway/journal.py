@@ -75,13 +75,13 @@ class Loaded:
         return max(self.events[-1][0] if self.events else 0, self.checkpoint_seq)
 
 
-def _line(kind, data):
-    body = kind + b" " + data
+def _line(tag, data):
+    body = tag + b" " + data
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
 def parse_line(line):
-    """(kind, data) of one journal line, or None when it is torn or altered (pure)."""
+    """(tag, data) of one journal line, or None when it is torn or altered (pure)."""
     # Byte indexes, not slices: this runs once per event a restart keeps (200 000 by default).
     if len(line) < 12 or line[-1] != 10 or line[8] != 32 or line[10] != 32:
         return None
@@ -140,9 +140,9 @@ def replay_lines(segments, ring_size):
                     break  # torn by the kill: never published, since publish follows the write
                 raise JournalCorrupt("segment %d line %d fails its checksum" % (n + 1, i + 1),
                                      _salvage(cursors, events, mark))
-            kind, data = parsed
+            tag, data = parsed
             try:
-                if kind == b"E":  # first: all but a few lines are events
+                if tag == b"E":  # first: all but a few lines are events
                     seq_text, payload = data.split(b" ", 1)
                     seq = int(seq_text)
                     if last is not None and seq != last + 1:
@@ -150,7 +150,7 @@ def replay_lines(segments, ring_size):
                                              _salvage(cursors, events, mark))
                     events.append((seq, payload))
                     last = seq
-                elif kind == b"H":
+                elif tag == b"H":
                     head = json.loads(data)
                     if epoch is not None and head["epoch"] != epoch:
                         raise JournalCorrupt("segments of two epochs (%s and %s)" % (epoch, head["epoch"]),
@@ -167,15 +167,15 @@ def replay_lines(segments, ring_size):
                     intents = list(head.get("intents") or [])
                     mark = events[-1][0] if events else int(head.get("seq", 0))
                     last = int(head_seq) if head_seq is not None else (events[-1][0] if events else None)
-                elif kind == b"I":
+                elif tag == b"I":
                     intents.append(json.loads(data))
-                elif kind == b"R":
+                elif tag == b"R":
                     key, reply = json.loads(data)
                     replies[key] = reply
                     if key in intents:
                         intents.remove(key)
                 else:
-                    raise JournalCorrupt("unknown record type %r" % kind)
+                    raise JournalCorrupt("unknown record type %r" % tag)
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise JournalCorrupt("segment %d line %d: %s" % (n + 1, i + 1, e), _salvage(cursors, events, mark))
     if epoch is None:
@@ -360,8 +360,8 @@ class Journal:
         except OSError as e:
             self._failed(e)
 
-    def _write(self, kind, data):
-        line = _line(kind, data)
+    def _write(self, tag, data):
+        line = _line(tag, data)
         # One write per record: a kill leaves whole lines or a torn last one.
         written = os.write(self._fd, line)
         if written != len(line):
@@ -369,7 +369,7 @@ class Journal:
             # middle of the segment, and report it as the full disk it is.
             os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
             raise OSError(errno.ENOSPC, "short write (%d of %d bytes)" % (written, len(line)))
-        if kind == b"E":
+        if tag == b"E":
             self._size += len(line)
         self._bytes[self.segments[-1][1]] += len(line)
         self._dirty = True

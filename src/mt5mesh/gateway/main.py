@@ -108,18 +108,18 @@ def main(argv=None):
             from mt5mesh.security import start_curve
             auth, public, secret = start_curve(ctx, cfg["curve_secret_key"], cfg["curve_allowed_dir"] or "", log)
             curve = (public, secret)
-        kind = backend_kind(cfg)
+        backend = backend_kind(cfg)
         source, close_terminal, mt5 = None, nothing_to_close, None
         journal = loaded = salvaged = None
-        if backends.has_terminal(kind):
+        if backends.has_terminal(backend):
             journal, loaded, salvaged = open_journal(cfg, log)
-        if kind == "synthetic":
+        if backend == "synthetic":
             # The schema checked every symbol against the protocol's pattern (topics, COPY rows).
             source = SyntheticSource(cfg.symbols.split(","), cfg.rate, cfg.seed)
-        elif backends.has_terminal(kind):
+        elif backends.has_terminal(backend):
             try:
                 mt5, close_terminal = open_backend(cfg, journal.path if journal else None)
-                source = TerminalSource(kind, mt5, cfg.symbols.split(","), cfg.terminal_poll,
+                source = TerminalSource(backend, mt5, cfg.symbols.split(","), cfg.terminal_poll,
                                         cursors_from(loaded, cfg.symbols.split(",")) if loaded else salvaged or None,
                                         utc_offset=parse_offset(cfg.terminal_utc_offset),
                                         saved_offset=offset_from_journal(loaded))
@@ -127,7 +127,7 @@ def main(argv=None):
                 if journal is not None:
                     journal.close()
                 raise ServiceError(str(e))
-            log.info("terminal %s: connected, symbols %s, clock UTC%+.2f h (%s)", kind, ", ".join(source.selected),
+            log.info("terminal %s: connected, symbols %s, clock UTC%+.2f h (%s)", backend, ", ".join(source.selected),
                      source.offset / 3600.0, source.offset_source)
         broker = Broker(cfg, ctx, source, journal, loaded)
         if mt5 is not None:

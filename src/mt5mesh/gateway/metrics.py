@@ -19,7 +19,7 @@ def snapshot(broker, now=None):
     trader = broker.trader
     return {"at": time.time() if now is None else now, "epoch": broker.epoch, "seq": broker.seq,
             "ring_events": broker.ring.last - broker.ring.oldest + 1 if broker.ring.last else 0,
-            "counters": dict(broker.counters), "source": broker.kind,
+            "counters": dict(broker.counters), "source": broker.backend,
             "terminal_connected": term.get("connected"),
             "trading_enabled": trader.enabled if trader is not None else None,
             "orders_by_retcode": dict(trader.by_retcode) if trader is not None else {},

@@ -46,14 +46,14 @@ class OrderLogDamaged(Exception):
     """The order log's content cannot be trusted: trading stops until an operator repairs it."""
 
 
-def record(kind, obj):
+def record(tag, obj):
     """One log line (pure)."""
-    body = kind + b" " + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    body = tag + b" " + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
 def parse(line):
-    """(kind, obj) of one line, or None when it is torn, altered or not JSON (pure). The CRC covers
+    """(tag, obj) of one line, or None when it is torn, altered or not JSON (pure). The CRC covers
     the type, its space and the JSON; the newline and the space after the CRC are checked here."""
     body = line[9:-1]
     if line[-1:] != b"\n" or line[8:9] != b" " or b"%08x" % zlib.crc32(body) != line[:8]:
@@ -82,14 +82,14 @@ class State:
         self.replies = collections.OrderedDict()
         self.intents = {}
 
-    def apply(self, kind, obj):
+    def apply(self, tag, obj):
         """One record; raises ValueError/TypeError/KeyError on a malformed one."""
-        if kind == b"S":
+        if tag == b"S":
             self.salt = str(obj["salt"])
-        elif kind == b"I":
+        elif tag == b"I":
             key, t = obj
             self.intents[str(key)] = float(t)
-        elif kind == b"R":
+        elif tag == b"R":
             key, fp, reply, t = obj
             if not isinstance(reply, dict):
                 raise TypeError("reply is not an object")
@@ -97,7 +97,7 @@ class State:
             self.replies[str(key)] = [str(fp), reply, float(t)]
             self.intents.pop(key, None)
         else:
-            raise ValueError("unknown record type %r" % kind)
+            raise ValueError("unknown record type %r" % tag)
 
     def lines(self):
         """The snapshot of this state, as lines (pure)."""

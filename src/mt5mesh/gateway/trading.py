@@ -368,9 +368,9 @@ class Trader:
                               "check positions and history_deals" % (reply["retcode_name"], result.comment))
         elif not ok:
             reply["error"] = "terminal refused the order: %s (%s)" % (reply["retcode_name"], result.comment)
-        kind = "fill" if reply["deal"] else "placed" if ok else "unknown" if result.retcode in UNKNOWN_OUTCOME \
+        outcome = "fill" if reply["deal"] else "placed" if ok else "unknown" if result.retcode in UNKNOWN_OUTCOME \
             else "reject"
-        self._event(request["symbol"], key, req, kind, reply, side, deal)
+        self._event(request["symbol"], key, req, outcome, reply, side, deal)
         return reply
 
     def _deal_of(self, result):
@@ -391,8 +391,8 @@ class Trader:
                 self.sleep(DEAL_LOOKUP_WAIT_S)
         return None
 
-    def _event(self, symbol, key, req, kind, reply, side=None, deal=None):
-        fields = {"trade": kind, "cmd": req["cmd"], "client_ref": self.orders.ref(key), "side": side or req.get("side")}
+    def _event(self, symbol, key, req, outcome, reply, side=None, deal=None):
+        fields = {"trade": outcome, "cmd": req["cmd"], "client_ref": self.orders.ref(key), "side": side or req.get("side")}
         for name in ("retcode", "retcode_name", "order", "deal", "position", "price", "volume"):
             if reply.get(name) is not None:
                 fields[name] = reply[name]

@@ -188,23 +188,23 @@ class Follower:
 
     def _on_event(self, frames):
         try:
-            kind, ev = protocol.decode_event(frames)
+            event_type, ev = protocol.decode_event(frames)
         except protocol.ProtocolError as e:
             self.counts["malformed"] += 1
             self.metrics.malformed.inc()
             self._rlog("malformed", logging.WARNING, "dropping malformed event: %s", e)
             return
-        self.counts[kind] += 1
+        self.counts[event_type] += 1
         self.last_event_at = time.monotonic()
-        action, first, last = self.seq.offer(kind, ev)
+        action, first, last = self.seq.offer(event_type, ev)
         if action == ACCEPT:
             self._emit(ev, frames)
         elif action == GAP:
-            if self._fill(first, last) and kind != "hb" and ev["seq"] == self.seq.next_seq:
+            if self._fill(first, last) and event_type != "hb" and ev["seq"] == self.seq.next_seq:
                 self._emit(ev, frames)
         elif action == EPOCH_CHANGE:
             self._flush()
-            if self._resync((self.seq.epoch, self.seq.next_seq - 1)) and kind != "hb":
+            if self._resync((self.seq.epoch, self.seq.next_seq - 1)) and event_type != "hb":
                 if ev["epoch"] == self.seq.epoch and ev["seq"] == self.seq.next_seq:
                     self._emit(ev, frames)
         elif action == DUPLICATE:

@@ -27,9 +27,9 @@ class Trade(NamedTuple):
 SQL_TYPES = {int: "bigint", float: "double precision", str: "text"}
 
 
-def sql_columns(kind):
+def sql_columns(row_type):
     """[(column, SQL type)] of a row type, in its field order."""
-    return [(name, SQL_TYPES[kind.__annotations__[name]]) for name in kind._fields]
+    return [(name, SQL_TYPES[row_type.__annotations__[name]]) for name in row_type._fields]
 
 
 def tick_of(ev):
@@ -48,7 +48,7 @@ def of_event(ev):
 
 
 def to_json(row):
-    """A row as the spool keeps it: a JSON list with its kind first."""
+    """A row as the spool keeps it: a JSON list with its row type ("tick" or "trade") first."""
     return ["trade" if isinstance(row, Trade) else "tick"] + list(row)
 
 
@@ -58,13 +58,13 @@ def from_json(item):
     if not isinstance(item, list) or not item:
         raise ValueError("a spooled row must be a non-empty list")
     if item[0] in ("tick", "trade"):
-        kind, values = (Tick if item[0] == "tick" else Trade), item[1:]
+        row_type, values = (Tick if item[0] == "tick" else Trade), item[1:]
     elif len(item) == 6:
-        kind, values = Tick, item
+        row_type, values = Tick, item
     elif len(item) == 7:
-        kind, values = Trade, item[:4] + item[6:]
+        row_type, values = Trade, item[:4] + item[6:]
     else:
         raise ValueError("not a spooled row: %d values" % len(item))
-    if len(values) != len(kind._fields):
-        raise ValueError("a spooled %s needs %d values, not %d" % (kind.__name__.lower(), len(kind._fields), len(values)))
-    return kind(*values)
+    if len(values) != len(row_type._fields):
+        raise ValueError("a spooled %s needs %d values, not %d" % (row_type.__name__.lower(), len(row_type._fields), len(values)))
+    return row_type(*values)

@@ -14,13 +14,13 @@ class Sequencer:
         self.next_seq = next_seq
         self.head = next_seq - 1  # highest seq the gateway is known to have published
 
-    def offer(self, kind, event):
+    def offer(self, event_type, event):
         """Classify an event; returns (action, first_missing, last_missing)."""
         if event["epoch"] != self.epoch:
             return EPOCH_CHANGE, None, None
         seq = event["seq"]
         self.head = max(self.head, seq)
-        if kind == "hb":
+        if event_type == "hb":
             # A heartbeat carries the last published seq: anything above what we hold is a gap
             # even when no tick of it ever reached us.
             if seq >= self.next_seq:

@@ -246,23 +246,23 @@ class StrictTerminal:
         self.deposit(float(balance), "Deposit", at=start - 86400)
 
     # --- the broker's side (tests call these) -----------------------------------------------
-    def deposit(self, amount, comment="Deposit", kind=DEAL_TYPE_BALANCE, at=None):
+    def deposit(self, amount, comment="Deposit", deal_type=DEAL_TYPE_BALANCE, at=None):
         """A balance operation, as the broker books it: BALANCE/CHARGE/COMMISSION change the
         balance, CREDIT the credit; each is a deal without order, position or symbol (the
         history_deals_get example's first row: order=0, type=2, position_id=0, symbol '')."""
         with self.lock:
             t = self.clock() if at is None else at
-            self._add_deal(0, t, kind, api.DEAL_ENTRY_IN, 0, 0, 0.0, 0.0, amount, "", comment, reason=0)
-            if kind == DEAL_TYPE_CREDIT:
+            self._add_deal(0, t, deal_type, api.DEAL_ENTRY_IN, 0, 0, 0.0, 0.0, amount, "", comment, reason=0)
+            if deal_type == DEAL_TYPE_CREDIT:
                 self.credit += amount
             else:
                 self.balance += amount
 
-    def inject(self, function, nth, kind="raise"):
+    def inject(self, function, nth, fault="raise"):
         """The `nth` call (1-based, counted from the terminal's creation) of `function` raises
-        (kind "raise") or returns None with last_error() set (kind "none")."""
+        (fault "raise") or returns None with last_error() set (fault "none")."""
         with self.lock:
-            self.faults[(function, int(nth))] = kind
+            self.faults[(function, int(nth))] = fault
 
     def go_away(self):
         """The terminal is gone (closed, crashed, Wine died): every call returns None and
@@ -273,8 +273,8 @@ class StrictTerminal:
     # --- session ---------------------------------------------------------------------------
     @_api(fail=False, connected=False)
     def initialize(self, path=None, *, login=None, password=None, server=None, timeout=None, portable=False):
-        for value, kind in ((path, str), (login, int), (password, str), (server, str), (timeout, int)):
-            if value is not None and not _exact(value, kind):
+        for value, expected in ((path, str), (login, int), (password, str), (server, str), (timeout, int)):
+            if value is not None and not _exact(value, expected):
                 self.error = INVALID_ARGS
                 return False
         if not _exact(portable, bool):
@@ -445,8 +445,8 @@ class StrictTerminal:
 
     def _select(self, records, symbol, group, ticket):
         """positions_get/orders_get filters: "If a symbol is specified, the ticket parameter is ignored"."""
-        for value, kind in ((symbol, str), (group, str), (ticket, int)):
-            if value is not None and not _exact(value, kind):
+        for value, expected in ((symbol, str), (group, str), (ticket, int)):
+            if value is not None and not _exact(value, expected):
                 self.error = INVALID_ARGS
                 return None
         return tuple(r for r in records if (symbol is None or r.symbol == symbol)
@@ -648,12 +648,12 @@ class StrictTerminal:
             if not any(p[1] == order for p in self.pending):
                 del self.orders[order]
 
-    def _add_deal(self, order, t, kind, entry, position_id, magic, volume, price, profit, symbol, comment,
+    def _add_deal(self, order, t, deal_type, entry, position_id, magic, volume, price, profit, symbol, comment,
                   reason=DEAL_REASON_EXPERT, commission=0.0):
         deal = self.next_deal
         self.next_deal += 1
         # Deal times are the trade server's clock, as tick times are.
-        self.deals.append(api.TradeDeal(deal, order, int(t + self.offset), int((t + self.offset) * 1000), kind, entry,
+        self.deals.append(api.TradeDeal(deal, order, int(t + self.offset), int((t + self.offset) * 1000), deal_type, entry,
                                         magic, position_id, reason, volume, price, commission, 0.0, round(profit, 2),
                                         0.0, symbol, comment, ""))
         return deal

@@ -19,7 +19,10 @@ def check(check_kind, **args):
     (check("http", url="https://h/", validate_certs=False), "allow_insecure_tls"),
     (check("http", url="https://h/", validate_certs="no"), "true or false"),
     (check("http", url="https://h/", expect_status=99), "expect_status"),
-    (check("path", path="/tmp", kind="socket"), "kind must be one of"),
+    (check("path", path="/tmp", path_type="socket"), "path_type must be one of"),
+    (check("path", path="/tmp", kind="socket"), "path_type must be one of"),
+    (check("path", path="/tmp", kind="file", path_type="dir"), "give path_type only (kind is its old name)"),
+    (check("tcp", host="h", port=1, kind="file"), "takes no arg 'kind'"),
     (check("postgres", host="h", db=5, user="u", password_from="inf_pg"), "db must be a string"),
     (check("postgres", host="h", db="d", user="u", password_from=7), "password_from must be"),
 ])
@@ -50,3 +53,22 @@ def test_the_shipped_catalog_passes_the_allow_list():
         for c in defaults[key]:
             errors = catalog._policy_errors(c.get("args", {}), False)
             assert errors == [], (c["id"], errors)
+
+
+def test_a_path_checks_old_arg_kind_is_read_as_path_type_in_one_place(tmp_path):
+    old = check("path", path=str(tmp_path), kind="dir")
+    assert catalog.check_args(old[0]) == {"path": str(tmp_path), "path_type": "dir"}
+    assert catalog.validate(old, CREDS) == []
+    assert catalog.deprecated_args(old) == ["check x.1: arg kind of a path check is now path_type"]
+    result = catalog.run_check(dict(old[0], phase_name="p"), CREDS)
+    assert result["ok"] and result["detail"] == "%s exists (dir)" % tmp_path
+    assert not catalog.run_check(dict(check("path", path=str(tmp_path), kind="file")[0]), CREDS)["ok"]
+
+
+def test_a_check_in_the_new_spelling_is_left_as_it_is_and_not_warned_about():
+    new = check("path", path="/tmp", path_type="dir")
+    assert catalog.check_args(new[0]) is new[0]["args"]
+    assert catalog.check_args({"kind": "path"}) == {}
+    assert catalog.deprecated_args(new + ["x", {"kind": "path", "args": "text"}]) == []
+    # `kind` is an old name only for the path check: another kind's `kind` arg is left to validate.
+    assert catalog.check_args(check("tcp", kind="file")[0]) == {"kind": "file"}

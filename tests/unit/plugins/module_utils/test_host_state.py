@@ -3,7 +3,7 @@ or unreadable counts as a difference (the role then runs in full, never skips a 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import host_state
 
 CONF = {"path": "/etc/x.yml", "checksum": "abc", "mode": "0640", "owner": "root", "group": "mt5mesh"}
-SEEN = {"kind": "file", "checksum": "abc", "mode": 0o640, "owner": "root", "group": "mt5mesh"}
+SEEN = {"type": "file", "checksum": "abc", "mode": 0o640, "owner": "root", "group": "mt5mesh"}
 UNIT = {"name": "x.service", "enabled": True, "active": True}
 RUNNING = {"LoadState": "loaded", "NeedDaemonReload": "no", "UnitFileState": "enabled", "ActiveState": "active"}
 
@@ -17,32 +17,32 @@ def test_missing_file_is_named_missing():
 
 
 def test_each_differing_attribute_is_named():
-    seen = {"kind": "file", "checksum": "abd", "mode": 0o644, "owner": "nobody", "group": "root"}
+    seen = {"type": "file", "checksum": "abd", "mode": 0o644, "owner": "nobody", "group": "root"}
     assert host_state.file_differences(CONF, seen) == [
         "/etc/x.yml: content differs", "/etc/x.yml: mode differs", "/etc/x.yml: owner differs", "/etc/x.yml: group differs"]
 
 
 def test_unasked_attributes_are_not_compared():
-    assert host_state.file_differences({"path": "/p"}, {"kind": "file", "mode": 0o777, "owner": "x", "group": "y"}) == []
+    assert host_state.file_differences({"path": "/p"}, {"type": "file", "mode": 0o777, "owner": "x", "group": "y"}) == []
 
 
 def test_a_directory_where_a_file_belongs_differs():
-    assert host_state.file_differences(CONF, dict(SEEN, kind="directory")) == ["/etc/x.yml: is not a file"]
-    assert host_state.file_differences({"path": "/d", "state": "directory"}, {"kind": "other"}) == ["/d: is not a directory"]
+    assert host_state.file_differences(CONF, dict(SEEN, type="directory")) == ["/etc/x.yml: is not a file"]
+    assert host_state.file_differences({"path": "/d", "state": "directory"}, {"type": "other"}) == ["/d: is not a directory"]
 
 
 def test_unreadable_file_differs_whatever_else_matches():
-    assert host_state.file_differences(CONF, dict(SEEN, kind="unreadable")) == ["/etc/x.yml: is not a file"]
+    assert host_state.file_differences(CONF, dict(SEEN, type="unreadable")) == ["/etc/x.yml: is not a file"]
 
 
 def test_absent_wanted_differs_only_when_present():
     assert host_state.file_differences({"path": "/old", "state": "absent"}, None) == []
-    assert host_state.file_differences({"path": "/old", "state": "absent"}, {"kind": "file"}) == ["/old: present"]
+    assert host_state.file_differences({"path": "/old", "state": "absent"}, {"type": "file"}) == ["/old: present"]
 
 
 def test_mode_is_read_as_octal():
-    assert host_state.file_differences({"path": "/p", "mode": "755"}, {"kind": "file", "mode": 0o755}) == []
-    assert host_state.file_differences({"path": "/p", "mode": "0755"}, {"kind": "file", "mode": 755}) == ["/p: mode differs"]
+    assert host_state.file_differences({"path": "/p", "mode": "755"}, {"type": "file", "mode": 0o755}) == []
+    assert host_state.file_differences({"path": "/p", "mode": "0755"}, {"type": "file", "mode": 755}) == ["/p: mode differs"]
 
 
 def test_user_missing_or_with_another_shell_or_home_differs():

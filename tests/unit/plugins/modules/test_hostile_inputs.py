@@ -8,9 +8,9 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import mesh_common
-from ansible_collections.mt5crs.mesh.plugins.modules import (gateway_diagnose, host_state, mesh_probe, mesh_report, mesh_verify,
-                                                             mt5_close_all, mt5_positions_info, remediation_report, wait_for_gateway,
-                                                             zmq_heartbeat, zmq_ping)
+from ansible_collections.mt5crs.mesh.plugins.modules import (mesh_gateway_diagnose, mesh_gateway_heartbeat, mesh_gateway_ping,
+                                                             mesh_host_state, mesh_probe, mesh_remediation_report, mesh_report,
+                                                             mesh_verify, mesh_wait_for_gateway, mt5_close_all, mt5_positions_info)
 from support.module_harness import run_module
 
 BAD_HOSTS = ["", "a b", "$(reboot)", "x;rm -rf /", "-oProxyCommand=id", "h" * 300, "a\x00b", "gtw\n", "`id`",
@@ -44,9 +44,9 @@ TRADE_FILTERS = ([dict(symbol=s) for s in ("", "EUR USD", "EURUSD\n", "x" * 40, 
 CASES = {
     mt5_positions_info: gateway_cases(TRADE_FILTERS),
     mt5_close_all: gateway_cases(TRADE_FILTERS + [dict(client_id=c) for c in ("", "a\nb", "x" * 200)]),
-    zmq_ping: gateway_cases([dict(retries=r) for r in (0, -5, 10 ** 6, "x")]),
-    zmq_heartbeat: gateway_cases([dict(min_messages=m) for m in (0, -1, 10 ** 9)] + [dict(within=w) for w in BAD_SECONDS]),
-    wait_for_gateway: gateway_cases([dict(connect_timeout=t) for t in BAD_SECONDS] + [dict(sleep=s) for s in ("nan", 0, 5, -1)]),
+    mesh_gateway_ping: gateway_cases([dict(retries=r) for r in (0, -5, 10 ** 6, "x")]),
+    mesh_gateway_heartbeat: gateway_cases([dict(min_messages=m) for m in (0, -1, 10 ** 9)] + [dict(within=w) for w in BAD_SECONDS]),
+    mesh_wait_for_gateway: gateway_cases([dict(connect_timeout=t) for t in BAD_SECONDS] + [dict(sleep=s) for s in ("nan", 0, 5, -1)]),
     mesh_probe: (
         [dict(kind="shell", target="x")]
         + [dict(kind=k, target=h) for k in ("icmp", "dns", "redis") for h in BAD_HOSTS if h]
@@ -85,19 +85,19 @@ CASES = {
         + [dict(result=RESULT, dest="/tmp/reports", stamp=s) for s in ("", "../x", "a/b", "a\x00", "x" * 100, "$(id)")]
         + [dict(result=RESULT, dest="/tmp/reports", stamp="s", vantages={"h": "text"})]
         + [dict(result=RESULT, dest="a\x00b", stamp="s")]),
-    remediation_report: (
+    mesh_remediation_report: (
         [dict(report=REMEDIATION, dest="/tmp/reports", names=n)
          for n in ([], [""], ["../x.json"], ["a/b.json"], ["x.txt"], [".hidden.json"], ["a\x00.json"], ["x" * 200 + ".json"],
                    ["$(id).json"], ["ok.json", "-x"])]
         + [dict(report=r, dest="/tmp/reports", names=["r.json"]) for r in ({}, {"host": "h"}, "text")]
         + [dict(report=REMEDIATION, dest="a\x00b", names=["r.json"])]),
-    gateway_diagnose: (
+    mesh_gateway_diagnose: (
         [dict(address="gtw", unit=u) for u in ("-x", "a;b", "", "a b", "$(id).service")]
         + [dict(address=a) for a in BAD_HOSTS]
         + [dict(address="gtw", ports=p) for p in ([], [0], [70000], ["x"])]
         + [dict(address="gtw", journal_lines=n) for n in (-1, 10 ** 9)]
         + [dict(address="gtw", timeout=t) for t in BAD_SECONDS]),
-    host_state: (
+    mesh_host_state: (
         [dict(files=[dict(path=p)]) for p in ("", "etc/x", "a\x00b", "/a\nb")]
         + [dict(files=[dict(path="/etc/x", mode=m)]) for m in ("rw-r--r--", "0888", "12", "$(id)")]
         + [dict(files=[dict(path="/etc/x", checksum=c)]) for c in ("abc", "g" * 40, "A" * 41)]

@@ -5,10 +5,11 @@ import time
 from unittest import mock
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils import catalog, gateway_probes
-from ansible_collections.mt5crs.mesh.plugins.modules import mesh_probe, mesh_report, mesh_verify, remediation_report
-from ansible_collections.mt5crs.mesh.plugins.modules import wait_for_gateway, zmq_heartbeat, zmq_ping
+from ansible_collections.mt5crs.mesh.plugins.modules import mesh_gateway_heartbeat, mesh_gateway_ping, mesh_probe
+from ansible_collections.mt5crs.mesh.plugins.modules import mesh_remediation_report, mesh_report, mesh_verify, mesh_wait_for_gateway
 from support.module_harness import run_module
 
 PING_OK = {"ok": True, "detail": "answers", "is_available": True, "error": None, "rtt_ms": 0.4,
@@ -37,21 +38,21 @@ class FakeSocket:
         FakeSocket.closed += 1
 
 
-def test_zmq_ping_reports_hung_broker_as_unavailable_and_resets_socket():
+def test_mesh_gateway_ping_reports_hung_broker_as_unavailable_and_resets_socket():
     ctx = mock.Mock()
     ctx.socket.side_effect = lambda kind: FakeSocket()
     FakeSocket.closed = 0
     with mock.patch("zmq.Context.instance", return_value=ctx):
-        kind, res = run_module(zmq_ping, {"host": "10.0.0.1", "timeout": 0.01, "retries": 3})
+        kind, res = run_module(mesh_gateway_ping, {"host": "10.0.0.1", "timeout": 0.01, "retries": 3})
     assert kind == "exit" and res["is_available"] is False and res["changed"] is False
     assert "no reply" in res["error"] and "10.0.0.1:5555" in res["error"]
     assert ctx.socket.call_count == 3 and FakeSocket.closed == 3  # Lazy Pirate: a fresh socket per try
     assert res["socket_resets"] == 3
 
 
-def test_zmq_ping_success_fields():
+def test_mesh_gateway_ping_success_fields():
     with mock.patch.object(gateway_probes, "zmq_ping", return_value=dict(PING_OK)):
-        kind, res = run_module(zmq_ping, {"host": "gtw"})
+        kind, res = run_module(mesh_gateway_ping, {"host": "gtw"})
     assert kind == "exit" and res["is_available"] and res["epoch"] == 42 and res["seq"] == 7
 
 
@@ -62,41 +63,41 @@ def test_zmq_ping_success_fields():
     ({"host": "gtw", "retries": 0}, "retries must be an integer 1-100"),
     ({"host": "gtw", "curve_client_secret_key": "/x"}, "parameters are required together: curve_server_public_key, curve_client_secret_key"),
 ])
-def test_zmq_ping_validates_input(args, needle):
-    kind, res = run_module(zmq_ping, args)
+def test_mesh_gateway_ping_validates_input(args, needle):
+    kind, res = run_module(mesh_gateway_ping, args)
     assert kind == "fail" and needle in res["msg"]
 
 
-def test_zmq_heartbeat_fail_on_missing():
+def test_mesh_gateway_heartbeat_fail_on_missing():
     down = {"ok": False, "detail": "tcp://gtw:5556 delivered 0 of 2 event(s) within 1.0s", "count": 0,
             "seq_first": None, "seq_last": None, "gaps": 0, "epoch": None, "malformed": 0,
             "heartbeat_age_s": None, "heartbeat_ts": None}
     with mock.patch.object(gateway_probes, "zmq_heartbeat", return_value=down):
-        kind, res = run_module(zmq_heartbeat, {"host": "gtw", "min_messages": 2, "within": 1, "fail_on_missing": True})
+        kind, res = run_module(mesh_gateway_heartbeat, {"host": "gtw", "min_messages": 2, "within": 1, "fail_on_missing": True})
     assert kind == "fail" and "delivered 0 of 2" in res["msg"]
 
 
-def test_wait_for_gateway_polls_fast_until_the_broker_answers():
+def test_mesh_wait_for_gateway_polls_fast_until_the_broker_answers():
     answers = [dict(PING_DOWN), dict(PING_DOWN), dict(PING_OK)]
     with mock.patch.object(gateway_probes, "zmq_ping", side_effect=answers) as ping, \
             mock.patch("time.sleep") as sleep:
-        kind, res = run_module(wait_for_gateway, {"host": "gtw", "timeout": 30})
+        kind, res = run_module(mesh_wait_for_gateway, {"host": "gtw", "timeout": 30})
     assert kind == "exit" and res["attempts"] == 3 and res["epoch"] == 42 and "elapsed" in res
     assert all(call.args[0] <= 0.25 for call in sleep.call_args_list)
     assert ping.call_args.kwargs["timeout"] <= 1.0
 
 
-def test_wait_for_gateway_times_out_with_elapsed_and_custom_msg():
+def test_mesh_wait_for_gateway_times_out_with_elapsed_and_custom_msg():
     clock = iter(range(0, 1000))
     with mock.patch.object(gateway_probes, "zmq_ping", return_value=dict(PING_DOWN)), \
             mock.patch("time.sleep"), \
             mock.patch("time.time", side_effect=lambda: float(next(clock))):
-        kind, res = run_module(wait_for_gateway, {"host": "gtw", "timeout": 5, "msg": "GTW never came"})
+        kind, res = run_module(mesh_wait_for_gateway, {"host": "gtw", "timeout": 5, "msg": "GTW never came"})
     assert kind == "fail" and res["msg"] == "GTW never came" and res["elapsed"] >= 5 and res["attempts"] >= 1
 
 
-def test_wait_for_gateway_rejects_slow_polling():
-    kind, res = run_module(wait_for_gateway, {"host": "gtw", "sleep": 5})
+def test_mesh_wait_for_gateway_rejects_slow_polling():
+    kind, res = run_module(mesh_wait_for_gateway, {"host": "gtw", "sleep": 5})
     assert kind == "fail" and "sleep must be between" in res["msg"]
 
 
@@ -148,6 +149,16 @@ def test_mesh_verify_all_pass_is_rc0(tmp_path):
     assert kind == "exit" and res["rc"] == 0 and res["percent"] == 100.0 and res["status"] == "FULL MESH"
 
 
+def test_mesh_verify_runs_a_path_check_in_its_old_spelling_and_warns(tmp_path):
+    cat = fake_catalog(tmp_path)
+    cat[1]["args"]["kind"] = "dir"
+    with mock.patch.object(basic.AnsibleModule, "deprecate") as deprecate:
+        kind, res = run_module(mesh_verify, {"catalog": cat})
+    assert kind == "exit" and res["rc"] == 0
+    deprecate.assert_called_once_with("check b: arg kind of a path check is now path_type", version="2.0.0",
+                                      collection_name="mt5crs.mesh")
+
+
 def test_mesh_verify_validates_the_catalog_up_front():
     pg_args = {"host": "h", "db": "d", "user": "u", "password_from": "nope", "color": 1}
     bad = [{"id": "a", "phase": "1", "name": "A", "kind": "teleport", "args": {}},
@@ -196,10 +207,10 @@ REMEDIATION = {"host": "gtw.lab", "cause": "stopped", "detail": "mt5mesh-gateway
                "after": {"cause": "healthy", "detail": "answers ping"}, "journal": ["a", "b"], "waited_s": 0.4}
 
 
-def test_remediation_report_writes_the_same_json_under_each_name_atomically(tmp_path):
+def test_mesh_remediation_report_writes_the_same_json_under_each_name_atomically(tmp_path):
     dest = tmp_path / "new" / "reports"
-    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(dest),
-                                                "names": ["remediation-gtw.lab.json", "remediation-latest.json"]})
+    kind, res = run_module(mesh_remediation_report, {"report": REMEDIATION, "dest": str(dest),
+                                                     "names": ["remediation-gtw.lab.json", "remediation-latest.json"]})
     assert kind == "exit"
     assert res["files"] == [str(dest / "remediation-gtw.lab.json"), str(dest / "remediation-latest.json")]
     for name in ("remediation-gtw.lab.json", "remediation-latest.json"):
@@ -208,21 +219,21 @@ def test_remediation_report_writes_the_same_json_under_each_name_atomically(tmp_
     assert sorted(p.name for p in dest.iterdir()) == ["remediation-gtw.lab.json", "remediation-latest.json"]
 
 
-def test_remediation_report_check_mode_writes_nothing(tmp_path):
-    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(tmp_path / "r"), "names": ["x.json"],
-                                                "_ansible_check_mode": True})
+def test_mesh_remediation_report_check_mode_writes_nothing(tmp_path):
+    kind, res = run_module(mesh_remediation_report, {"report": REMEDIATION, "dest": str(tmp_path / "r"), "names": ["x.json"],
+                                                     "_ansible_check_mode": True})
     assert kind == "exit" and res["files"] == [str(tmp_path / "r" / "x.json")] and not (tmp_path / "r").exists()
 
 
-def test_remediation_report_unwritable_dest_is_a_clear_error(tmp_path):
+def test_mesh_remediation_report_unwritable_dest_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    kind, res = run_module(remediation_report, {"report": REMEDIATION, "dest": str(blocker / "r"), "names": ["x.json"]})
+    kind, res = run_module(mesh_remediation_report, {"report": REMEDIATION, "dest": str(blocker / "r"), "names": ["x.json"]})
     assert kind == "fail" and res["msg"].startswith("cannot write the remediation report to %s: " % (blocker / "r"))
 
 
 class FakeRun:
-    """systemctl / ss / iptables / journalctl answers for gateway_diagnose."""
+    """systemctl / ss / iptables / journalctl answers for mesh_gateway_diagnose."""
 
     def __init__(self, show, ss="", iptables="", journal=""):
         self.out = {"systemctl": show, "ss": ss, "iptables": iptables, "journalctl": journal}
@@ -246,15 +257,14 @@ SHOW_ACTIVE = "ActiveState=active\nSubState=running\nUnitFileState=enabled\nNRes
     (SHOW_ACTIVE, 'LISTEN 0 5 10.0.0.1:5555 0.0.0.0:* users:(("python3",pid=4242,fd=3))\n', "", False, "port_conflict"),
     (SHOW_ACTIVE, "", "", True, "healthy"),
 ])
-def test_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptables, ping_ok, cause):
-    from ansible.module_utils import basic
-    from ansible_collections.mt5crs.mesh.plugins.modules import gateway_diagnose
+def test_mesh_gateway_diagnose_names_the_cause(monkeypatch, tmp_path, show, ss, iptables, ping_ok, cause):
+    from ansible_collections.mt5crs.mesh.plugins.modules import mesh_gateway_diagnose
     monkeypatch.setattr(basic.AnsibleModule, "run_command", FakeRun(show, ss, iptables))
     real_exists = os.path.exists
     monkeypatch.setattr(os.path, "exists", lambda p: True if p.endswith(".service") else real_exists(p))
     ping = dict(PING_OK) if ping_ok else dict(PING_DOWN)
     with mock.patch.object(gateway_probes, "zmq_ping", return_value=ping):
-        kind, res = run_module(gateway_diagnose, {"address": "10.0.0.1"})
+        kind, res = run_module(mesh_gateway_diagnose, {"address": "10.0.0.1"})
     assert kind == "exit" and res["cause"] == cause, res
     if cause == "port_conflict":
         assert res["port_holders"][0]["pid"] == 4242
@@ -288,10 +298,10 @@ class NeverConnectedSocket(FakeSocket):
         raise zmq.Again()
 
 
-def test_zmq_ping_send_that_cannot_complete_times_out_and_resets():
+def test_mesh_gateway_ping_send_that_cannot_complete_times_out_and_resets():
     ctx = mock.Mock()
     ctx.socket.side_effect = lambda kind: NeverConnectedSocket()
     with mock.patch("zmq.Context.instance", return_value=ctx):
-        kind, res = run_module(zmq_ping, {"host": "10.0.0.1", "timeout": 0.01, "retries": 2})
+        kind, res = run_module(mesh_gateway_ping, {"host": "10.0.0.1", "timeout": 0.01, "retries": 2})
     assert kind == "exit" and res["is_available"] is False
     assert "could not send" in res["error"] and res["socket_resets"] == 2

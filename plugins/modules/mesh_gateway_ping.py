@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: zmq_ping
+module: mesh_gateway_ping
 short_description: Check that the mesh gateway broker answers C(ping) at the protocol level
 description:
   - Sends the mesh protocol C(ping) command to the gateway REQ/REP socket and reports whether a valid reply came back.
@@ -32,13 +32,13 @@ options:
     type: int
     default: 2
 seealso:
-  - module: mt5crs.mesh.wait_for_gateway
-  - module: mt5crs.mesh.zmq_heartbeat
+  - module: mt5crs.mesh.mesh_wait_for_gateway
+  - module: mt5crs.mesh.mesh_gateway_heartbeat
 '''
 
 EXAMPLES = r'''
 - name: Ask the gateway for ping
-  mt5crs.mesh.zmq_ping:
+  mt5crs.mesh.mesh_gateway_ping:
     host: "{{ mesh_gtw_address }}"
   register: gw
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: host_state
+module: mesh_host_state
 short_description: Tell in one round trip whether a host already is as a role would leave it
 description:
   - Observes files and directories (content checksum, mode, owner, group), Debian packages, users and systemd units, and returns
@@ -165,7 +165,7 @@ requirements:
 
 EXAMPLES = r'''
 - name: Check the gateway's files and unit in one round trip
-  mt5crs.mesh.host_state:
+  mt5crs.mesh.mesh_host_state:
     files:
       - path: /etc/mt5mesh/gateway.yml
         checksum: "{{ lookup('ansible.builtin.template', 'gateway.yml.j2') | hash('sha1') }}"
@@ -260,16 +260,16 @@ def observe_file(want):
         st = os.lstat(want['path'])
     except OSError:
         return None
-    kind = 'file' if stat.S_ISREG(st.st_mode) else 'directory' if stat.S_ISDIR(st.st_mode) else 'other'
-    seen = dict(kind=kind, mode=stat.S_IMODE(st.st_mode), owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
-    if kind == 'file' and want.get('checksum'):
+    file_type = 'file' if stat.S_ISREG(st.st_mode) else 'directory' if stat.S_ISDIR(st.st_mode) else 'other'
+    seen = dict(type=file_type, mode=stat.S_IMODE(st.st_mode), owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
+    if file_type == 'file' and want.get('checksum'):
         digest = hashlib.sha1()
         try:
             with open(want['path'], 'rb') as f:
                 for chunk in iter(lambda: f.read(1 << 16), b''):
                     digest.update(chunk)
         except (IOError, OSError):
-            return dict(seen, kind='unreadable')
+            return dict(seen, type='unreadable')
         seen['checksum'] = digest.hexdigest()
     return seen
 

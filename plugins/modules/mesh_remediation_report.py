@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: remediation_report
+module: mesh_remediation_report
 short_description: Write a gateway remediation report as JSON
 description:
   - Writes the report of C(remediate_gateway.yml) (what was diagnosed, what it was after the repair) as indented JSON,
@@ -46,13 +46,13 @@ attributes:
     support: none
     description: Nothing to diff.
 seealso:
-  - module: mt5crs.mesh.gateway_diagnose
+  - module: mt5crs.mesh.mesh_gateway_diagnose
   - module: mt5crs.mesh.mesh_report
 '''
 
 EXAMPLES = r'''
 - name: Write the remediation report on the controller
-  mt5crs.mesh.remediation_report:
+  mt5crs.mesh.mesh_remediation_report:
     report:
       host: "{{ inventory_hostname }}"
       cause: "{{ gateway_diagnosis.cause }}"

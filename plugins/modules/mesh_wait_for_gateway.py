@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: wait_for_gateway
+module: mesh_wait_for_gateway
 short_description: Wait until the mesh gateway broker answers C(ping) at the protocol level
 description:
   - Polls the gateway with the mesh protocol C(ping) until it answers or I(timeout) seconds pass.
@@ -52,12 +52,12 @@ attributes:
     description: Nothing to diff.
 seealso:
   - module: ansible.builtin.wait_for
-  - module: mt5crs.mesh.zmq_ping
+  - module: mt5crs.mesh.mesh_gateway_ping
 '''
 
 EXAMPLES = r'''
 - name: Wait up to 10 minutes for the gateway, showing a RETRYING line every 10 s
-  mt5crs.mesh.wait_for_gateway:
+  mt5crs.mesh.mesh_wait_for_gateway:
     host: "{{ mesh_gtw_address }}"
     timeout: 10
   register: gw

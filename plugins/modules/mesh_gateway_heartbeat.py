@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: zmq_heartbeat
+module: mesh_gateway_heartbeat
 short_description: Check that the mesh gateway publishes heartbeats (and ticks) on its PUB socket
 description:
   - Subscribes to the gateway PUB socket and waits for at least I(min_messages) protocol events within I(within) seconds.
@@ -55,7 +55,7 @@ options:
 
 EXAMPLES = r'''
 - name: Expect three heartbeats within five seconds
-  mt5crs.mesh.zmq_heartbeat:
+  mt5crs.mesh.mesh_gateway_heartbeat:
     host: "{{ mesh_gtw_address }}"
     min_messages: 3
     within: 5

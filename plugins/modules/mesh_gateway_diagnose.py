@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
-module: gateway_diagnose
+module: mesh_gateway_diagnose
 short_description: Find out why the mesh gateway broker on this host is not serving
 description:
   - Runs on the gateway host and looks at the systemd unit, the process, the ports, the firewall and the protocol.
@@ -61,7 +61,7 @@ requirements:
 
 EXAMPLES = r'''
 - name: Diagnose the broker
-  mt5crs.mesh.gateway_diagnose:
+  mt5crs.mesh.mesh_gateway_diagnose:
     address: "{{ ansible_host }}"
   register: diagnosis
 '''
