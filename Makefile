@@ -15,7 +15,7 @@ APT_PACKAGES := debootstrap systemd-container iproute2 iptables iputils-ping ope
 	dnsmasq-base openssl redis-server postgresql git rsync prometheus chromium
 
 .PHONY: setup apt venv lab-up lab-down lab-status demo test check test-unit test-integration \
-	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops release
+	sanity lint molecule bench chaos build clean mutation test-matrix galaxy-import ansible-test docs bench-ops release vendor
 
 setup: apt venv
 
@@ -103,7 +103,12 @@ chaos: lab-up
 # The tarball carries the runtime prebuilt in roles/mesh_runtime/files/ (no src/, no pyproject.toml:
 # a collection's roles read only inside the collection's own directories). DIST=dir to build elsewhere.
 DIST ?= dist
+# The wire package's copy for the probe modules (src/mt5mesh/wire/__init__.py says why).
+vendor:
+	@$(PYTHON) tools/vendor_wire.py
+
 build: setup
+	@$(PYTHON) tools/vendor_wire.py --check
 	@$(BIN)/python roles/mesh_runtime/files/pack_runtime.py --prebuild . > /dev/null
 	@$(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
 

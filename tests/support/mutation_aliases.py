@@ -1,12 +1,12 @@
 """One module name per file while mutation testing.
 
-The collection's code loads under three names: ``plugins.module_utils.X`` (its path),
+The collection's code loads under two names: ``plugins.module_utils.X`` (its path) and
 ``ansible_collections.mt5crs.mesh.plugins.module_utils.X`` (how Ansible and the modules import
-it) and, for the wire package, ``mt5mesh.wire.X`` (the runtime's package-dir mapping). mutmut
-switches a mutant on only when the running function's ``__module__`` equals the name it derives
-from the path, so mutants of code loaded under the other two names would never fire and would
-survive falsely. Inside mutmut's ``mutants/`` copy this finder makes the two alias names the very
-same module objects as the path name (docs/testing.md).
+it). mutmut switches a mutant on only when the running function's ``__module__`` equals the name
+it derives from the path, so mutants of code loaded under the other name would never fire and
+would survive falsely. Inside mutmut's ``mutants/`` copy this finder makes the alias the very same
+module objects as the path name (docs/testing.md). The wire package needs no alias: its home is
+``src/mt5mesh/wire`` (``mt5mesh.wire``), and module_utils holds a copy of its own.
 """
 import importlib
 import importlib.abc
@@ -16,7 +16,6 @@ import sys
 
 ALIASES = (
     ("ansible_collections.mt5crs.mesh.plugins", "plugins"),
-    ("mt5mesh.wire", "plugins.module_utils._wire"),
 )
 
 

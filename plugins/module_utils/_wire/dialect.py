@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import re
 import time
+from typing import Any
 
 from . import protocol
 
@@ -72,7 +73,7 @@ def to_command(obj):
     payload = obj if action in FLAT else obj.get("payload") or {}
     if not isinstance(payload, dict):
         raise protocol.ProtocolError("%s: 'payload' must be an object" % action)
-    req = {"cmd": ACTIONS[action]}
+    req: "dict[str, Any]" = {"cmd": ACTIONS[action]}
     rid = obj.get("req_id", obj.get("request_id"))
     if rid is not None and not protocol.valid_id(rid):
         raise protocol.ProtocolError("%s: 'req_id' must be %s" % (action, protocol.ID_RULE))

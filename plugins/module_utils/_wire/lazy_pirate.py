@@ -50,6 +50,7 @@ class LazyPirateClient:
         sock.setsockopt(zmq.MAXMSGSIZE, protocol.SOCKET_MAX_BYTES * 4)
         sock.connect(self.url)
         self.sock = sock
+        return sock
 
     def reset(self):
         if self.sock is not None:
@@ -78,27 +79,26 @@ class LazyPirateClient:
         payload = protocol.request(cmd, req_id, **fields)
         last_error = "no reply"
         for _attempt in range(retries):
-            if self.sock is None:
-                self._connect()
+            sock = self.sock if self.sock is not None else self._connect()
             deadline = time.monotonic() + timeout
             # A REQ send blocks while no peer has completed the connection, for ever without a
             # send timeout: a CURVE client meeting a server that does not speak CURVE (or the
             # other way round) never completes one, and hung a whole verify run.
-            self.sock.setsockopt(self.zmq.SNDTIMEO, max(1, int(timeout * 1000)))
+            sock.setsockopt(self.zmq.SNDTIMEO, max(1, int(timeout * 1000)))
             try:
-                self.sock.send(payload)
+                sock.send(payload)
             except self.zmq.Again:
                 last_error = "could not send within %.3fs: no connection completed (a CURVE mismatch looks like this)" % timeout
                 self.reset()
                 continue
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self.sock.poll(int(left * 1000) + 1, self.zmq.POLLIN):
+                if left <= 0 or not sock.poll(int(left * 1000) + 1, self.zmq.POLLIN):
                     last_error = "no reply within %.3fs" % timeout
                     self.reset()
                     break
                 try:
-                    reply = protocol.decode_reply(self.sock.recv())
+                    reply = protocol.decode_reply(sock.recv())
                 except protocol.ProtocolError as e:
                     last_error = str(e)
                     self.reset()

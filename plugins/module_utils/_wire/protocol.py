@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import json
 import re
+from typing import Any, Dict, Optional
 
 from .strict_json import MAX_DEPTH, nesting_too_deep
 
@@ -61,13 +62,15 @@ SYMBOL_RE = re.compile(r"[A-Za-z0-9._#-]{1,32}")
 ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ID_RULE = "a string of 1-128 characters from A-Z a-z 0-9 . _ : -"
 
-TICK_FIELDS = ("epoch", "seq", "ts", "symbol", "bid", "ask")
-HEARTBEAT_FIELDS = ("epoch", "seq", "ts")
-TRADE_FIELDS = ("epoch", "seq", "ts", "symbol", "trade")
+TICK_FIELDS: "tuple[str, ...]" = ("epoch", "seq", "ts", "symbol", "bid", "ask")
+HEARTBEAT_FIELDS: "tuple[str, ...]" = ("epoch", "seq", "ts")
+TRADE_FIELDS: "tuple[str, ...]" = ("epoch", "seq", "ts", "symbol", "trade")
 
 
 class ProtocolError(ValueError):
     """A message that does not follow the protocol."""
+
+    request: Optional[Dict[str, Any]] = None  # the decoded request it is about, when there is one
 
 
 def encode(obj):

@@ -72,3 +72,19 @@ def test_a_check_in_the_new_spelling_is_left_as_it_is_and_not_warned_about():
     assert catalog.deprecated_args(new + ["x", {"kind": "path", "args": "text"}]) == []
     # `kind` is an old name only for the path check: another kind's `kind` arg is left to validate.
     assert catalog.check_args(check("tcp", kind="file")[0]) == {"kind": "file"}
+
+
+def test_both_spellings_at_once_are_refused_with_one_exact_error():
+    errors = catalog.validate(check("path", path="/tmp", kind="file", path_type="dir"), CREDS)
+    assert errors == ["check x.1: give path_type only (kind is its old name)"]
+
+
+def test_a_path_check_without_args_is_refused_for_its_missing_path_not_with_an_exception():
+    errors = catalog.validate([{"id": "x.1", "phase": 2, "name": "n", "kind": "path"}], CREDS)
+    assert errors == ["check x.1: kind path needs path"]
+
+
+def test_every_check_using_an_old_name_is_warned_about_even_after_an_entry_that_is_no_mapping():
+    old = check("path", path="/tmp", kind="dir")
+    assert catalog.deprecated_args(["x", {"kind": "path", "args": "text"}] + old) == [
+        "check x.1: arg kind of a path check is now path_type"]

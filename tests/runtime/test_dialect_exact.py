@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils._wire import dialect, protocol
+from mt5mesh.wire import dialect, protocol
 
 FILL = {"ok": True, "retcode": 10009, "retcode_name": "TRADE_RETCODE_DONE", "order": 11, "deal": 12, "position": 11,
         "price": 1.1, "volume": 0.1}
