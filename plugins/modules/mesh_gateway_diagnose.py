@@ -120,8 +120,16 @@ restart_delay_s:
   description: Seconds systemd took to start the broker again after a SIGKILL in the last two minutes, if any.
   returned: always
   type: float
+redeploy:
+  description:
+    - Whether the broker's files and unit should be rendered again after the repair steps. False when every finding
+      leaves the deployment as it was (C(firewall), C(hung), C(killed_restarted)): their steps are the whole repair.
+  returned: always
+  type: bool
 ping:
-  description: Result of the protocol C(ping) to the broker.
+  description:
+    - Result of the protocol C(ping) to the broker. Not sent when the broker's main process is stopped (state T): it
+      cannot answer, and the ping's whole timeout would only be waited out; C(detail) then says so.
   returned: always
   type: dict
 '''
@@ -131,7 +139,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mt5crs.mesh.plugins.module_utils import diagnosis, gateway_probes, inputs, mesh_common
+from ansible_collections.mt5crs.mesh.plugins.module_utils import diagnosis, gateway_probes, inputs, mesh_common, probe_result
 
 # A unit name goes to systemctl and journalctl as an argument: no option-looking or odd names.
 UNIT = re.compile(r'[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]{0,254}')
@@ -197,6 +205,16 @@ def journal(module, unit, lines, since=None):
     return out.splitlines()
 
 
+def ping(p, pid, proc_state):
+    """The protocol ping, unless the main process is stopped (SIGSTOP, a debugger): it cannot
+    answer, and a ping would only wait out its timeout (a second of a hung broker's repair)."""
+    if proc_state == 'T':
+        return probe_result.fail('not pinged: pid %d is stopped (state T)' % pid, is_available=False,
+                                 error='stopped', rtt_ms=None, attempts=0, socket_resets=0)
+    return gateway_probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
+                                   gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping'])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -222,11 +240,10 @@ def main():
         module.fail_json(msg=error)
     state = unit_state(module, p['unit'])
     pid = int(state.get('MainPID') or 0)
+    proc_state = process_state(pid) if pid else None
     facts = dict(
         unit=p['unit'], unit_state=state, unit_file_exists=os.path.exists('/etc/systemd/system/%s' % p['unit']),
-        proc_state=process_state(pid) if pid else None,
-        ping=gateway_probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
-                                     gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping']),
+        proc_state=proc_state, ping=ping(p, pid, proc_state),
         holders=port_holders(module, p['ports'], pid), rules=firewall_rules(module, p['ports']),
         recent=journal(module, p['unit'], 200, since='-120s'), clients_reach=p['clients_reach'])
     result = diagnosis.diagnose(facts)

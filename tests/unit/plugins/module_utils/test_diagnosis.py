@@ -4,7 +4,7 @@ import os
 import pytest
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import (CAUSES, FORCED, OUTCOMES, REPAIRS, STEPS, diagnose,
-                                                                            repairs, restart_delay)
+                                                                            redeploy, repairs, restart_delay)
 
 UNIT = "mt5mesh-gateway.service"
 ACTIVE = dict(ActiveState="active", SubState="running", UnitFileState="enabled", NRestarts="0", MainPID="77",
@@ -153,6 +153,29 @@ def test_the_diagnosis_names_the_repairs_of_its_findings_and_none_when_healthy()
     assert diagnose(facts(holders=[HOLDER], rules=[DROP]))["repairs"] == ["kill_port_holders", "remove_firewall_rules",
                                                                           "clear_start_limit"]
     assert diagnose(facts(ping=PING_OK))["repairs"] == []
+
+
+@pytest.mark.parametrize("causes,expected", [
+    ((), True),  # healthy or unknown: render again, as before
+    (("hung",), False),
+    (("firewall",), False),
+    (("killed_restarted",), False),
+    (("firewall", "hung"), False),
+    (("hung", "stopped"), True),
+    (("unit_missing",), True),
+    (("crash_loop",), True),
+    (("port_conflict",), True),
+    (("terminal_lost",), True),
+    (("disabled_stopped",), True),
+])
+def test_the_broker_is_rendered_again_unless_every_finding_leaves_its_deployment_as_it_was(causes, expected):
+    assert redeploy([{"cause": c, "detail": "x"} for c in causes]) is expected
+
+
+def test_a_hung_or_firewalled_broker_is_not_rendered_again_and_a_stopped_one_is():
+    assert diagnose(facts(proc_state="T"))["redeploy"] is False
+    assert diagnose(facts(rules=[DROP], clients_reach=False, ping=PING_OK))["redeploy"] is False
+    assert diagnose(facts(state={"ActiveState": "inactive"}))["redeploy"] is True
 
 
 def test_every_repair_step_has_its_task_and_no_task_decides_by_cause_name():

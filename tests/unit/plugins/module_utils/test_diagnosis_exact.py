@@ -128,8 +128,7 @@ def test_disabled_and_stopped_details_are_exact():
 
 def test_hung_detail_names_the_pid_and_the_ping_exactly():
     out = diagnosis.diagnose(facts(proc_state="T"))
-    assert (out["cause"], out["detail"]) == ("hung", "pid 4242 is stopped (state T) and does not answer ping: "
-                                                     "no reply within 1.000s")
+    assert (out["cause"], out["detail"]) == ("hung", "pid 4242 is stopped (state T): it cannot answer its clients")
     out = diagnosis.diagnose(facts())
     assert (out["cause"], out["detail"]) == ("hung", "pid 4242 is alive but does not answer ping: no reply within 1.000s")
 
@@ -150,7 +149,8 @@ def test_int_of_a_missing_or_bad_value_is_zero():
 
 def test_facts_without_optional_keys_default_to_nothing_found():
     out = diagnosis.diagnose({"unit": UNIT, "ping": UP, "unit_state": {"LoadState": "loaded", "ActiveState": "active"}})
-    assert out == {"cause": "healthy", "detail": UP["detail"], "findings": [], "repairs": [], "notes": [], "restart_delay_s": None}
+    assert out == {"cause": "healthy", "detail": UP["detail"], "findings": [], "repairs": [], "redeploy": True, "notes": [],
+                   "restart_delay_s": None}
 
 
 def test_unknown_detail_carries_the_ping_exactly():
