@@ -162,6 +162,13 @@ def kinds(differs):
     return sorted(out)
 
 
+def file_paths(wanted, observed):
+    """The paths of the wanted files (and directories) that differ, in the wanted order: a role
+    writes just these, not every file it declares (each write is a round trip)."""
+    seen = observed.get('files') or {}
+    return [want['path'] for want in wanted.get('files') or () if file_differences(want, seen.get(want['path']))]
+
+
 def differences(wanted, observed):
     """Every difference, in a stable order, between what a role wants and what the host has.
     wanted: files, packages, users, lines, no_other, units (the module's options); observed: files

@@ -198,6 +198,12 @@ kinds:
   type: list
   elements: str
   sample: [units]
+paths:
+  description: The paths of the I(files) entries that differ, in the order given (a role writes just these).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/systemd/system/mt5mesh-gateway.service]
 unit_actions:
   description:
     - What the units' differences need, as fields to act on (never on RV(differs)' text), in systemd's order.
@@ -222,7 +228,7 @@ unit_actions:
       elements: str
       returned: always
 also:
-  description: The verdict on I(also), as RV(converged), RV(differs), RV(kinds) and RV(unit_actions) are on the rest, with its I(name).
+  description: The verdict on I(also), as RV(converged), RV(differs), RV(kinds), RV(paths) and RV(unit_actions) are on the rest, with its I(name).
   returned: when I(also) is given
   type: dict
   sample: {name: gateway_broker, converged: false, differs: ["unit mt5mesh-gateway.service: not active"], kinds: [units],
@@ -330,7 +336,7 @@ def observe(module, p):
 def verdict(p, observed):
     differs = host_state.differences(p, observed)
     return dict(converged=not differs, differs=differs, kinds=host_state.kinds(differs),
-                unit_actions=host_state.unit_actions(p, observed))
+                paths=host_state.file_paths(p, observed), unit_actions=host_state.unit_actions(p, observed))
 
 
 def main():

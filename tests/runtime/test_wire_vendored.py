@@ -3,12 +3,17 @@
 import importlib.util
 import os
 
+import pytest
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 spec = importlib.util.spec_from_file_location("vendor_wire", os.path.join(ROOT, "tools", "vendor_wire.py"))
 vendor_wire = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(vendor_wire)
 
 
+# mutmut's copy (mutants/) rewrites the mutated wire files with its trampolines: there the copy
+# differs by design, and this test says nothing about the checkout.
+@pytest.mark.skipif(os.path.basename(ROOT) == "mutants", reason="mutmut's copy rewrites the wire files")
 def test_the_collections_wire_copy_is_byte_identical_to_the_runtimes_package():
     assert vendor_wire.differences() == []
     assert "protocol.py" in os.listdir(vendor_wire.COPY)

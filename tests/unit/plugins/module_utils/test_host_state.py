@@ -218,3 +218,18 @@ def test_several_units_keep_their_order_and_one_reload_serves_all():
     seen = {"x.service": dict(RUNNING, ActiveState="failed"), "y.service": dict(RUNNING),
             "z.service": dict(RUNNING, NeedDaemonReload="yes", UnitFileState="disabled", ActiveState="inactive")}
     assert actions(units, seen) == {"daemon_reload": True, "enable": ["z.service"], "start": ["x.service", "z.service"]}
+
+
+def test_the_paths_to_write_are_the_differing_files_in_the_wanted_order():
+    other = {"path": "/etc/a", "state": "directory", "mode": "0755"}
+    wanted = {"files": [other, CONF, {"path": "/etc/u.service", "checksum": "def"}]}
+    observed = {"files": {"/etc/a": {"type": "directory", "mode": 0o755}, "/etc/x.yml": dict(SEEN, mode=0o600)}}
+    assert host_state.file_paths(wanted, observed) == ["/etc/x.yml", "/etc/u.service"]
+    observed["files"]["/etc/a"] = {"type": "file", "mode": 0o755}
+    assert host_state.file_paths(wanted, observed) == ["/etc/a", "/etc/x.yml", "/etc/u.service"]
+
+
+def test_nothing_to_write_when_nothing_is_wanted_or_all_is_in_place():
+    assert host_state.file_paths({}, {}) == []
+    assert host_state.file_paths({"files": None}, {"files": None}) == []
+    assert host_state.file_paths({"files": [CONF]}, {"files": {"/etc/x.yml": dict(SEEN)}}) == []

@@ -91,12 +91,13 @@ def test_also_is_judged_on_its_own_in_the_same_run(tmp_path, monkeypatch):
     assert status == "exit" and (result["converged"], result["differs"], result["kinds"]) == (True, [], [])
     nothing = {"daemon_reload": False, "enable": [], "start": []}
     assert result["also"] == {"name": "gateway_broker", "converged": False, "kinds": ["files"], "unit_actions": nothing,
-                              "differs": ["%s: content differs" % theirs, "%s: not wanted" % (tmp_path / "stale.key")]}
+                              "differs": ["%s: content differs" % theirs, "%s: not wanted" % (tmp_path / "stale.key")],
+                              "paths": [str(theirs)]}
     theirs.write_bytes(b"wanted\n")
     (tmp_path / "stale.key").unlink()
     status, result = run_module(mesh_host_state, want)
     assert result["also"] == {"name": "gateway_broker", "converged": True, "differs": [], "kinds": [],
-                              "unit_actions": nothing}
+                              "unit_actions": nothing, "paths": []}
 
 
 def test_without_also_no_verdict_on_it_is_returned(tmp_path, monkeypatch):
