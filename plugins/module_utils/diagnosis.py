@@ -173,6 +173,20 @@ def repairs(findings):
     return [step for step in STEPS if step in wanted]
 
 
+def ping_skipped(pid, proc_state, holders, rules, clients_reach):
+    """Why GTW's own protocol ping would tell nothing, or None when it is sent. Each case would
+    only wait out the ping's timeout (a second of the repair): a stopped process cannot answer,
+    another process holds the port the ping would reach, and iptables rules on the ports drop
+    GTW's own ping while the expected clients' ping (INF's) has already said what it sees."""
+    if proc_state == 'T':
+        return 'pid %d is stopped (state T)' % pid
+    if holders:
+        return 'another process holds the broker ports'
+    if rules and clients_reach is not None:
+        return "iptables rules drop the broker ports; the expected clients' ping decides"
+    return None
+
+
 def redeploy(findings):
     """Whether the broker's files and unit are rendered again after the repair steps."""
     return not findings or any(finding['cause'] not in KEEP_DEPLOYMENT for finding in findings)

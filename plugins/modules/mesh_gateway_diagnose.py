@@ -128,8 +128,9 @@ redeploy:
   type: bool
 ping:
   description:
-    - Result of the protocol C(ping) to the broker. Not sent when the broker's main process is stopped (state T): it
-      cannot answer, and the ping's whole timeout would only be waited out; C(detail) then says so.
+    - Result of the protocol C(ping) to the broker. Not sent when it would only wait out its timeout, and C(detail) then
+      says why; the broker's main process is stopped (state T), another process holds the broker ports, or iptables
+      rules drop them while I(clients_reach) is known.
   returned: always
   type: dict
 '''
@@ -205,12 +206,12 @@ def journal(module, unit, lines, since=None):
     return out.splitlines()
 
 
-def ping(p, pid, proc_state):
-    """The protocol ping, unless the main process is stopped (SIGSTOP, a debugger): it cannot
-    answer, and a ping would only wait out its timeout (a second of a hung broker's repair)."""
-    if proc_state == 'T':
-        return probe_result.fail('not pinged: pid %d is stopped (state T)' % pid, is_available=False,
-                                 error='stopped', rtt_ms=None, attempts=0, socket_resets=0)
+def ping(p, pid, proc_state, holders, rules):
+    """The protocol ping, unless it would tell nothing (diagnosis.ping_skipped says why)."""
+    skipped = diagnosis.ping_skipped(pid, proc_state, holders, rules, p['clients_reach'])
+    if skipped:
+        return probe_result.fail('not pinged: %s' % skipped, is_available=False, error='not pinged', rtt_ms=None,
+                                 attempts=0, socket_resets=0)
     return gateway_probes.zmq_ping(mesh_common.zmq, p['address'], p['ports'][0], timeout=p['timeout'], retries=1,
                                    gateway_dialect=p['gateway_dialect'], action_ping=p['action_ping'])
 
@@ -241,10 +242,10 @@ def main():
     state = unit_state(module, p['unit'])
     pid = int(state.get('MainPID') or 0)
     proc_state = process_state(pid) if pid else None
+    holders, rules = port_holders(module, p['ports'], pid), firewall_rules(module, p['ports'])
     facts = dict(
         unit=p['unit'], unit_state=state, unit_file_exists=os.path.exists('/etc/systemd/system/%s' % p['unit']),
-        proc_state=proc_state, ping=ping(p, pid, proc_state),
-        holders=port_holders(module, p['ports'], pid), rules=firewall_rules(module, p['ports']),
+        proc_state=proc_state, ping=ping(p, pid, proc_state, holders, rules), holders=holders, rules=rules,
         recent=journal(module, p['unit'], 200, since='-120s'), clients_reach=p['clients_reach'])
     result = diagnosis.diagnose(facts)
     module.exit_json(changed=False, unit_state=state, port_holders=facts['holders'], firewall_rules=facts['rules'],

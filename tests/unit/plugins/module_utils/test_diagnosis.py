@@ -4,7 +4,7 @@ import os
 import pytest
 
 from ansible_collections.mt5crs.mesh.plugins.module_utils.diagnosis import (CAUSES, FORCED, OUTCOMES, REPAIRS, STEPS, diagnose,
-                                                                            redeploy, repairs, restart_delay)
+                                                                            ping_skipped, redeploy, repairs, restart_delay)
 
 UNIT = "mt5mesh-gateway.service"
 ACTIVE = dict(ActiveState="active", SubState="running", UnitFileState="enabled", NRestarts="0", MainPID="77",
@@ -185,3 +185,14 @@ def test_every_repair_step_has_its_task_and_no_task_decides_by_cause_name():
     for step in STEPS:
         assert any("'%s' in gateway_diagnosis.repairs" % step in w for w in whens), step
     assert not [w for w in whens if "cause" in w], whens
+
+
+def test_gtws_own_ping_is_skipped_only_where_it_could_tell_nothing_saying_why():
+    assert ping_skipped(7, "T", [], [], None) == "pid 7 is stopped (state T)"
+    assert ping_skipped(7, "S", [HOLDER], [], None) == "another process holds the broker ports"
+    assert ping_skipped(7, "S", [], [DROP], False) == "iptables rules drop the broker ports; the expected clients' ping decides"
+    assert ping_skipped(7, "S", [], [DROP], True) == "iptables rules drop the broker ports; the expected clients' ping decides"
+    # Rules but nobody asked INF (--limit): GTW's own ping is all there is.
+    assert ping_skipped(7, "S", [], [DROP], None) is None
+    assert ping_skipped(7, "S", [], [], False) is None
+    assert ping_skipped(0, None, [], [], None) is None
