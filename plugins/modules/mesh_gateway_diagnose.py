@@ -123,7 +123,7 @@ restart_delay_s:
 redeploy:
   description:
     - Whether the broker's files and unit should be rendered again after the repair steps. False when every finding
-      leaves the deployment as it was (C(firewall), C(hung), C(killed_restarted)): their steps are the whole repair.
+      leaves the deployment as it was (C(firewall), C(hung), C(killed_restarted)), whose steps are the whole repair.
   returned: always
   type: bool
 ping:
