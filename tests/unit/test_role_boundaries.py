@@ -76,3 +76,39 @@ def test_a_playbooks_own_names_are_its_registers_and_set_facts_keys_only():
     text = ("- name: a\n  command: x\n  register: a_b\n- ansible.builtin.set_fact:\n    c_d: 1\n"
             "    e: \"{{ x }}\"\n  when: y\n- name: f\n  vars:\n    g_h: 1\n")
     assert own_names(text) == {"a_b", "c_d", "e"}
+
+
+def role_texts(role, parts=("tasks", "vars", "handlers", "templates", "defaults")):
+    out = {}
+    for part in parts:
+        for root, _dirs, files in os.walk(os.path.join(ROOT, "roles", role, part)):
+            for name in files:
+                with open(os.path.join(root, name)) as f:
+                    out[os.path.relpath(os.path.join(root, name), ROOT)] = f.read()
+    return out
+
+
+def test_every_role_publishes_its_result_and_says_so_in_its_readme():
+    missing = []
+    for role in ROLES:
+        tasks = "\n".join(role_texts(role, ("tasks",)).values())
+        sets = re.search(r"^\s*%s_result:" % role, tasks, re.M) or ("register: %s_result" % role) in tasks
+        with open(os.path.join(ROOT, "roles", role, "README.md")) as f:
+            documented = "`%s_result`" % role in f.read()
+        if not (sets and documented):
+            missing.append(role)
+    assert missing == [], "no documented <role>_result: %s" % missing
+
+
+def test_no_role_reads_what_another_role_registers_but_its_result():
+    registered = {role: set(REGISTER.findall("\n".join(role_texts(role, ("tasks",)).values()))) for role in ROLES}
+    found = {}
+    for role in ROLES:
+        for path, text in role_texts(role).items():
+            for other, names in registered.items():
+                if other == role:
+                    continue
+                for name in names - {other + "_result"}:
+                    if re.search(r"\b%s\b" % re.escape(name), text):
+                        found.setdefault(path, []).append(name)
+    assert found == {}, "a role reads another role's register: %s" % found
