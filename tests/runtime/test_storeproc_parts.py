@@ -13,6 +13,7 @@ from mt5mesh.nexus.messages import Batch, Checkpoint, Refill, Update
 from mt5mesh.nexus.relay import MetricsRelay
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.storeproc import StoresProcess, _forward, _send_update
+from support.pipes import Conn, Pipe
 
 
 class Snap:
@@ -87,19 +88,6 @@ def test_the_forwarder_stops_on_stop_and_when_the_pipe_breaks():
     def broken(msg):
         raise BrokenPipeError("gone")
     _forward(writer, None, MetricsRelay(), broken, threading.Event())  # returns, never raises
-
-
-class Pipe:
-    def __init__(self, *messages):
-        self.messages = list(messages)
-
-    def recv(self):
-        if not self.messages:
-            raise EOFError
-        m = self.messages.pop(0)
-        if isinstance(m, Exception):
-            raise m
-        return m
 
 
 class Proc:
@@ -235,17 +223,6 @@ class FakeHub:
 
     def status(self):
         return {"hub": "up"}
-
-
-class Conn:
-    def __init__(self):
-        self.sent, self.closed = [], False
-
-    def send(self, msg):
-        self.sent.append(msg)
-
-    def close(self):
-        self.closed = True
 
 
 def run_child(monkeypatch, checkpoint, hub_host="127.0.0.1"):

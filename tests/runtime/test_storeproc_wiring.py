@@ -21,6 +21,7 @@ from mt5mesh.nexus.messages import Checkpoint, Refill, Update
 from mt5mesh.nexus.relay import MetricsRelay
 from mt5mesh.nexus.schema_config import SCHEMA
 from mt5mesh.nexus.storeproc import StoresProcess
+from support.pipes import Conn, Pipe
 
 FORK = multiprocessing.get_context("fork")
 
@@ -29,17 +30,6 @@ def values(hub_host="127.0.0.1"):
     out = {o.name: o.default for o in SCHEMA}
     out.update(hub_pg_host=hub_host, log_level="DEBUG")
     return out
-
-
-class Conn:
-    def __init__(self):
-        self.sent, self.closed = [], False
-
-    def send(self, msg):
-        self.sent.append(msg)
-
-    def close(self):
-        self.closed = True
 
 
 class Child:
@@ -173,16 +163,7 @@ def test_the_receiver_is_a_named_daemon_thread_reading_the_pipe():
 def test_only_the_last_100_lost_tails_are_kept_for_the_follower():
     sp = parent()
     sp._finishing = True
-
-    class Pipe:
-        def __init__(self):
-            self.left = [Refill(1, n, n) for n in range(150)]
-
-        def recv(self):
-            if not self.left:
-                raise EOFError
-            return self.left.pop(0)
-    sp._conn = Pipe()
+    sp._conn = Pipe(*[Refill(1, n, n) for n in range(150)])
     sp._receive()
     assert sp.take_refills() == [(1, n, n) for n in range(50, 150)]
 
@@ -190,16 +171,7 @@ def test_only_the_last_100_lost_tails_are_kept_for_the_follower():
 def test_an_update_without_a_hub_snapshot_keeps_the_last_one():
     sp = parent()
     sp._finishing = True
-
-    class Pipe:
-        def __init__(self):
-            self.left = [Update({"hub": {"hub": "up"}}, []), Update({"writer": {"postgres": "up"}}, [])]
-
-        def recv(self):
-            if not self.left:
-                raise EOFError
-            return self.left.pop(0)
-    sp._conn = Pipe()
+    sp._conn = Pipe(Update({"hub": {"hub": "up"}}, []), Update({"writer": {"postgres": "up"}}, []))
     sp._receive()
     assert sp.hub_status() == {"hub": "up"} and sp.status() == {"postgres": "up"}
 
