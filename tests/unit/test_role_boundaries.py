@@ -100,15 +100,39 @@ def test_every_role_publishes_its_result_and_says_so_in_its_readme():
     assert missing == [], "no documented <role>_result: %s" % missing
 
 
+def registered_by_role():
+    """Each role's registers (tasks and handlers), but its result: its own business."""
+    return {role: set(REGISTER.findall("\n".join(role_texts(role, ("tasks", "handlers")).values())))
+            - {role + "_result"} for role in ROLES}
+
+
 def test_no_role_reads_what_another_role_registers_but_its_result():
-    registered = {role: set(REGISTER.findall("\n".join(role_texts(role, ("tasks",)).values()))) for role in ROLES}
+    registered = registered_by_role()
     found = {}
     for role in ROLES:
         for path, text in role_texts(role).items():
             for other, names in registered.items():
                 if other == role:
                     continue
-                for name in names - {other + "_result"}:
+                for name in names:
                     if re.search(r"\b%s\b" % re.escape(name), text):
                         found.setdefault(path, []).append(name)
     assert found == {}, "a role reads another role's register: %s" % found
+
+
+def test_no_playbook_or_scenario_reads_what_a_role_registers_but_its_result():
+    registered = set().union(*registered_by_role().values())
+    assert "mesh_runtime_state" in registered and "nexus_daemon_unit_stat" in registered
+    found = {}
+    for top in ("playbooks", "molecule"):
+        for root, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if not name.endswith((".yml", ".yaml", ".j2")):
+                    continue
+                path = os.path.join(root, name)
+                with open(path) as f:
+                    text = f.read()
+                for reg in sorted(registered - own_names(text)):
+                    if re.search(r"\b%s\b" % re.escape(reg), text):
+                        found.setdefault(os.path.relpath(path, ROOT), []).append(reg)
+    assert found == {}, "a playbook reads a role's register, not its <role>_result: %s" % found
