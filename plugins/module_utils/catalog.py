@@ -118,27 +118,29 @@ ARG_CHECKS.update({
 ARG_ALIASES = {'path': {'kind': 'path_type'}}
 
 
+def old_args(check):
+    """(old, new) for each old argument name (ARG_ALIASES) a check's args use: what check_args,
+    deprecated_args and validate all ask."""
+    args = check.get('args') if isinstance(check, dict) else None
+    if not isinstance(args, dict):
+        return []
+    return [(old, new) for old, new in ARG_ALIASES.get(check.get('kind'), {}).items() if old in args]
+
+
 def check_args(check):
-    """A check's args with each old argument name (ARG_ALIASES) read as its new one: the one place
-    an old name is translated, for validate and run_check alike."""
+    """A check's args with each old argument name read as its new one: the one place an old name
+    is translated, for validate and run_check alike."""
+    renamed = dict(old_args(check))
     args = check.get('args', {})
-    aliases = ARG_ALIASES.get(check.get('kind'), {})
-    if not isinstance(args, dict) or not any(old in args for old in aliases):
+    if not renamed:
         return args
-    return dict((aliases.get(name, name), value) for name, value in args.items())
+    return dict((renamed.get(name, name), value) for name, value in args.items())
 
 
 def deprecated_args(checks):
     """One message per check whose args use an old argument name, for the module to warn with."""
-    messages = []
-    for check in checks:
-        args = check.get('args') if isinstance(check, dict) else None
-        if not isinstance(args, dict):
-            continue
-        for old, new in ARG_ALIASES.get(check.get('kind'), {}).items():
-            if old in args:
-                messages.append('check %s: arg %s of a %s check is now %s' % (check.get('id'), old, check['kind'], new))
-    return messages
+    return ['check %s: arg %s of a %s check is now %s' % (check.get('id'), old, check['kind'], new)
+            for check in checks for old, new in old_args(check)]
 
 
 # Phase 1 is the vantage host itself: if it is broken, nothing else it reports can be trusted.
@@ -175,10 +177,9 @@ def validate(checks, credentials, allow_insecure_tls=False):
         if not isinstance(args, dict):
             errors.append('check %s: args must be a mapping' % cid)
             continue
-        given = check.get('args', {})
-        both = [old for old, new in ARG_ALIASES.get(kind, {}).items() if old in given and new in given]
+        both = [(old, new) for old, new in old_args(check) if new in check['args']]
         if both:
-            errors.append('check %s: give %s only (%s is its old name)' % (cid, ARG_ALIASES[kind][both[0]], both[0]))
+            errors.append('check %s: give %s only (%s is its old name)' % (cid, both[0][1], both[0][0]))
         params = inspect.signature(KINDS[kind].probe).parameters
         allowed = set(params) - {'zmq', 'curve'}
         for name in args:
